@@ -1,0 +1,91 @@
+"""sassi: a typed, queryable, self-refreshing local view of the data your service fetches.
+
+``Punnu`` is a typed in-memory pool keyed by each model's identity; predicates built from
+``sassi.fields(Model)`` evaluate in memory and lower to SQL with the same results.
+"""
+
+from . import exceptions as exceptions
+from . import predicate as predicate
+from . import testing as testing
+from ._model import ModelInfo as ModelInfo
+from ._model import cacheable as cacheable
+from ._model import fields as fields
+from ._model import model_info as model_info
+from ._model import type_name as type_name
+from .exceptions import BackendError as BackendError
+from .exceptions import BackendUnavailable as BackendUnavailable
+from .exceptions import BackendWriteInFlight as BackendWriteInFlight
+from .exceptions import CodecError as CodecError
+from .exceptions import ConflictError as ConflictError
+from .exceptions import DuplicateId as DuplicateId
+from .exceptions import IdentityMismatchError as IdentityMismatchError
+from .exceptions import InvalidMagic as InvalidMagic
+from .exceptions import KindMismatch as KindMismatch
+from .exceptions import MalformedHeader as MalformedHeader
+from .exceptions import SassiError as SassiError
+from .exceptions import SnapshotError as SnapshotError
+from .exceptions import TooManyEntries as TooManyEntries
+from .exceptions import TypeNameMismatch as TypeNameMismatch
+from .exceptions import UnsupportedFlags as UnsupportedFlags
+from .exceptions import UnsupportedKind as UnsupportedKind
+from .exceptions import VersionMismatch as VersionMismatch
+from .exceptions import WireFormatError as WireFormatError
+from .predicate import FALSE as FALSE
+from .predicate import JSON as JSON
+from .predicate import TRUE as TRUE
+from .predicate import And as And
+from .predicate import Const as Const
+from .predicate import FieldPredicate as FieldPredicate
+from .predicate import JsonKind as JsonKind
+from .predicate import JsonPredicate as JsonPredicate
+from .predicate import JsonTest as JsonTest
+from .predicate import LookupOp as LookupOp
+from .predicate import Not as Not
+from .predicate import Or as Or
+from .predicate import Predicate as Predicate
+from .predicate import Xor as Xor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "And",
+    "BackendError",
+    "BackendUnavailable",
+    "BackendWriteInFlight",
+    "CodecError",
+    "ConflictError",
+    "Const",
+    "DuplicateId",
+    "FALSE",
+    "FieldPredicate",
+    "IdentityMismatchError",
+    "InvalidMagic",
+    "JSON",
+    "JsonKind",
+    "JsonPredicate",
+    "JsonTest",
+    "KindMismatch",
+    "LookupOp",
+    "MalformedHeader",
+    "ModelInfo",
+    "Not",
+    "Or",
+    "Predicate",
+    "SassiError",
+    "SnapshotError",
+    "TRUE",
+    "TooManyEntries",
+    "TypeNameMismatch",
+    "UnsupportedFlags",
+    "UnsupportedKind",
+    "VersionMismatch",
+    "WireFormatError",
+    "Xor",
+    "cacheable",
+    "exceptions",
+    "fields",
+    "model_info",
+    "predicate",
+    "testing",
+    "type_name",
+]

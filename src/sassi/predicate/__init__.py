@@ -1,0 +1,33 @@
+"""The predicate algebra: build, combine, walk and evaluate predicates over model fields."""
+
+from ._json_body import JSON as JSON
+from ._json_body import JsonKind as JsonKind
+from ._json_body import JsonPredicate as JsonPredicate
+from ._json_body import JsonTest as JsonTest
+from ._nodes import FALSE as FALSE
+from ._nodes import TRUE as TRUE
+from ._nodes import And as And
+from ._nodes import Const as Const
+from ._nodes import FieldPredicate as FieldPredicate
+from ._nodes import Not as Not
+from ._nodes import Or as Or
+from ._nodes import Predicate as Predicate
+from ._nodes import Xor as Xor
+from ._ops import LookupOp as LookupOp
+
+__all__ = [
+    "And",
+    "Const",
+    "FALSE",
+    "FieldPredicate",
+    "JSON",
+    "JsonKind",
+    "JsonPredicate",
+    "JsonTest",
+    "LookupOp",
+    "Not",
+    "Or",
+    "Predicate",
+    "TRUE",
+    "Xor",
+]

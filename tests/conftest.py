@@ -1,0 +1,38 @@
+"""Shared fixtures: both async backends, and the real servers ``dev.py test`` starts."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    """Every ``@pytest.mark.anyio`` test runs on asyncio and on trio."""
+    return str(request.param)
+
+
+def _server_url(var: str, what: str) -> str:
+    url = os.environ.get(var)
+    if url:
+        return url
+    message = (
+        f"{what} is not available: {var} is unset. Run the suite with `python3 dev.py test`, "
+        f"which starts {what} on loopback."
+    )
+    if os.environ.get("CI"):
+        pytest.fail(message + " Under CI the server is required.")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """URL of the real redis-server started by dev.py (fails under CI when missing)."""
+    return _server_url("SASSI_REDIS_URL", "redis-server")
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    """URL of the real PostgreSQL started by dev.py (fails under CI when missing)."""
+    return _server_url("SASSI_PG_URL", "PostgreSQL")
