@@ -239,6 +239,7 @@ def postgres_server(workdir: Path) -> Iterator[dict[str, str]]:
 def services() -> Iterator[dict[str, str]]:
     with tempfile.TemporaryDirectory(prefix="sassi-services-") as tmp:
         base = Path(tmp)
+        os.chmod(base, 0o755)  # the PostgreSQL user must be able to reach its data directory
         (base / "redis").mkdir()
         (base / "pg").mkdir()
         with redis_server(base / "redis") as r, postgres_server(base / "pg") as p:
@@ -251,6 +252,7 @@ def run(cmd: list[str], env: dict[str, str] | None = None) -> int:
 
 
 def cmd_test(args: list[str]) -> int:
+    signal.signal(signal.SIGTERM, _raise_interrupt)  # stop the servers when CI kills us
     py = str(ensure_venv())
     full = not args
     if full:
@@ -273,7 +275,12 @@ def cmd_bench(args: list[str]) -> int:
     return run([py, "-m", "benchmarks", *args])
 
 
+def _raise_interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 def cmd_services(_: list[str]) -> int:
+    signal.signal(signal.SIGTERM, _raise_interrupt)
     with services() as urls:
         for k, v in urls.items():
             print(f"export {k}={v}", flush=True)
