@@ -12,6 +12,8 @@ from ._model import cacheable as cacheable
 from ._model import fields as fields
 from ._model import model_info as model_info
 from ._model import type_name as type_name
+from ._registry import Sassi as Sassi
+from ._registry import trait_impl as trait_impl
 from .exceptions import BackendError as BackendError
 from .exceptions import BackendUnavailable as BackendUnavailable
 from .exceptions import BackendWriteInFlight as BackendWriteInFlight
@@ -71,6 +73,7 @@ __all__ = [
     "Not",
     "Or",
     "Predicate",
+    "Sassi",
     "SassiError",
     "SnapshotError",
     "TRUE",
@@ -87,5 +90,6 @@ __all__ = [
     "model_info",
     "predicate",
     "testing",
+    "trait_impl",
     "type_name",
 ]
