@@ -1,0 +1,109 @@
+"""The public surface named by SPEC.md stays importable, sorted and free of heavy imports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import sassi
+
+SPEC_NAMES = [
+    "cacheable",
+    "fields",
+    "type_name",
+    "JSON",
+    "Punnu",
+    "PunnuConfig",
+    "OnConflict",
+    "BackendFailure",
+    "EventReason",
+    "InvalidationReason",
+    "Inserted",
+    "Updated",
+    "Invalidated",
+    "Lagged",
+    "Delta",
+    "DeltaStats",
+    "DeltaQuery",
+    "PunnuStats",
+    "RefreshMode",
+    "SnapshotMode",
+    "RestoreStats",
+    "MemQ",
+    "Scope",
+    "LookupOp",
+    "FieldPredicate",
+    "And",
+    "Or",
+    "Not",
+    "Xor",
+    "Const",
+    "TRUE",
+    "FALSE",
+    "Predicate",
+    "Field",
+    "Fields",
+    "Sassi",
+    "trait_impl",
+    "SassiError",
+    "ConflictError",
+    "IdentityMismatchError",
+    "BackendError",
+    "BackendUnavailable",
+    "WireFormatError",
+    "InvalidMagic",
+    "VersionMismatch",
+    "UnsupportedKind",
+    "KindMismatch",
+    "UnsupportedFlags",
+    "MalformedHeader",
+    "TypeNameMismatch",
+    "CodecError",
+    "SnapshotError",
+    "DuplicateId",
+    "TooManyEntries",
+    "BackendWriteInFlight",
+    "JsonPredicate",
+]
+
+
+@pytest.mark.parametrize("name", SPEC_NAMES)
+def test_spec_name_is_exported(name: str) -> None:
+    assert hasattr(sassi, name), f"sassi.{name} is missing"
+    assert name in sassi.__all__, f"{name} is not in sassi.__all__"
+
+
+def test_all_is_sorted_and_resolves() -> None:
+    assert list(sassi.__all__) == sorted(sassi.__all__)
+    assert len(set(sassi.__all__)) == len(sassi.__all__)
+    for name in sassi.__all__:
+        assert hasattr(sassi, name), name
+
+
+def test_submodules() -> None:
+    from sassi.backends import (
+        Backend,
+        FileBackend,
+        InvalidateAll,
+        InvalidateId,
+        Keyspace,
+        MemoryBackend,
+    )
+    from sassi.predicate import dumps, loads
+    from sassi.testing import FakeClock
+
+    assert callable(sassi.wire.dumps) and callable(sassi.wire.loads)
+    assert all(x is not None for x in (Backend, FileBackend, InvalidateAll, InvalidateId, Keyspace))
+    assert all(x is not None for x in (MemoryBackend, dumps, loads, FakeClock))
+
+
+def test_import_sassi_stays_light() -> None:
+    code = (
+        "import sys, sassi\n"
+        "assert sassi.wire and sassi.backends and sassi.testing\n"
+        "heavy = [m for m in ('redis', 'sqlalchemy', 'pickle') if m in sys.modules]\n"
+        "assert not heavy[:2], heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
