@@ -7,6 +7,7 @@ README's quick start is checked against what CI actually runs.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -60,7 +61,7 @@ def test_demo_command_runs() -> None:
         capture_output=True,
         text=True,
         timeout=300,
-        env={**__import__("os").environ, "PYTHONPATH": str(ROOT / "src")},
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "all checks passed" in out.stdout

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -106,4 +108,6 @@ def test_import_sassi_stays_light() -> None:
         "heavy = [m for m in ('redis', 'sqlalchemy', 'pickle') if m in sys.modules]\n"
         "assert not heavy[:2], heavy\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True)
+    src = str(Path(__file__).resolve().parent.parent / "src")
+    env = {**os.environ, "PYTHONPATH": src}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
