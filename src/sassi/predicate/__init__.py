@@ -14,6 +14,8 @@ from ._nodes import Or as Or
 from ._nodes import Predicate as Predicate
 from ._nodes import Xor as Xor
 from ._ops import LookupOp as LookupOp
+from ._wire import dumps as dumps
+from ._wire import loads as loads
 
 __all__ = [
     "And",
@@ -30,4 +32,6 @@ __all__ = [
     "Predicate",
     "TRUE",
     "Xor",
+    "dumps",
+    "loads",
 ]
