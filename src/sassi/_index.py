@@ -1,0 +1,611 @@
+"""Hash and ordered secondary indexes over model fields, and the tiny planner that picks one.
+
+A :class:`FieldIndex` keeps, for one field, a hash map ``value -> ids`` (answers ``==``, ``in_``,
+``is_null``) and, per *comparison family* (numbers, strings, bytes, dates, ...), the sorted
+distinct values (answers ``< <= > >= between``). An :class:`IndexSet` holds the indexes of one
+pool and is the observer the store calls on every mutation (``on_put`` / ``on_remove`` /
+``on_clear``).
+
+Correctness rule: an index lookup returns a **superset** of the ids whose value satisfies the
+term, never fewer. Values the index cannot reason about exactly are always returned as
+candidates: unhashable values or types whose ``==``/``hash`` we do not trust ("loose"), values
+without a total order such as NaN, tuples or plain enums ("unordered", for range terms), and
+values of another comparison family than the operand (a ``str`` in a mostly-``int`` field). The
+pool then runs the whole predicate over the candidates, so an indexed query returns exactly what a
+scan returns. An operand the index cannot place (NaN or an unusual type in a range, an unhashable
+``==`` operand) makes the index decline, and the planner scans.
+
+``None`` follows the predicate rules: plain ``< v`` and ``<= v`` include rows whose value is
+``None``; ``> v``, ``>= v`` and ``between`` exclude them; ``present()`` terms never include them.
+
+The planner (:func:`plan`) looks at the top-level ``And`` terms of a scope's leading predicates,
+asks each index for a candidate-count estimate, and uses the most selective one when it is small
+enough to beat a scan; otherwise it scans. :attr:`Plan.explain` says what it chose.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+import uuid
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from operator import attrgetter
+from typing import Any, Final
+
+from .predicate import And, Const, FieldPredicate, LookupOp, Predicate
+
+__all__ = ["FieldIndex", "IndexSet", "Plan", "SortedKeys", "classify", "plan"]
+
+NUMBER: Final = "number"
+UNORDERED: Final = "~unordered"  # hashable with a trustworthy ==, but no total order
+LOOSE: Final = "~loose"  # unhashable, or a type whose ==/hash the index does not trust
+
+_FAMILY_BY_TYPE: Final[dict[type, str]] = {
+    int: NUMBER,
+    bool: NUMBER,
+    float: NUMBER,
+    Decimal: NUMBER,
+    Fraction: NUMBER,
+    str: "str",
+    bytes: "bytes",
+    _dt.date: "date",
+    _dt.timedelta: "timedelta",
+    uuid.UUID: "uuid",
+}
+
+_HASH_OPS: Final = frozenset({LookupOp.EQ, LookupOp.IN, LookupOp.IS_NULL})
+_RANGE_OPS: Final = frozenset(
+    {LookupOp.LT, LookupOp.LE, LookupOp.GT, LookupOp.GE, LookupOp.BETWEEN}
+)
+INDEXABLE_OPS: Final = _HASH_OPS | _RANGE_OPS
+
+#: Use an index only when its estimate is at most this fraction of the residents.
+SELECTIVITY_LIMIT: Final = 0.25
+
+
+def classify(value: object) -> str:
+    """The comparison family of a non-``None`` value, or :data:`UNORDERED` / :data:`LOOSE`.
+
+    Two values of one family are hashable, ``==`` agrees with ``hash``, and ``<`` is a total
+    order between them. ``UNORDERED`` values are hashable with a trustworthy ``==`` but cannot be
+    range-compared (NaN, tuples, frozensets, plain enums, aware times). Everything else (unhashable
+    values, custom classes, signalling or quiet ``Decimal`` NaN) is ``LOOSE``.
+
+    :param value: the field value (not ``None``).
+    :returns: a family name, ``UNORDERED`` or ``LOOSE``.
+    """
+    kind = type(value)
+    family = _FAMILY_BY_TYPE.get(kind)
+    if family is not None:
+        if kind is float:
+            return family if value == value else UNORDERED  # NaN
+        if kind is Decimal:
+            return LOOSE if value.is_nan() else family  # type: ignore[attr-defined]
+        return family
+    if kind is _dt.datetime:
+        return "datetime" if value.utcoffset() is None else "datetime-aware"  # type: ignore[attr-defined]
+    if kind is _dt.time:
+        return "time" if value.utcoffset() is None else UNORDERED  # type: ignore[attr-defined]
+    if kind is tuple or kind is frozenset:
+        try:
+            parts = [classify(v) if v is not None else UNORDERED for v in value]  # type: ignore[attr-defined]
+        except TypeError:
+            return LOOSE
+        return LOOSE if LOOSE in parts else UNORDERED
+    if isinstance(value, enum.Enum):
+        return _classify_enum(value)
+    return LOOSE
+
+
+def _classify_enum(member: enum.Enum) -> str:
+    """Enum members: plain ones compare by identity; mixed-in ones behave like their value."""
+    raw = member._value_
+    mixed = isinstance(member, int | str | float | bytes)
+    if not mixed:
+        try:
+            hash(member)
+        except TypeError:
+            return LOOSE
+        return UNORDERED
+    try:
+        consistent = hash(member) == hash(raw) and member == raw
+    except TypeError:
+        return LOOSE
+    if not consistent:
+        return LOOSE
+    family = classify(raw)
+    return family
+
+
+def _families_compatible(a: str, b: str) -> bool:
+    return a == b and a not in (UNORDERED, LOOSE)
+
+
+class SortedKeys:
+    """Distinct keys of one comparison family, kept sorted in a list of short sorted lists.
+
+    Insertion and removal cost ``O(log n + load)``; a range walk costs ``O(log n + k)``. This is
+    the bucketed layout of ``sortedcontainers.SortedList``, written out to avoid a dependency.
+    """
+
+    __slots__ = ("_len", "_lists", "_load", "_maxes")
+
+    def __init__(self, load: int = 256) -> None:
+        """Start empty.
+
+        :param load: the target chunk length (chunks split at twice this).
+        """
+        self._load = load
+        self._lists: list[list[Any]] = []
+        self._maxes: list[Any] = []
+        self._len = 0
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __iter__(self) -> Iterator[Any]:
+        for chunk in self._lists:
+            yield from chunk
+
+    def add(self, key: Any) -> None:
+        """Insert ``key`` (the caller guarantees it is not present)."""
+        maxes = self._maxes
+        self._len += 1
+        if not maxes:
+            self._lists.append([key])
+            maxes.append(key)
+            return
+        pos = bisect_left(maxes, key)
+        if pos == len(maxes):
+            pos -= 1
+            chunk = self._lists[pos]
+            chunk.append(key)
+            maxes[pos] = key
+        else:
+            chunk = self._lists[pos]
+            chunk.insert(bisect_left(chunk, key), key)
+        if len(chunk) > 2 * self._load:
+            half = self._load
+            self._lists[pos : pos + 1] = [chunk[:half], chunk[half:]]
+            maxes[pos : pos + 1] = [chunk[half - 1], chunk[-1]]
+
+    def remove(self, key: Any) -> None:
+        """Remove the key equal to ``key``.
+
+        :raises KeyError: when no such key is present.
+        """
+        maxes = self._maxes
+        pos = bisect_left(maxes, key)
+        if pos == len(maxes):
+            raise KeyError(key)
+        chunk = self._lists[pos]
+        idx = bisect_left(chunk, key)
+        if idx == len(chunk) or chunk[idx] != key:
+            raise KeyError(key)
+        del chunk[idx]
+        self._len -= 1
+        if not chunk:
+            del self._lists[pos]
+            del maxes[pos]
+        elif idx == len(chunk):
+            maxes[pos] = chunk[-1]
+
+    def _locate(self, key: Any, right: bool) -> tuple[int, int]:
+        """(chunk, offset) of the first key ``> key`` (``right``) or ``>= key``."""
+        maxes = self._maxes
+        pos = bisect_right(maxes, key) if right else bisect_left(maxes, key)
+        if pos == len(maxes):
+            return pos, 0
+        chunk = self._lists[pos]
+        return pos, (bisect_right(chunk, key) if right else bisect_left(chunk, key))
+
+    def _bounds(
+        self, low: Any, high: Any, low_inclusive: bool, high_inclusive: bool, unbounded: object
+    ) -> tuple[tuple[int, int], tuple[int, int]]:
+        start = (0, 0) if low is unbounded else self._locate(low, right=not low_inclusive)
+        stop = (len(self._lists), 0) if high is unbounded else self._locate(high, high_inclusive)
+        return start, stop
+
+    def count(
+        self, low: Any, high: Any, low_inclusive: bool, high_inclusive: bool, unbounded: object
+    ) -> int:
+        """How many keys lie in the range (``unbounded`` marks an open end)."""
+        (a, i), (b, j) = self._bounds(low, high, low_inclusive, high_inclusive, unbounded)
+        if (a, i) >= (b, j):
+            return 0
+        if a == b:
+            return j - i
+        lists = self._lists
+        return len(lists[a]) - i + sum(map(len, lists[a + 1 : b])) + j
+
+    def irange(
+        self, low: Any, high: Any, low_inclusive: bool, high_inclusive: bool, unbounded: object
+    ) -> Iterator[Any]:
+        """The keys in the range, ascending (``unbounded`` marks an open end)."""
+        (a, i), (b, j) = self._bounds(low, high, low_inclusive, high_inclusive, unbounded)
+        if (a, i) >= (b, j):
+            return
+        lists = self._lists
+        if a == b:
+            yield from lists[a][i:j]
+            return
+        yield from lists[a][i:]
+        for chunk in lists[a + 1 : b]:
+            yield from chunk
+        if j:
+            yield from lists[b][:j]
+
+
+_UNBOUNDED: Final = object()
+_NO_VALUE: Final = object()
+
+
+class FieldIndex:
+    """A hash + ordered index of one field of the resident values.
+
+    :param field: the attribute name to index.
+    """
+
+    __slots__ = (
+        "_buckets",
+        "_family_size",
+        "_get",
+        "_key_of",
+        "_loose",
+        "_sorted",
+        "_unordered",
+        "field",
+    )
+
+    def __init__(self, field: str) -> None:
+        self.field = field
+        self._get: Callable[[Any], Any] = attrgetter(field)
+        self._buckets: dict[Any, set[Any]] = {}  # value (None included) -> ids
+        self._key_of: dict[Any, Any] = {}  # id -> the value it was indexed under
+        self._sorted: dict[str, SortedKeys] = {}  # family -> distinct values
+        self._family_size: dict[str, int] = {}  # family -> number of ids
+        self._unordered: set[Any] = set()
+        self._loose: set[Any] = set()
+
+    def __len__(self) -> int:
+        return len(self._key_of)
+
+    # -- maintenance -------------------------------------------------------------------------
+
+    def add(self, ident: Any, obj: Any) -> None:
+        """Index ``obj`` under ``ident`` (replacing what ``ident`` was indexed under)."""
+        if ident in self._key_of:
+            self.discard(ident)
+        try:
+            value = self._get(obj)
+        except Exception:
+            self._key_of[ident] = _NO_VALUE
+            self._loose.add(ident)
+            return
+        family = UNORDERED if value is None else classify(value)
+        if family is LOOSE:
+            self._key_of[ident] = _NO_VALUE
+            self._loose.add(ident)
+            return
+        self._key_of[ident] = value
+        bucket = self._buckets.get(value)
+        if bucket is None:
+            self._buckets[value] = {ident}
+            if value is not None and family is not UNORDERED:
+                keys = self._sorted.get(family)
+                if keys is None:
+                    keys = self._sorted[family] = SortedKeys()
+                keys.add(value)
+        else:
+            bucket.add(ident)
+        if value is None:
+            return
+        if family is UNORDERED:
+            self._unordered.add(ident)
+        else:
+            self._family_size[family] = self._family_size.get(family, 0) + 1
+
+    def discard(self, ident: Any) -> None:
+        """Forget ``ident`` (no-op when it is not indexed)."""
+        value = self._key_of.pop(ident, _NO_VALUE)
+        if value is _NO_VALUE:
+            self._loose.discard(ident)
+            return
+        bucket = self._buckets[value]
+        bucket.discard(ident)
+        if value is None:
+            if not bucket:
+                del self._buckets[value]
+            return
+        family = classify(value)
+        if family is UNORDERED:
+            self._unordered.discard(ident)
+            if not bucket:
+                del self._buckets[value]
+            return
+        self._family_size[family] -= 1
+        if not bucket:
+            del self._buckets[value]
+            keys = self._sorted[family]
+            keys.remove(value)
+            if not keys:
+                del self._sorted[family]
+                del self._family_size[family]
+
+    def clear(self) -> None:
+        """Forget every id."""
+        self._buckets.clear()
+        self._key_of.clear()
+        self._sorted.clear()
+        self._family_size.clear()
+        self._unordered.clear()
+        self._loose.clear()
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def estimate(self, term: FieldPredicate) -> int | None:
+        """An upper-bound-ish candidate count for ``term``, or ``None`` if the index declines.
+
+        :param term: a leaf on this index's field.
+        :returns: the estimated number of candidate ids, or ``None``.
+        """
+        op = term.op
+        if op in _HASH_OPS:
+            keys = self._hash_keys(term)
+            if keys is None:
+                return None
+            buckets = self._buckets
+            return sum(len(buckets.get(k, ())) for k in keys) + len(self._loose)
+        spec = self._range_spec(term)
+        if spec is None:
+            return None
+        family, low, high, low_inc, high_inc, with_none = spec
+        total = len(self._unordered) + len(self._loose)
+        if with_none:
+            total += len(self._buckets.get(None, ()))
+        total += sum(n for f, n in self._family_size.items() if f != family)
+        ordered = self._sorted.get(family)
+        if ordered is not None and len(ordered):
+            hits = ordered.count(low, high, low_inc, high_inc, _UNBOUNDED)
+            total += -(-hits * self._family_size[family] // len(ordered))  # ceil(avg bucket)
+        return total
+
+    def lookup(self, term: FieldPredicate) -> set[Any] | None:
+        """A new set holding every id whose value may satisfy ``term``, or ``None`` (declined).
+
+        :param term: a leaf on this index's field.
+        :returns: a superset of the matching ids, or ``None`` when the index cannot answer.
+        """
+        if term.op in _HASH_OPS:
+            keys = self._hash_keys(term)
+            if keys is None:
+                return None
+            out = set(self._loose)
+            buckets = self._buckets
+            for key in keys:
+                bucket = buckets.get(key)
+                if bucket:
+                    out |= bucket
+            return out
+        spec = self._range_spec(term)
+        if spec is None:
+            return None
+        family, low, high, low_inc, high_inc, with_none = spec
+        out = self._unordered | self._loose
+        buckets = self._buckets
+        if with_none:
+            out |= buckets.get(None, set())
+        for name, ordered in self._sorted.items():
+            selected: Iterable[Any]
+            if name == family:
+                selected = ordered.irange(low, high, low_inc, high_inc, _UNBOUNDED)
+            else:
+                selected = ordered  # another family: the predicate decides, never the index
+            for key in selected:
+                out |= buckets[key]
+        return out
+
+    def _hash_keys(self, term: FieldPredicate) -> Sequence[Any] | None:
+        """The bucket keys to read for an ``EQ``/``IN``/``IS_NULL`` term, or ``None``."""
+        op = term.op
+        if op is LookupOp.IS_NULL:
+            return () if term.present else (None,)
+        operands: Sequence[Any]
+        if op is LookupOp.EQ:
+            operands = (term.value,)
+        elif isinstance(term.value, tuple):
+            operands = term.value
+        else:
+            return None
+        keys: list[Any] = []
+        for operand in operands:
+            if operand is None:
+                if not term.present:
+                    keys.append(None)
+                continue
+            if classify(operand) is LOOSE:
+                return None
+            keys.append(operand)
+        return keys
+
+    def _range_spec(self, term: FieldPredicate) -> tuple[str, Any, Any, bool, bool, bool] | None:
+        """(family, low, high, low_inclusive, high_inclusive, include_none), or ``None``."""
+        op = term.op
+        value = term.value
+        if op is LookupOp.BETWEEN:
+            if not isinstance(value, tuple) or len(value) != 2:
+                return None
+            low, high = value
+            if low is None or high is None:
+                return None
+            family = classify(low)
+            if not _families_compatible(family, classify(high)):
+                return None
+            return family, low, high, True, True, False
+        if value is None:
+            return None
+        family = classify(value)
+        if family in (UNORDERED, LOOSE):
+            return None
+        with_none = not term.present
+        if op is LookupOp.LT:
+            return family, _UNBOUNDED, value, False, False, with_none
+        if op is LookupOp.LE:
+            return family, _UNBOUNDED, value, False, True, with_none
+        if op is LookupOp.GT:
+            return family, value, _UNBOUNDED, False, False, False
+        if op is LookupOp.GE:
+            return family, value, _UNBOUNDED, True, False, False
+        return None
+
+
+class IndexSet:
+    """The secondary indexes of one pool: the observer its store calls on every mutation.
+
+    Not thread-safe by itself: the store calls it under its write lock, and the planner must run
+    under the same lock (or on a state that does not change meanwhile).
+
+    :param fields: the field names to index (duplicates are ignored).
+    """
+
+    __slots__ = ("_indexes",)
+
+    def __init__(self, fields: Iterable[str]) -> None:
+        self._indexes: dict[str, FieldIndex] = {name: FieldIndex(name) for name in fields}
+
+    def __bool__(self) -> bool:
+        return bool(self._indexes)
+
+    def __contains__(self, field: object) -> bool:
+        return field in self._indexes
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The indexed field names, in declaration order."""
+        return tuple(self._indexes)
+
+    @property
+    def indexes(self) -> Mapping[str, FieldIndex]:
+        """Field name -> :class:`FieldIndex`."""
+        return self._indexes
+
+    def on_put(self, ident: Hashable, old: object, new: object) -> None:
+        """A value was stored under ``ident`` (``old`` is the previous resident or ``None``)."""
+        for index in self._indexes.values():
+            index.add(ident, new)
+
+    def on_remove(self, ident: Hashable, old: object) -> None:
+        """The resident under ``ident`` was removed."""
+        for index in self._indexes.values():
+            index.discard(ident)
+
+    def on_clear(self) -> None:
+        """Every resident was removed at once."""
+        for index in self._indexes.values():
+            index.clear()
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """How a scope's leading predicates will be answered.
+
+    :param index: the indexed field used, or ``None`` for a scan.
+    :param term: the leaf the index answered, or ``None``.
+    :param candidates: ids that may match (a superset), or ``None`` for a scan.
+    :param residual: the predicate to run over the candidates (or every resident when
+        scanning): the whole conjunction, the indexed term included, so results equal a scan.
+    :param explain: one human-readable line.
+    """
+
+    index: str | None
+    term: FieldPredicate | None
+    candidates: set[Any] | None
+    residual: Predicate
+    explain: str
+
+
+def _describe(term: FieldPredicate) -> str:
+    """``repr(term)``, or a plain rendering if the predicate repr is unavailable."""
+    try:
+        return repr(term)
+    except Exception:
+        prefix = "present " if term.present else ""
+        return f"{prefix}{term.field} {term.op.value} {term.value!r}"
+
+
+def conjuncts(predicates: Iterable[Predicate]) -> list[Predicate]:
+    """The top-level terms of the conjunction of ``predicates`` (nested ``And`` flattened)."""
+    out: list[Predicate] = []
+    stack = list(predicates)
+    stack.reverse()
+    while stack:
+        node = stack.pop()
+        if isinstance(node, And):
+            stack.extend(reversed(node.children))
+        else:
+            out.append(node)
+    return out
+
+
+def plan(
+    predicates: Sequence[Predicate],
+    indexes: IndexSet | Mapping[str, FieldIndex],
+    total: int,
+    *,
+    selectivity_limit: float = SELECTIVITY_LIMIT,
+) -> Plan:
+    """Choose an index (or a scan) for the conjunction of ``predicates``.
+
+    Every top-level leaf on an indexed field with an indexable op (``== in_ is_null < <= > >=
+    between``) is estimated; the smallest estimate wins if it is at most ``selectivity_limit``
+    of ``total``. A top-level ``FALSE`` yields no candidates at all.
+
+    :param predicates: the scope's leading predicates (ANDed).
+    :param indexes: the pool's indexes.
+    :param total: the number of residents (what a scan would visit).
+    :param selectivity_limit: the largest candidate fraction for which an index beats a scan.
+    :returns: the :class:`Plan`; its ``residual`` is the whole conjunction.
+    """
+    terms = conjuncts(predicates)
+    residual: Predicate = terms[0] if len(terms) == 1 else And(tuple(terms))
+    by_field = indexes.indexes if isinstance(indexes, IndexSet) else indexes
+    if any(isinstance(t, Const) and not t.value for t in terms):
+        return Plan(None, None, set(), residual, "empty: the conjunction contains FALSE")
+    best: tuple[int, FieldPredicate, FieldIndex] | None = None
+    for term in terms:
+        if not isinstance(term, FieldPredicate) or term.op not in INDEXABLE_OPS:
+            continue
+        index = by_field.get(term.field)
+        if index is None:
+            continue
+        estimate = index.estimate(term)
+        if estimate is not None and (best is None or estimate < best[0]):
+            best = (estimate, term, index)
+    if best is None:
+        reason = "no indexed term" if by_field else "no indexes"
+        return Plan(None, None, None, residual, f"scan {total} residents: {reason}")
+    estimate, term, index = best
+    if estimate > total * selectivity_limit:
+        return Plan(
+            None,
+            None,
+            None,
+            residual,
+            f"scan {total} residents: index {index.field!r} not selective enough for "
+            f"{_describe(term)} (~{estimate} candidates)",
+        )
+    candidates = index.lookup(term)
+    if candidates is None:  # estimate and lookup agree on declining; kept for safety
+        return Plan(None, None, None, residual, f"scan {total} residents: index declined")
+    return Plan(
+        index.field,
+        term,
+        candidates,
+        residual,
+        f"index {index.field!r} for {_describe(term)}: {len(candidates)} candidates of "
+        f"{total} residents",
+    )
