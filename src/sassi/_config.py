@@ -1,0 +1,248 @@
+"""Pool options and the small enums every layer shares.
+
+``PunnuConfig`` is the frozen, validated form of the keyword arguments of :class:`sassi.Punnu`.
+Durations are normalised to float seconds; ``None`` means "off". Validation happens once, here,
+and every message names the offending option.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, ClassVar
+
+from ._clock import Clock, to_seconds
+
+__all__ = [
+    "BackendFailure",
+    "CacheTier",
+    "EventReason",
+    "InvalidationReason",
+    "OnConflict",
+    "PunnuConfig",
+    "RefreshMode",
+    "SnapshotMode",
+    "make_config",
+]
+
+
+class OnConflict(enum.Enum):
+    """What ``insert`` does when a *live* value with the same id is resident."""
+
+    LAST_WRITE_WINS = "last_write_wins"
+    """Replace it and emit ``Inserted``."""
+    UPDATE = "update"
+    """Replace it and emit ``Updated(old, new)``."""
+    REJECT = "reject"
+    """Keep it, emit nothing and raise :class:`~sassi.ConflictError`."""
+
+
+class EventReason(enum.StrEnum):
+    """Why an entry left the pool (carried by :class:`~sassi.Invalidated`).
+
+    The first three are the caller-reachable :class:`InvalidationReason` values; a member compares
+    equal to the ``InvalidationReason`` member of the same name (both are ``str`` enums).
+    """
+
+    MANUAL = "manual"
+    ON_SAVE = "on_save"
+    ON_DELETE = "on_delete"
+    LRU_EVICT = "lru_evict"
+    TTL_EXPIRED = "ttl_expired"
+    BACKEND_INVALIDATION = "backend_invalidation"
+
+
+class InvalidationReason(enum.StrEnum):
+    """The reasons a caller may give to :meth:`~sassi.Punnu.invalidate`."""
+
+    MANUAL = "manual"
+    ON_SAVE = "on_save"
+    ON_DELETE = "on_delete"
+
+    def as_event_reason(self) -> EventReason:
+        """The :class:`EventReason` of the same name."""
+        return EventReason(self.value)
+
+
+class CacheTier(enum.StrEnum):
+    """Which tier served a hit (passed to ``metrics.record_hit``)."""
+
+    L1 = "l1"
+    L2 = "l2"
+
+
+class RefreshMode(enum.Enum):
+    """How a periodic refresh treats residents missing from the fetched set."""
+
+    UPSERT_ONLY = "upsert_only"
+    REPLACE = "replace"
+
+
+class SnapshotMode(enum.Enum):
+    """What :meth:`~sassi.Punnu.snapshot` records besides the values."""
+
+    ENTRIES_ONLY = "entries_only"
+    WITH_INTERNAL_STATE = "with_internal_state"
+
+
+@dataclass(frozen=True, slots=True)
+class BackendFailure:
+    """What the pool does when its L2 backend fails.
+
+    Use the constants ``BackendFailure.L1_ONLY`` (log, count, carry on with L1 only — the
+    default) and ``BackendFailure.ERROR`` (raise :class:`~sassi.BackendError`), or
+    ``BackendFailure.retry(attempts)`` (retry transient errors with backoff, then behave as
+    ``L1_ONLY``).
+
+    :param mode: ``"l1_only"``, ``"error"`` or ``"retry"``.
+    :param attempts: total attempts for ``"retry"`` (0 otherwise).
+    """
+
+    mode: str
+    attempts: int = 0
+
+    L1_ONLY: ClassVar[BackendFailure]
+    ERROR: ClassVar[BackendFailure]
+
+    @staticmethod
+    def retry(attempts: int) -> BackendFailure:
+        """Retry transient backend errors, ``attempts`` tries in total, then fall back to L1.
+
+        :param attempts: total number of attempts, at least 1.
+        :returns: the policy.
+        :raises ValueError: when ``attempts < 1``.
+        :raises TypeError: when ``attempts`` is not an ``int``.
+        """
+        if isinstance(attempts, bool) or not isinstance(attempts, int):
+            raise TypeError(f"BackendFailure.retry(attempts) needs an int, got {attempts!r}")
+        if attempts < 1:
+            raise ValueError(f"BackendFailure.retry(attempts) needs attempts >= 1, got {attempts}")
+        return BackendFailure("retry", attempts)
+
+    def __repr__(self) -> str:
+        if self.mode == "retry":
+            return f"BackendFailure.retry({self.attempts})"
+        return f"BackendFailure.{self.mode.upper()}"
+
+
+BackendFailure.L1_ONLY = BackendFailure("l1_only")
+BackendFailure.ERROR = BackendFailure("error")
+
+
+@dataclass(frozen=True, slots=True)
+class PunnuConfig:
+    """The validated options of one pool (``pool.config``). Durations are float seconds.
+
+    :param capacity: the most residents the pool keeps.
+    :param ttl: default time-to-live in seconds, or ``None`` for no expiry.
+    :param on_conflict: policy for inserting over a live value.
+    :param event_capacity: per-subscriber event buffer.
+    :param sweep_interval: seconds between background TTL sweeps, or ``None``.
+    :param namespace: L2 keyspace prefix (never isolates L1).
+    :param backend: the L2 backend, or ``None``.
+    :param backend_failure: what to do when the backend fails.
+    :param metrics: the metrics hook object, or ``None``.
+    :param clock: the monotonic clock (seconds).
+    :param indexes: field names with secondary indexes.
+    """
+
+    capacity: int = 10_000
+    ttl: float | None = None
+    on_conflict: OnConflict = OnConflict.LAST_WRITE_WINS
+    event_capacity: int = 256
+    sweep_interval: float | None = None
+    namespace: str | None = None
+    backend: Any = None
+    backend_failure: BackendFailure = BackendFailure.L1_ONLY
+    metrics: Any = None
+    clock: Clock | None = None
+    indexes: tuple[str, ...] = ()
+
+
+def positive_seconds(value: float | timedelta, option: str) -> float:
+    """``value`` as float seconds, which must be finite-or-infinite and strictly positive.
+
+    :param value: seconds or a ``timedelta``.
+    :param option: the option name for error messages.
+    :returns: the duration in seconds (``math.inf`` allowed).
+    :raises ValueError: when the duration is ``<= 0`` or NaN.
+    :raises TypeError: when ``value`` is neither a number nor a ``timedelta``.
+    """
+    seconds = to_seconds(value, option)
+    if math.isnan(seconds) or seconds <= 0:
+        raise ValueError(f"{option} must be > 0 seconds, got {value!r}")
+    return seconds
+
+
+def _positive_int(value: object, option: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{option} must be an int, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{option} must be >= 1, got {value}")
+    return value
+
+
+def make_config(
+    *,
+    capacity: int,
+    ttl: float | timedelta | None,
+    on_conflict: OnConflict,
+    event_capacity: int,
+    sweep_interval: float | timedelta | None,
+    namespace: str | None,
+    backend: Any,
+    backend_failure: BackendFailure,
+    metrics: Any,
+    clock: Callable[[], float] | None,
+    indexes: Any,
+    field_names: tuple[str, ...],
+) -> PunnuConfig:
+    """Validate the keyword arguments of ``Punnu(...)`` into a :class:`PunnuConfig`.
+
+    :param field_names: the model's fields, to check ``indexes`` against.
+    :returns: the frozen config.
+    :raises ValueError: for an out-of-range option (the message names it).
+    :raises TypeError: for an option of the wrong type.
+    """
+    if not isinstance(on_conflict, OnConflict):
+        raise TypeError(f"on_conflict must be an OnConflict, got {on_conflict!r}")
+    if not isinstance(backend_failure, BackendFailure):
+        raise TypeError(f"backend_failure must be a BackendFailure, got {backend_failure!r}")
+    if backend_failure.mode == "retry" and backend_failure.attempts < 1:
+        raise ValueError("backend_failure: BackendFailure.retry(attempts) needs attempts >= 1")
+    if namespace is not None:
+        if not isinstance(namespace, str):
+            raise TypeError(f"namespace must be a str or None, got {namespace!r}")
+        if namespace == "":
+            raise ValueError("namespace must not be empty (use None for no namespace)")
+    if clock is not None and not callable(clock):
+        raise TypeError(f"clock must be a zero-argument callable, got {clock!r}")
+    if isinstance(indexes, str):
+        indexes = (indexes,)
+    index_names = tuple(indexes)
+    for name in index_names:
+        if not isinstance(name, str):
+            raise TypeError(f"indexes must be field names (str), got {name!r}")
+        if name not in field_names:
+            known = ", ".join(field_names)
+            raise ValueError(f"indexes: {name!r} is not a field (known fields: {known})")
+    if len(set(index_names)) != len(index_names):
+        raise ValueError(f"indexes: duplicate field names in {index_names!r}")
+    return PunnuConfig(
+        capacity=_positive_int(capacity, "capacity"),
+        ttl=None if ttl is None else positive_seconds(ttl, "ttl"),
+        on_conflict=on_conflict,
+        event_capacity=_positive_int(event_capacity, "event_capacity"),
+        sweep_interval=(
+            None if sweep_interval is None else positive_seconds(sweep_interval, "sweep_interval")
+        ),
+        namespace=namespace,
+        backend=backend,
+        backend_failure=backend_failure,
+        metrics=metrics,
+        clock=clock,
+        indexes=index_names,
+    )

@@ -1,0 +1,616 @@
+"""``Punnu``: the typed L1 pool. The facade that ties store, eviction, events and scopes together.
+
+Reads (``get``, ``in``, ``len``) take no lock: one dict lookup, a deadline check skipped for
+entries without a deadline, an epoch store. Every write takes the pool's re-entrant write lock,
+goes through :meth:`Punnu._commit` (the one choke point), publishes its events to subscribers
+while still holding the lock (so deliveries follow commit order and happen only once the commit
+is visible), and calls the metrics hooks after releasing it.
+
+Internal API for other modules
+==============================
+
+All of this is private to the package; signatures are stable for sassi's own modules.
+
+``pool._lock``
+    ``threading.RLock``: the write lock. Hold it to make several steps atomic with respect to
+    other writers and to scope snapshots; ``_commit`` re-acquires it.
+``pool._commit(upserts=(), removals=(), *, reason=EventReason.MANUAL, conflict=Conflict.RAISE,
+ttl=DEFAULT_TTL, protect=False, replace_all=False, sweep=False, hints=None, precheck=None)``
+    The only way to change residents. Returns a :class:`CommitResult`.
+
+    - ``upserts``: ``(id, value)`` pairs (duplicate ids: the last wins). Applied in ascending id
+      order when there is more than one.
+    - ``removals``: ids to remove; live ones emit ``Invalidated(id, reason)``, expired ones go
+      silently, absent ones are ignored; an id also in ``upserts`` is not removed.
+    - ``conflict``: :class:`Conflict` — ``RAISE`` (the pool's ``on_conflict``; ``REJECT`` raises
+      ``ConflictError`` before any mutation if any upsert id is live), ``SKIP`` (``REJECT`` skips
+      live priors silently), ``KEEP`` (a live prior always wins: "insert if absent or expired",
+      for fetch inserts), ``REPLACE`` (always replace; ``Updated`` under ``UPDATE`` pools, else
+      ``Inserted``: restore).
+    - ``ttl``: ``DEFAULT_TTL`` (pool default), ``None`` (never expires) or seconds.
+    - ``protect``: a single upsert never evicts itself (single insert / single fetch).
+    - ``replace_all``: also remove every resident not in ``upserts`` (REPLACE refresh, restore).
+    - ``sweep``: also remove every expired entry, emitting ``Invalidated(id, TTL_EXPIRED)``.
+    - ``hints``: ``{id: (remaining_ttl_seconds | None, lru_rank)}`` for restoring internal state:
+      overrides ``ttl`` per id and orders recency by rank (0 = oldest).
+    - ``precheck(now)``: runs under the lock before any mutation; raise to abort with nothing
+      changed (e.g. a strict backend reservation, a fetch generation check).
+
+    Event order: removals (incl. ``replace_all`` and ``sweep``), then LRU evictions, then
+    ``Inserted``/``Updated`` of the upserts that survived, in id order.
+``CommitResult``
+    ``events`` (what was published), ``stored`` (id -> the value resident for each upsert id
+    after the upsert step: the new value, or the live prior that was kept), ``applied``
+    (surviving upserts), ``inserted``/``updated`` (survivors without/with a live prior),
+    ``removed`` (live entries removed by removals/replace_all/sweep), ``lru_evictions``.
+``pool._store``
+    The :class:`~sassi._store.Store`. Register secondary indexes and other observers with
+    ``pool._store.observers.append(obj)``; ``obj.on_put(id, old, new)`` /
+    ``obj.on_remove(id, old)`` run under the write lock for every mutation (inserts, replaces,
+    invalidations, LRU evictions, expiry drops, sweeps, deltas, restores).
+``pool._scope_source(ops) -> (items, remaining_ops)``
+    How a scope gets its input: by default a locked snapshot of the unexpired values and all
+    ops. An index planner may replace it (consume a leading ``where`` op and return candidates).
+``pool._reserved``
+    ``None`` or ``Callable[[list[id]], int]``, called under the lock by ``apply_delta``: a
+    positive count means strict backend writes hold some of those ids; nothing is applied and
+    ``DeltaStats.backend_reserved_skips`` reports the count.
+``pool._background``
+    A list of ``async def task(pool)`` factories that ``async with pool.background()`` starts in
+    its task group next to the TTL sweep (e.g. the backend invalidation listener).
+``pool._metrics``
+    :class:`~sassi._stats.Metrics`: ``hit(tier)``, ``miss()``, ``eviction(reason)``,
+    ``backend_error(exc)``, ``fetch_latency(seconds)``, ``size(n)``; never raises.
+``pool._record_fetch(n=1)``, ``pool._record_coalesced(n=1)``
+    Bump the fetch counters reported by ``stats()``.
+``pool._id_of(value)``, ``pool.model``, ``pool.type_name``, ``pool._clock``
+    Id getter, model class, ``sassi.type_name(model)``, the clock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import itertools
+import logging
+import math
+import random
+import threading
+from collections.abc import AsyncIterator, Callable, Coroutine, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Generic, TypeVar
+
+import anyio
+
+from ._clock import monotonic
+from ._config import (
+    BackendFailure,
+    CacheTier,
+    EventReason,
+    InvalidationReason,
+    OnConflict,
+    PunnuConfig,
+    make_config,
+    positive_seconds,
+)
+from ._delta import Delta, DeltaStats, normalize_delta, sorted_by_id
+from ._events import Event, EventHub, Inserted, Invalidated, Subscription, Updated
+from ._eviction import pick_victim
+from ._model import model_info
+from ._scope import MemQ, Scope
+from ._stats import Metrics, PunnuStats
+from ._store import DEADLINE, VALUE, Store
+from .exceptions import ConflictError
+from .predicate import And, Predicate
+
+__all__ = ["DEFAULT_TTL", "CommitResult", "Conflict", "Punnu"]
+
+T = TypeVar("T")
+log = logging.getLogger("sassi.punnu")
+
+
+class Conflict(enum.Enum):
+    """How :meth:`Punnu._commit` treats an upsert over a live resident."""
+
+    RAISE = "raise"
+    SKIP = "skip"
+    KEEP = "keep"
+    REPLACE = "replace"
+
+
+class _DefaultTTL(enum.Enum):
+    DEFAULT_TTL = "default_ttl"
+
+
+DEFAULT_TTL = _DefaultTTL.DEFAULT_TTL
+"""Sentinel for "use the pool's default ttl" (distinct from ``None``, "never expires")."""
+
+
+@dataclass(slots=True)
+class CommitResult:
+    """What one :meth:`Punnu._commit` did (see the module docstring)."""
+
+    events: list[Event] = field(default_factory=list)
+    stored: dict[Hashable, Any] = field(default_factory=dict)
+    applied: int = 0
+    inserted: int = 0
+    updated: int = 0
+    removed: int = 0
+    lru_evictions: int = 0
+
+
+class _Tally:
+    """A counter safe to bump from any thread without a lock (``itertools.count``)."""
+
+    __slots__ = ("_count", "_lock", "_reads", "bump")
+
+    def __init__(self) -> None:
+        self._count = itertools.count()
+        self._reads = 0
+        self._lock = threading.Lock()
+        self.bump = self._count.__next__
+
+    def add(self, n: int) -> None:
+        for _ in range(n):
+            self.bump()
+
+    @property
+    def value(self) -> int:
+        with self._lock:
+            raw = next(self._count)
+            value = raw - self._reads
+            self._reads += 1
+            return value
+
+
+def _deadline(now: float, seconds: float | None) -> float | None:
+    if seconds is None:
+        return None
+    deadline = now + seconds
+    return None if math.isinf(deadline) else deadline
+
+
+class Punnu(Generic[T]):
+    """A typed, thread-safe, in-memory identity map of ``Model`` values keyed by their id.
+
+    :param model: the model class (any class with an identity field; see :func:`sassi.cacheable`).
+    :param capacity: the most residents kept; sampled-LRU eviction beyond it.
+    :param ttl: default time-to-live (seconds or ``timedelta``), or ``None``.
+    :param on_conflict: what ``insert`` does over a live value with the same id.
+    :param event_capacity: buffer size of each event subscription.
+    :param sweep_interval: seconds between TTL sweeps inside ``pool.background()``, or ``None``.
+    :param namespace: L2 keyspace prefix (does not isolate L1).
+    :param backend: an L2 backend, or ``None``.
+    :param backend_failure: what to do when the backend fails.
+    :param metrics: an object with some of the ``record_*`` hooks, or ``None``.
+    :param clock: a zero-argument monotonic clock in seconds (default ``time.monotonic``).
+    :param indexes: field names to keep secondary indexes on.
+    :raises ValueError: for an out-of-range option (the message names it).
+    :raises TypeError: for an option of the wrong type, or a model without an identity field.
+    """
+
+    __slots__ = (
+        "__dict__",
+        "__weakref__",
+        "_background",
+        "_clock",
+        "_coalesced",
+        "_epoch",
+        "_evictions",
+        "_fetches",
+        "_hub",
+        "_id_of",
+        "_lock",
+        "_map",
+        "_metrics",
+        "_metrics_on",
+        "_misses",
+        "_reserved",
+        "_rng",
+        "_store",
+        "_write_epochs",
+        "config",
+        "model",
+        "type_name",
+    )
+
+    def __init__(
+        self,
+        model: type[T],
+        capacity: int = 10_000,
+        ttl: float | timedelta | None = None,
+        on_conflict: OnConflict = OnConflict.LAST_WRITE_WINS,
+        event_capacity: int = 256,
+        sweep_interval: float | timedelta | None = None,
+        namespace: str | None = None,
+        backend: Any = None,
+        backend_failure: BackendFailure = BackendFailure.L1_ONLY,
+        metrics: Any = None,
+        clock: Callable[[], float] | None = None,
+        indexes: Iterable[str] = (),
+    ) -> None:
+        info = model_info(model)
+        self.model: type[T] = model
+        self.type_name: str = info.type_name
+        self.config: PunnuConfig = make_config(
+            capacity=capacity,
+            ttl=ttl,
+            on_conflict=on_conflict,
+            event_capacity=event_capacity,
+            sweep_interval=sweep_interval,
+            namespace=namespace,
+            backend=backend,
+            backend_failure=backend_failure,
+            metrics=metrics,
+            clock=clock,
+            indexes=indexes,
+            field_names=info.field_names,
+        )
+        self._id_of: Callable[[Any], Hashable] = info.get_id
+        self._clock: Callable[[], float] = clock if clock is not None else monotonic
+        self._lock = threading.RLock()
+        self._store = Store()
+        self._map = self._store.map
+        self._hub = EventHub(self.config.event_capacity)
+        self._epoch = itertools.count(1)
+        self._write_epochs = 0
+        self._misses = _Tally()
+        self._fetches = _Tally()
+        self._coalesced = _Tally()
+        self._evictions: dict[EventReason, int] = dict.fromkeys(EventReason, 0)
+        self._metrics = Metrics(metrics, self.type_name)
+        self._metrics_on = metrics is not None
+        self._rng = random.Random()
+        self._reserved: Callable[[list[Hashable]], int] | None = None
+        self._background: list[Callable[[Punnu[T]], Coroutine[Any, Any, None]]] = []
+
+    # reads ----------------------------------------------------------------------------------
+
+    def get(self, id: Hashable) -> T | None:
+        """The live value stored under ``id``, or ``None``. L1 only; never touches a backend.
+
+        A hit refreshes LRU recency. An expired entry reads as ``None``, stays resident and
+        emits nothing (lazy expiry).
+
+        :param id: the id.
+        :returns: the value or ``None``.
+        """
+        entry = self._map.get(id)
+        if entry is not None:
+            deadline = entry[2]
+            if deadline is None or deadline > self._clock():
+                entry[1] = next(self._epoch)
+                if self._metrics_on:
+                    self._metrics.hit(CacheTier.L1)
+                return entry[0]  # type: ignore[no-any-return]
+            self._evictions[EventReason.TTL_EXPIRED] += 1
+            if self._metrics_on:
+                self._metrics.eviction(EventReason.TTL_EXPIRED)
+        self._misses.bump()
+        if self._metrics_on:
+            self._metrics.miss()
+        return None
+
+    def __contains__(self, id: object) -> bool:
+        entry = self._map.get(id)
+        if entry is None:
+            return False
+        deadline = entry[DEADLINE]
+        return deadline is None or deadline > self._clock()
+
+    def __len__(self) -> int:
+        return len(self._map)
+
+    def __repr__(self) -> str:
+        return f"<Punnu[{self.model.__qualname__}] {len(self._map)}/{self.config.capacity}>"
+
+    # writes ---------------------------------------------------------------------------------
+
+    def _checked_id(self, value: object) -> Hashable:
+        if not isinstance(value, self.model):
+            raise TypeError(
+                f"this pool holds {self.model.__qualname__} values, got {type(value).__qualname__}"
+            )
+        return self._id_of(value)
+
+    def insert(self, value: T, *, ttl: float | timedelta | None = None) -> T:
+        """Store ``value`` under its id and return it (the same object).
+
+        Over a live value: ``LAST_WRITE_WINS`` replaces (``Inserted``), ``UPDATE`` replaces
+        (``Updated(old, new)``), ``REJECT`` raises. An expired resident counts as absent. May
+        evict (sampled LRU), never the value being inserted.
+
+        :param value: the value.
+        :param ttl: time-to-live for this value (overrides the pool default), or ``None`` for
+            the pool default.
+        :returns: ``value``.
+        :raises ConflictError: under ``OnConflict.REJECT`` when a live value has the id.
+        :raises ValueError: when ``ttl <= 0``.
+        :raises TypeError: when ``value`` is not an instance of the pool's model.
+        """
+        key = self._checked_id(value)
+        seconds: float | _DefaultTTL = DEFAULT_TTL if ttl is None else positive_seconds(ttl, "ttl")
+        self._commit(((key, value),), ttl=seconds, protect=True)
+        return value
+
+    async def ainsert(self, value: T, *, ttl: float | timedelta | None = None) -> T:
+        """Async twin of :meth:`insert` (uses the backend's async API when one is attached).
+
+        :raises ConflictError: under ``OnConflict.REJECT`` when a live value has the id.
+        """
+        return self.insert(value, ttl=ttl)
+
+    def invalidate(
+        self, id: Hashable, reason: InvalidationReason = InvalidationReason.MANUAL
+    ) -> bool:
+        """Remove the live entry ``id`` and emit ``Invalidated(id, reason)``.
+
+        :param id: the id.
+        :param reason: ``MANUAL``, ``ON_SAVE`` or ``ON_DELETE``.
+        :returns: whether a live entry was removed (unknown or expired id: ``False``, no event).
+        :raises ValueError: when ``reason`` is not an :class:`InvalidationReason`.
+        """
+        event_reason = EventReason(InvalidationReason(reason).value)
+        return self._commit(removals=(id,), reason=event_reason).removed > 0
+
+    async def ainvalidate(
+        self, id: Hashable, reason: InvalidationReason = InvalidationReason.MANUAL
+    ) -> bool:
+        """Async twin of :meth:`invalidate`.
+
+        :raises ValueError: when ``reason`` is not an :class:`InvalidationReason`.
+        """
+        return self.invalidate(id, reason)
+
+    def sweep_expired(self) -> int:
+        """Remove every expired entry now, emitting ``Invalidated(id, TTL_EXPIRED)`` for each.
+
+        :returns: how many entries were removed.
+        """
+        if not self._store.timed:
+            return 0
+        return self._commit(sweep=True).removed
+
+    def apply_delta(self, delta: Delta[T]) -> DeltaStats:
+        """Apply a :class:`Delta` in one atomic commit.
+
+        Tombstones beat items with the same id; duplicate item ids keep the last; absence from
+        ``items`` never deletes; ``REJECT`` skips live priors silently; items use the default
+        ttl; LRU runs without protection. Events: tombstone ``Invalidated(ON_DELETE)``, then LRU
+        evictions, then ``Inserted``/``Updated`` in ascending id order for surviving items.
+
+        :param delta: the batch.
+        :returns: the counts.
+        :raises TypeError: when ``delta`` is not a ``Delta`` or holds a value of another model.
+        """
+        if not isinstance(delta, Delta):
+            raise TypeError(f"apply_delta() needs a sassi.Delta, got {type(delta).__qualname__}")
+        for item in delta.items:
+            self._checked_id(item)
+        upserts, tombstones = normalize_delta(delta, self._id_of)
+        with self._lock:
+            if self._reserved is not None:
+                skips = self._reserved([k for k, _ in upserts] + tombstones)
+                if skips:
+                    return DeltaStats(backend_reserved_skips=skips)
+            result = self._commit(
+                upserts, tombstones, reason=EventReason.ON_DELETE, conflict=Conflict.SKIP
+            )
+        return DeltaStats(
+            applied_items=result.applied,
+            tombstones_evicted=result.removed,
+            lru_evictions=result.lru_evictions,
+        )
+
+    def _next_epoch(self) -> int:
+        self._write_epochs += 1
+        return next(self._epoch)
+
+    def _commit(
+        self,
+        upserts: Iterable[tuple[Hashable, T]] = (),
+        removals: Iterable[Hashable] = (),
+        *,
+        reason: EventReason = EventReason.MANUAL,
+        conflict: Conflict = Conflict.RAISE,
+        ttl: float | _DefaultTTL | None = DEFAULT_TTL,
+        protect: bool = False,
+        replace_all: bool = False,
+        sweep: bool = False,
+        hints: dict[Hashable, tuple[float | None, int]] | None = None,
+        precheck: Callable[[float], None] | None = None,
+    ) -> CommitResult:
+        """The single write path; see the module docstring."""
+        config = self.config
+        policy = config.on_conflict
+        seconds = config.ttl if ttl is DEFAULT_TTL else ttl
+        store = self._store
+        entries = store.map
+        result = CommitResult()
+        with self._lock:
+            now = self._clock()
+            pending: dict[Hashable, T] = {}
+            for key, value in upserts:
+                pending.pop(key, None)
+                pending[key] = value
+            ordered = list(pending.items()) if len(pending) < 2 else sorted_by_id(pending.items())
+            if conflict is Conflict.RAISE and policy is OnConflict.REJECT:
+                for key, _ in ordered:
+                    entry = entries.get(key)
+                    if entry is not None and (entry[DEADLINE] is None or entry[DEADLINE] > now):
+                        raise ConflictError(
+                            f"{self.type_name} id {key!r} is already cached (OnConflict.REJECT)"
+                        )
+            if precheck is not None:
+                precheck(now)
+
+            removal_events: list[Event] = []
+            removal_ids = list(removals)
+            if replace_all:
+                removal_ids.extend(k for k in store.keys if k not in pending)
+            for key in removal_ids:
+                if key in pending:
+                    continue
+                entry = store.remove(key)
+                if entry is not None and (entry[DEADLINE] is None or entry[DEADLINE] > now):
+                    result.removed += 1
+                    removal_events.append(Invalidated(key, reason))
+            if sweep:
+                for key, _ in store.pop_expired(now):
+                    result.removed += 1
+                    removal_events.append(Invalidated(key, EventReason.TTL_EXPIRED))
+
+            prior_live: set[Hashable] = set()
+            upsert_events: dict[Hashable, Event] = {}
+            epoch_base = 0
+            if hints:
+                epoch_base = next(self._epoch)
+                top = max(rank for _, rank in hints.values())
+                self._epoch = itertools.count(epoch_base + top + 1)
+                self._write_epochs += top + 1
+            default_deadline = _deadline(now, seconds)
+            for key, value in ordered:
+                entry = entries.get(key)
+                if entry is not None and (entry[DEADLINE] is None or entry[DEADLINE] > now):
+                    old = entry[VALUE]
+                    if conflict is Conflict.KEEP or (
+                        policy is OnConflict.REJECT and conflict is not Conflict.REPLACE
+                    ):
+                        result.stored[key] = old
+                        continue
+                    prior_live.add(key)
+                    event: Event = (
+                        Updated(old, value) if policy is OnConflict.UPDATE else Inserted(value)
+                    )
+                else:
+                    event = Inserted(value)
+                hint = hints.get(key) if hints else None
+                if hint is None:
+                    store.put(key, value, self._next_epoch(), default_deadline)
+                else:
+                    store.put(key, value, epoch_base + hint[1], _deadline(now, hint[0]))
+                result.stored[key] = value
+                upsert_events[key] = event
+
+            lru_events: list[Event] = []
+            if len(entries) > config.capacity:
+                store.pop_expired(now)
+                protected = ordered[0][0] if protect and len(ordered) == 1 else None
+                while len(entries) > config.capacity:
+                    victim = pick_victim(store, protected, self._rng)
+                    if victim is None:
+                        break
+                    store.remove(victim)
+                    if victim in upsert_events:
+                        del upsert_events[victim]
+                        if victim not in prior_live:
+                            continue
+                    result.lru_evictions += 1
+                    lru_events.append(Invalidated(victim, EventReason.LRU_EVICT))
+
+            result.applied = len(upsert_events)
+            result.updated = sum(1 for k in upsert_events if k in prior_live)
+            result.inserted = result.applied - result.updated
+            events = result.events
+            events.extend(removal_events)
+            events.extend(lru_events)
+            events.extend(upsert_events.values())
+            if events:
+                evictions = self._evictions
+                for event in events:
+                    if type(event) is Invalidated:
+                        evictions[event.reason] += 1
+                self._hub.publish(events)
+            size = len(entries)
+        if events and self._metrics_on:
+            metrics = self._metrics
+            for event in events:
+                if type(event) is Invalidated:
+                    metrics.eviction(event.reason)
+            metrics.size(size)
+        return result
+
+    # queries --------------------------------------------------------------------------------
+
+    def scope(self, *predicates: Predicate) -> Scope[T]:
+        """A lazy query over the live values; the predicates are ANDed.
+
+        :param predicates: zero or more predicates.
+        :returns: a new :class:`Scope`.
+        :raises TypeError: when an argument is not a predicate.
+        """
+        for predicate in predicates:
+            if not isinstance(predicate, Predicate):
+                raise TypeError(f"scope() takes sassi predicates, got {predicate!r}")
+        if not predicates:
+            return Scope(self)
+        combined = predicates[0] if len(predicates) == 1 else And(tuple(predicates))
+        return Scope(self, (MemQ.where(combined),))
+
+    def _scope_source(self, ops: Sequence[MemQ]) -> tuple[list[Any], Sequence[MemQ]]:
+        with self._lock:
+            return self._store.snapshot(self._clock()), ops
+
+    # events, stats, background --------------------------------------------------------------
+
+    def events(self) -> Subscription:
+        """Subscribe to this pool's future events (bounded and lossy; see :class:`Subscription`).
+
+        :returns: a new subscription.
+        """
+        return self._hub.subscribe()
+
+    def _record_fetch(self, n: int = 1) -> None:
+        self._fetches.add(n)
+
+    def _record_coalesced(self, n: int = 1) -> None:
+        self._coalesced.add(n)
+
+    def stats(self) -> PunnuStats:
+        """A snapshot of the pool's counters.
+
+        :returns: hits, misses, hit ratio, size, evictions per reason and fetch counters.
+        """
+        with self._lock:
+            hits = self._next_epoch() - self._write_epochs
+            evictions = dict(self._evictions)
+            size = len(self._map)
+        misses = self._misses.value
+        total = hits + misses
+        return PunnuStats(
+            hits=hits,
+            misses=misses,
+            hit_ratio=hits / total if total else 0.0,
+            size=size,
+            evictions=evictions,
+            fetches=self._fetches.value,
+            coalesced_waiters=self._coalesced.value,
+        )
+
+    async def _sweep_loop(self, interval: float) -> None:
+        while True:
+            await anyio.sleep(interval)
+            try:
+                self.sweep_expired()
+            except Exception:
+                log.exception("sassi TTL sweep of %s failed", self.type_name)
+
+    @contextlib.asynccontextmanager
+    async def background(self) -> AsyncIterator[Punnu[T]]:
+        """Run the pool's background work (TTL sweep, backend listener) while the block runs.
+
+        ``async with pool.background():`` — the sweep runs every ``sweep_interval`` seconds of
+        real time and expires by the pool's clock. Leaving the block stops everything.
+
+        :returns: an async context manager yielding the pool.
+        """
+        async with anyio.create_task_group() as group:
+            if self.config.sweep_interval is not None:
+                group.start_soon(self._sweep_loop, self.config.sweep_interval)
+            for task in self._background:
+                group.start_soon(task, self)
+            try:
+                yield self
+            finally:
+                group.cancel_scope.cancel()

@@ -1,0 +1,174 @@
+"""The resident map: the pool's only mutable state. Synchronous; the caller holds the write lock.
+
+Layout, chosen for a tiny ``get`` hit path and O(1) random sampling:
+
+- ``map``: id -> entry, where an entry is a 4-slot list ``[value, epoch, deadline, pos]``
+  (indices :data:`VALUE`, :data:`EPOCH`, :data:`DEADLINE`, :data:`POS`). ``deadline`` is
+  ``None`` for "never expires" (so reads skip the clock); a writer replaces the whole entry,
+  so a lock-free reader sees either the old or the new value/deadline pair, never a mix.
+  Readers may store a new ``EPOCH`` into an entry without the lock (recency is advisory).
+- ``keys`` / ``values``: parallel lists of resident ids and values (``entry[POS]`` is the
+  index), kept dense with swap-remove, so the eviction sampler draws random positions in O(1)
+  and a scope snapshot is one ``list.copy()`` when nothing is expired.
+- ``heap``: ``(deadline, seq, id, entry)`` for entries that have a deadline; stale rows (entry
+  replaced or removed) are skipped lazily and the heap is rebuilt when mostly stale. ``timed``
+  counts resident entries with a deadline.
+
+All mutation goes through :meth:`Store.put` and :meth:`Store.remove`, which notify the
+``observers`` (secondary indexes, fetch generations) with ``on_put(id, old, new)`` /
+``on_remove(id, old)``; ``old`` is ``None`` when the id was absent.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Hashable
+from typing import Any, Protocol
+
+__all__ = ["DEADLINE", "EPOCH", "POS", "VALUE", "Entry", "Store", "StoreObserver"]
+
+VALUE = 0
+EPOCH = 1
+DEADLINE = 2
+POS = 3
+
+Entry = list[Any]
+"""``[value, epoch, deadline | None, pos]``."""
+
+
+class StoreObserver(Protocol):
+    """Something kept in step with every resident-map mutation (e.g. a secondary index)."""
+
+    def on_put(self, id: Any, old: Any, new: Any) -> None:
+        """``id`` now maps to ``new``; ``old`` is the value it replaced, or ``None``."""
+
+    def on_remove(self, id: Any, old: Any) -> None:
+        """``id`` (which mapped to ``old``) left the map."""
+
+
+class Store:
+    """Resident entries, their recency epochs and deadlines. Not thread-safe by itself.
+
+    The owning pool serialises all calls except the lock-free reads documented in the module
+    docstring.
+    """
+
+    __slots__ = ("_seq", "heap", "keys", "map", "observers", "timed", "values")
+
+    def __init__(self) -> None:
+        self.map: dict[Hashable, Entry] = {}
+        self.keys: list[Hashable] = []
+        self.values: list[Any] = []
+        self.heap: list[tuple[float, int, Hashable, Entry]] = []
+        self.timed = 0
+        self.observers: list[StoreObserver] = []
+        self._seq = itertools.count()
+
+    def __len__(self) -> int:
+        return len(self.map)
+
+    @staticmethod
+    def live(entry: Entry, now: float) -> bool:
+        """Whether ``entry`` is unexpired at ``now`` (``deadline <= now`` is expired)."""
+        deadline = entry[DEADLINE]
+        return deadline is None or deadline > now
+
+    def put(self, id: Hashable, value: Any, epoch: int, deadline: float | None) -> Entry | None:
+        """Make ``id`` map to ``value`` with the given recency and deadline.
+
+        :param id: the key.
+        :param value: the value (never ``None``).
+        :param epoch: its recency stamp.
+        :param deadline: absolute expiry on the pool clock, or ``None``.
+        :returns: the replaced entry, or ``None`` if ``id`` was absent.
+        """
+        old = self.map.get(id)
+        if old is None:
+            pos = len(self.keys)
+            self.keys.append(id)
+            self.values.append(value)
+        else:
+            pos = old[POS]
+            self.values[pos] = value
+            if old[DEADLINE] is not None:
+                self.timed -= 1
+        entry: Entry = [value, epoch, deadline, pos]
+        self.map[id] = entry
+        if deadline is not None:
+            self.timed += 1
+            heapq.heappush(self.heap, (deadline, next(self._seq), id, entry))
+            if len(self.heap) > 64 and len(self.heap) > 2 * self.timed:
+                self._rebuild_heap()
+        if self.observers:
+            previous = None if old is None else old[VALUE]
+            for observer in self.observers:
+                observer.on_put(id, previous, value)
+        return old
+
+    def remove(self, id: Hashable) -> Entry | None:
+        """Remove ``id`` (swap-remove from the dense lists).
+
+        :returns: the removed entry, or ``None`` if ``id`` was absent.
+        """
+        entry = self.map.pop(id, None)
+        if entry is None:
+            return None
+        pos = entry[POS]
+        last = len(self.keys) - 1
+        if pos != last:
+            moved = self.keys[last]
+            self.keys[pos] = moved
+            self.values[pos] = self.values[last]
+            self.map[moved][POS] = pos
+        self.keys.pop()
+        self.values.pop()
+        if entry[DEADLINE] is not None:
+            self.timed -= 1
+        for observer in self.observers:
+            observer.on_remove(id, entry[VALUE])
+        return entry
+
+    def _rebuild_heap(self) -> None:
+        self.heap = [
+            (e[DEADLINE], next(self._seq), k, e)
+            for k, e in self.map.items()
+            if e[DEADLINE] is not None
+        ]
+        heapq.heapify(self.heap)
+
+    def _drop_stale_heads(self) -> None:
+        heap = self.heap
+        while heap and self.map.get(heap[0][2]) is not heap[0][3]:
+            heapq.heappop(heap)
+
+    def any_expired(self, now: float) -> bool:
+        """Whether some resident entry is expired at ``now`` (O(1) amortised)."""
+        if not self.timed:
+            return False
+        self._drop_stale_heads()
+        return bool(self.heap) and self.heap[0][0] <= now
+
+    def pop_expired(self, now: float) -> list[tuple[Hashable, Entry]]:
+        """Remove every entry expired at ``now``, earliest deadline first.
+
+        :returns: ``(id, entry)`` of each removed entry.
+        """
+        removed: list[tuple[Hashable, Entry]] = []
+        heap = self.heap
+        while heap and heap[0][0] <= now:
+            _, _, id, entry = heapq.heappop(heap)
+            if self.map.get(id) is entry:
+                self.remove(id)
+                removed.append((id, entry))
+        return removed
+
+    def snapshot(self, now: float) -> list[Any]:
+        """The unexpired resident values (a new list; order unspecified)."""
+        if not self.any_expired(now):
+            return self.values.copy()
+        return [e[VALUE] for e in self.map.values() if e[DEADLINE] is None or e[DEADLINE] > now]
+
+    def live_items(self, now: float) -> list[tuple[Hashable, Entry]]:
+        """``(id, entry)`` for every unexpired resident (a new list; order unspecified)."""
+        return [(k, e) for k, e in self.map.items() if e[DEADLINE] is None or e[DEADLINE] > now]
