@@ -7,13 +7,34 @@
 from . import exceptions as exceptions
 from . import predicate as predicate
 from . import testing as testing
+from ._config import BackendFailure as BackendFailure
+from ._config import CacheTier as CacheTier
+from ._config import EventReason as EventReason
+from ._config import InvalidationReason as InvalidationReason
+from ._config import OnConflict as OnConflict
+from ._config import PunnuConfig as PunnuConfig
+from ._config import RefreshMode as RefreshMode
+from ._config import SnapshotMode as SnapshotMode
+from ._delta import Delta as Delta
+from ._delta import DeltaQuery as DeltaQuery
+from ._delta import DeltaStats as DeltaStats
+from ._events import Event as Event
+from ._events import Inserted as Inserted
+from ._events import Invalidated as Invalidated
+from ._events import Lagged as Lagged
+from ._events import Subscription as Subscription
+from ._events import Updated as Updated
 from ._model import ModelInfo as ModelInfo
 from ._model import cacheable as cacheable
 from ._model import fields as fields
 from ._model import model_info as model_info
 from ._model import type_name as type_name
+from ._punnu import Punnu as Punnu
 from ._registry import Sassi as Sassi
 from ._registry import trait_impl as trait_impl
+from ._scope import MemQ as MemQ
+from ._scope import Scope as Scope
+from ._stats import PunnuStats as PunnuStats
 from .exceptions import BackendError as BackendError
 from .exceptions import BackendUnavailable as BackendUnavailable
 from .exceptions import BackendWriteInFlight as BackendWriteInFlight
@@ -52,35 +73,56 @@ __version__ = "0.1.0"
 __all__ = [
     "And",
     "BackendError",
+    "BackendFailure",
     "BackendUnavailable",
     "BackendWriteInFlight",
+    "CacheTier",
     "CodecError",
     "ConflictError",
     "Const",
+    "Delta",
+    "DeltaQuery",
+    "DeltaStats",
     "DuplicateId",
+    "Event",
+    "EventReason",
     "FALSE",
     "FieldPredicate",
     "IdentityMismatchError",
+    "Inserted",
     "InvalidMagic",
+    "Invalidated",
+    "InvalidationReason",
     "JSON",
     "JsonKind",
     "JsonPredicate",
     "JsonTest",
     "KindMismatch",
+    "Lagged",
     "LookupOp",
     "MalformedHeader",
+    "MemQ",
     "ModelInfo",
     "Not",
+    "OnConflict",
     "Or",
     "Predicate",
+    "Punnu",
+    "PunnuConfig",
+    "PunnuStats",
+    "RefreshMode",
     "Sassi",
     "SassiError",
+    "Scope",
     "SnapshotError",
+    "SnapshotMode",
+    "Subscription",
     "TRUE",
     "TooManyEntries",
     "TypeNameMismatch",
     "UnsupportedFlags",
     "UnsupportedKind",
+    "Updated",
     "VersionMismatch",
     "WireFormatError",
     "Xor",
