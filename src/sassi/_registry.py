@@ -105,7 +105,7 @@ def protocol_members(proto: type) -> frozenset[str]:
     for base in proto.__mro__:
         if base is object or base is Protocol or not _is_protocol(base):
             continue
-        names = list(vars(base)) + list(getattr(base, "__annotations__", {}))
+        names = list(vars(base)) + list(vars(base).get("__annotations__", {}))
         members.update(n for n in names if n not in _NOT_MEMBERS and not n.startswith("_abc_"))
     return frozenset(members)
 
@@ -115,7 +115,7 @@ def _instance_fields(cls: type) -> set[str]:
     default, pydantic fields, annotated attributes)."""
     names = set(_raw_field_names(cls) or ())
     for klass in cls.__mro__:
-        names.update(getattr(klass, "__annotations__", {}))
+        names.update(vars(klass).get("__annotations__", {}))
     return names
 
 
