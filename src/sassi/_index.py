@@ -36,9 +36,19 @@ from fractions import Fraction
 from operator import attrgetter
 from typing import Any, Final
 
+from ._store import DEADLINE, POS, VALUE, Store
 from .predicate import And, Const, FieldPredicate, LookupOp, Predicate
 
-__all__ = ["FieldIndex", "IndexSet", "Plan", "SortedKeys", "classify", "plan"]
+__all__ = [
+    "FieldIndex",
+    "IndexSet",
+    "Plan",
+    "SortedKeys",
+    "classify",
+    "conjuncts",
+    "leading_predicates",
+    "plan",
+]
 
 NUMBER: Final = "number"
 UNORDERED: Final = "~unordered"  # hashable with a trustworthy ==, but no total order
@@ -507,6 +517,66 @@ class IndexSet:
         """Every resident was removed at once."""
         for index in self._indexes.values():
             index.clear()
+
+    # -- the pool's side: scopes ---------------------------------------------------------------
+
+    def plan_ops(self, store: Store, ops: Sequence[Any]) -> Plan:
+        """Plan the leading ``where`` ops of a scope (call under the pool's write lock).
+
+        :param store: the pool's store.
+        :param ops: the scope's ``MemQ`` ops, in order.
+        :returns: the :class:`Plan` (a scan plan when there is no leading ``where``).
+        """
+        predicates = leading_predicates(ops)
+        total = len(store)
+        if not predicates:
+            return Plan(None, None, None, And(()), f"scan {total} residents: no leading where")
+        return plan(predicates, self, total)
+
+    def source(self, store: Store, ops: Sequence[Any], now: float) -> list[Any] | None:
+        """The values a scope starts from when an index applies, else ``None`` (snapshot all).
+
+        Call under the pool's write lock. The result holds every unexpired candidate, in the
+        order a full snapshot would list them; the scope still runs all its ops (the leading
+        ``where`` ops re-check every candidate), so it yields exactly what a scan yields.
+
+        :param store: the pool's store.
+        :param ops: the scope's ``MemQ`` ops, in order.
+        :param now: the pool clock's current reading.
+        :returns: the candidate values, or ``None`` when the scope should scan.
+        """
+        candidates = self.plan_ops(store, ops).candidates
+        if candidates is None:
+            return None
+        entries = store.map
+        rows: list[tuple[int, Any]] = []
+        append = rows.append
+        for ident in candidates:
+            entry = entries.get(ident)
+            if entry is not None:
+                deadline = entry[DEADLINE]
+                if deadline is None or deadline > now:
+                    append((entry[POS], entry[VALUE]))
+        rows.sort(key=_first)
+        return [value for _, value in rows]
+
+
+def _first(row: tuple[int, Any]) -> int:
+    return row[0]
+
+
+def leading_predicates(ops: Sequence[Any]) -> list[Predicate]:
+    """The predicates of the ``where`` ops a scope starts with (later ones are never hoisted).
+
+    :param ops: ``MemQ`` ops (anything with ``kind`` and ``arg``).
+    :returns: the predicates, in order.
+    """
+    out: list[Predicate] = []
+    for op in ops:
+        if getattr(op, "kind", None) != "where" or not isinstance(op.arg, Predicate):
+            break
+        out.append(op.arg)
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,6 +97,7 @@ from ._config import (
 from ._delta import Delta, DeltaStats, normalize_delta, sorted_by_id
 from ._events import Event, EventHub, Inserted, Invalidated, Subscription, Updated
 from ._eviction import pick_victim
+from ._index import IndexSet
 from ._model import model_info
 from ._scope import MemQ, Scope
 from ._stats import Metrics, PunnuStats
@@ -252,6 +253,9 @@ class Punnu(Generic[T]):
         self._lock = threading.RLock()
         self._store = Store()
         self._map = self._store.map
+        self._indexes = IndexSet(self.config.indexes)  # secondary indexes (sassi._index)
+        if self._indexes:
+            self._store.observers.append(self._indexes)
         self._hub = EventHub(self.config.event_capacity)
         self._epoch = itertools.count(1)
         self._write_epochs = 0
@@ -550,7 +554,17 @@ class Punnu(Generic[T]):
 
     def _scope_source(self, ops: Sequence[MemQ]) -> tuple[list[Any], Sequence[MemQ]]:
         with self._lock:
-            return self._store.snapshot(self._clock()), ops
+            now = self._clock()
+            if self._indexes:
+                candidates = self._indexes.source(self._store, ops, now)
+                if candidates is not None:  # leading where ops still run over the candidates
+                    return candidates, ops
+            return self._store.snapshot(now), ops
+
+    def _explain(self, ops: Sequence[MemQ]) -> str:
+        """One line: how a scope with ``ops`` reads the pool (which index, or a scan)."""
+        with self._lock:
+            return self._indexes.plan_ops(self._store, ops).explain
 
     # events, stats, background --------------------------------------------------------------
 

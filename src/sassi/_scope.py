@@ -368,6 +368,14 @@ class Scope(Generic[T]):
     def __iter__(self) -> Iterator[T]:
         return iter(self.collect())
 
+    def explain(self) -> str:
+        """How the leading ``where`` predicates will be answered: which index, or a scan.
+
+        :returns: one human-readable line, e.g.
+            ``index 'email' for F.email == 'a@x': 1 candidates of 200000 residents``.
+        """
+        return self._pool._explain(self._ops)
+
     def first(self) -> T | None:
         """The first value after all ops, or ``None``."""
         result = self._with(MemQ.take(1)).collect()
