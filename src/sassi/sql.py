@@ -1,0 +1,695 @@
+"""Predicates -> SQLAlchemy: the same rows in SQLite and PostgreSQL as in memory.
+
+:func:`to_sqlalchemy` walks a predicate tree and returns one SQLAlchemy boolean clause. The clause
+is dialect-aware: every leaf is built twice (SQLite, PostgreSQL) and the compiler picks the form
+of the engine it runs on, so one clause serves both databases and caches like any other.
+
+How the in-memory semantics survive SQL (``docs/sql.md`` has the long version):
+
+- Two-valued logic: every lowered leaf is NULL-free (``IS [NOT] NULL`` guards, ``coalesce``), so
+  ``NOT`` and ``XOR`` (rendered ``a <> b`` on NULL-free terms) behave as in Python.
+- ``None`` sorts before every value: ``!= v``, ``< v`` and ``<= v`` include NULL rows; ``present``
+  comparisons exclude them. NaN operands are resolved here, in Python, as Python compares them.
+- Strings compare by code point (``COLLATE "C"`` on PostgreSQL, ``BINARY`` on SQLite); ``i*`` lookups
+  fold ASCII letters only (``translate`` / ``replace``, never ``lower()``); ``%``, ``_`` and ``\\``
+  stay literal because no ``LIKE`` is used (``instr``/``strpos`` and ``substr`` comparisons).
+- JSON: PostgreSQL uses ``jsonb`` (paths via ``#>`` with a ``text[]`` parameter, each prefix checked
+  to be an object, numbers compared as ``numeric``); SQLite walks keys with ``json_each`` (so any
+  key works: dots, quotes, empty, non-ASCII) and expands JSON equality into exact structural tests.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.exc import CompileError
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement, Grouping
+from sqlalchemy.sql.visitors import InternalTraversal
+
+from .predicate import (
+    And,
+    Const,
+    FieldPredicate,
+    JsonKind,
+    JsonPredicate,
+    JsonTest,
+    LookupOp,
+    Not,
+    Or,
+    Predicate,
+    Xor,
+)
+
+__all__ = ["to_sqlalchemy"]
+
+Clause = ColumnElement[bool]
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_LOWER = _UPPER.lower()
+_ASCII_FOLD = str.maketrans(_UPPER, _LOWER)
+_INT64 = (-(2**63), 2**63 - 1)
+_EXACT_FLOAT_INT = 2**53
+
+
+class _PerDialect(ColumnElement[bool]):
+    """A boolean clause with one form per dialect; the compiler picks the engine's form.
+
+    ``default`` (plain ``str(clause)``) renders the PostgreSQL form; dialects other than SQLite
+    and PostgreSQL are refused at compile time rather than given SQL of unknown meaning.
+    """
+
+    inherit_cache = True
+    _traverse_internals = [  # noqa: RUF012 - SQLAlchemy's own declaration style
+        ("sqlite", InternalTraversal.dp_clauseelement),
+        ("postgresql", InternalTraversal.dp_clauseelement),
+    ]
+    type = sa.Boolean()
+
+    def __init__(self, sqlite: Clause, postgresql: Clause) -> None:
+        self.sqlite = sqlite
+        self.postgresql = postgresql
+
+
+@compiles(_PerDialect)
+def _compile_per_dialect(element: _PerDialect, compiler: SQLCompiler, **kw: Any) -> str:
+    name = compiler.dialect.name
+    if name == "sqlite":
+        chosen = element.sqlite
+    elif name in ("postgresql", "default"):
+        chosen = element.postgresql
+    else:
+        raise CompileError(
+            f"sassi.sql lowers predicates for SQLite and PostgreSQL only, not {name!r}"
+        )
+    return str(compiler.process(Grouping(chosen), **kw))
+
+
+def to_sqlalchemy(predicate: Predicate, table_or_model: Any) -> Clause:
+    """Lower ``predicate`` to a SQLAlchemy boolean clause selecting exactly the matching rows.
+
+    The clause selects the rows whose values make ``predicate.evaluate(obj)`` true, on SQLite
+    (JSON1) and on PostgreSQL (``jsonb``), for every :class:`~sassi.LookupOp`, ``present()``
+    comparisons, ``TRUE``/``FALSE``, empty ``And``/``Or``, ``Xor``, ``Not`` and JSON predicates.
+    String columns should be ``TEXT``; JSON columns ``JSON`` (SQLite) / ``JSONB`` or ``JSON``
+    (PostgreSQL, cast to ``jsonb``). A SQL ``NULL`` or JSON ``null`` root is a missing document.
+
+    :param predicate: any predicate tree.
+    :param table_or_model: a :class:`sqlalchemy.Table` (or any FROM clause with ``.c``), a mapped
+        declarative class (or ``aliased()`` entity), or a mapping of field name -> column.
+    :returns: a boolean clause for ``select(...).where(...)``.
+    :raises ValueError: when the predicate names a field the table or model does not have.
+    :raises TypeError: when ``table_or_model`` is none of the accepted kinds, or a node is not a
+        sassi predicate.
+    """
+    return _Lowerer(_column_lookup(table_or_model)).lower(predicate)
+
+
+def _column_lookup(target: Any) -> Callable[[str], ColumnElement[Any]]:
+    """``field name -> column`` for a table, mapped class or mapping."""
+    if isinstance(target, Mapping):
+        mapping: Mapping[str, Any] = target
+
+        def from_mapping(name: str) -> ColumnElement[Any]:
+            if name not in mapping:
+                raise ValueError(_unknown(name, "the column mapping", list(mapping)))
+            return _as_column(mapping[name], name)
+
+        return from_mapping
+    if isinstance(target, sa.FromClause):
+        columns = target.c
+
+        def from_table(name: str) -> ColumnElement[Any]:
+            if name not in columns:
+                raise ValueError(_unknown(name, f"table {target.description!r}", columns.keys()))
+            column: ColumnElement[Any] = columns[name]
+            return column
+
+        return from_table
+    insp = sa.inspect(target, raiseerr=False)
+    mapper = getattr(insp, "mapper", None)
+    if mapper is None:
+        raise TypeError(
+            "to_sqlalchemy() needs a SQLAlchemy Table, a mapped class or a mapping of field "
+            f"names to columns, not {target!r}"
+        )
+
+    def from_mapped(name: str) -> ColumnElement[Any]:
+        if name not in mapper.column_attrs:
+            known = list(mapper.column_attrs.keys())
+            raise ValueError(_unknown(name, f"mapped class {mapper.class_.__qualname__}", known))
+        return _as_column(getattr(insp.entity, name), name)
+
+    return from_mapped
+
+
+def _unknown(name: str, where: str, known: Sequence[str]) -> str:
+    return f"predicate field {name!r} is not a column of {where} (known: {', '.join(known)})"
+
+
+def _as_column(obj: Any, name: str) -> ColumnElement[Any]:
+    clause = obj.__clause_element__() if hasattr(obj, "__clause_element__") else obj
+    if not isinstance(clause, ColumnElement):
+        raise TypeError(f"column for field {name!r} must be a SQLAlchemy column, not {obj!r}")
+    return clause
+
+
+class _Lowerer:
+    """One walk over a predicate tree; every returned clause is NULL-free."""
+
+    def __init__(self, column: Callable[[str], ColumnElement[Any]]) -> None:
+        self.column = column
+
+    def lower(self, node: Predicate) -> Clause:
+        if isinstance(node, Const):
+            return sa.true() if node.value else sa.false()
+        if isinstance(node, And):
+            if not node.children:
+                return sa.true()
+            return sa.and_(*(self.lower(c) for c in node.children))
+        if isinstance(node, Or):
+            if not node.children:
+                return sa.false()
+            return sa.or_(*(self.lower(c) for c in node.children))
+        if isinstance(node, Not):
+            return sa.not_(self.lower(node.child))
+        if isinstance(node, Xor):
+            # Both sides are NULL-free booleans, so inequality is exclusive or (and stays linear
+            # in size, unlike (a AND NOT b) OR (NOT a AND b) which doubles per nesting level).
+            left, right = self.lower(node.left), self.lower(node.right)
+            return left.op("<>", precedence=100, is_comparison=True, return_type=sa.Boolean)(right)
+        if isinstance(node, FieldPredicate):
+            col = self.column(node.field)
+            if node.op is LookupOp.JSON:
+                if not isinstance(node.value, JsonPredicate):
+                    raise TypeError(f"a JSON leaf needs a JsonPredicate body, not {node.value!r}")
+                return _PerDialect(_sqlite_json(col, node.value), _pg_json(col, node.value))
+            return _lower_field(col, node)
+        raise TypeError(f"not a sassi predicate node: {node!r}")
+
+
+# Plain columns ----------------------------------------------------------------------------------
+
+
+def _is_nan(value: object) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _codepoint(col: ColumnElement[Any], value: object) -> tuple[Any, Any]:
+    """``(sqlite, postgresql)`` forms of ``col`` that compare strings by code point."""
+    if isinstance(value, str):
+        return sa.collate(col, "BINARY"), sa.collate(col, "C")
+    return col, col
+
+
+def _per_dialect(col: ColumnElement[Any], value: object, build: Callable[[Any], Clause]) -> Clause:
+    """``build(col)`` once per dialect, with code-point collation when ``value`` is a string."""
+    lite, pg = _codepoint(col, value)
+    if lite is col:
+        return build(col)
+    return _PerDialect(build(lite), build(pg))
+
+
+def _compare(col: ColumnElement[Any], op: LookupOp, value: object) -> Clause:
+    """``col op value`` for a non-NULL column value and a non-None, non-NaN operand."""
+    build: Callable[[Any], Clause]
+    if op is LookupOp.EQ:
+        build = lambda c: c == value  # noqa: E731
+    elif op is LookupOp.NE:
+        build = lambda c: c != value  # noqa: E731
+    elif op is LookupOp.LT:
+        build = lambda c: c < value  # noqa: E731
+    elif op is LookupOp.LE:
+        build = lambda c: c <= value  # noqa: E731
+    elif op is LookupOp.GT:
+        build = lambda c: c > value  # noqa: E731
+    else:
+        build = lambda c: c >= value  # noqa: E731
+    clause = _per_dialect(col, value, build)
+    if op in (LookupOp.GT, LookupOp.GE) and isinstance(col.type, sa.Float):
+        # PostgreSQL sorts a stored NaN above every number; Python's NaN is never greater.
+        not_nan = col != sa.literal(float("nan"), col.type)
+        return _PerDialect(clause, sa.and_(clause, not_nan))
+    return clause
+
+
+def _ordered(col: ColumnElement[Any], op: LookupOp, value: object, present: bool) -> Clause:
+    """EQ NE LT LE GT GE with "None sorts first" (plain) or "None is false" (present)."""
+    null, not_null = col.is_(None), col.is_not(None)
+    if present:
+        if value is None or _is_nan(value):
+            return sa.true() if (op is LookupOp.NE and value is not None) else sa.false()
+        return sa.and_(not_null, _compare(col, op, value))
+    if value is None:  # None equals None and sorts before everything else
+        return {
+            LookupOp.EQ: null,
+            LookupOp.NE: not_null,
+            LookupOp.LT: sa.false(),
+            LookupOp.LE: null,
+            LookupOp.GT: not_null,
+            LookupOp.GE: sa.true(),
+        }[op]
+    if _is_nan(value):  # NaN: only None sorts below it; != is always true
+        return {
+            LookupOp.EQ: sa.false(),
+            LookupOp.NE: sa.true(),
+            LookupOp.LT: null,
+            LookupOp.LE: null,
+            LookupOp.GT: sa.false(),
+            LookupOp.GE: sa.false(),
+        }[op]
+    if op in (LookupOp.NE, LookupOp.LT, LookupOp.LE):
+        return sa.or_(null, _compare(col, op, value))
+    return sa.and_(not_null, _compare(col, op, value))
+
+
+def _membership(
+    col: ColumnElement[Any], op: LookupOp, values: tuple[Any, ...], present: bool
+) -> Clause:
+    """IN / NOT_IN: NaN never matches, ``None`` matches a NULL column only when plain."""
+    wanted = [v for v in values if v is not None and not _is_nan(v)]
+    has_none = (not present) and any(v is None for v in values)
+    null, not_null = col.is_(None), col.is_not(None)
+    sample = next((v for v in wanted if isinstance(v, str)), None)
+    matches: Clause = (
+        sa.and_(not_null, _per_dialect(col, sample, lambda c: c.in_(wanted)))
+        if wanted
+        else sa.false()
+    )
+    if op is LookupOp.IN:
+        return sa.or_(matches, null) if has_none else matches
+    outside: Clause = _per_dialect(col, sample, lambda c: c.not_in(wanted)) if wanted else sa.true()
+    if present or has_none:
+        return sa.and_(not_null, outside)
+    return sa.or_(null, outside)
+
+
+def _fold(expr: Any) -> tuple[Any, Any]:
+    """``(sqlite, postgresql)`` ASCII-only lower-casing of a text expression."""
+    lite: Any = sa.collate(expr, "BINARY")
+    for upper, lower in zip(_UPPER, _LOWER, strict=True):
+        lite = sa.func.replace(
+            lite, sa.literal_column(f"'{upper}'"), sa.literal_column(f"'{lower}'")
+        )
+    pg = sa.func.translate(
+        sa.collate(expr, "C"), sa.literal_column(f"'{_UPPER}'"), sa.literal_column(f"'{_LOWER}'")
+    )
+    return lite, pg
+
+
+def _string(col: ColumnElement[Any], op: LookupOp, needle: str) -> Clause:
+    """contains / startswith / endswith / iexact and their ASCII-folding forms."""
+    if op in (LookupOp.ICONTAINS, LookupOp.ISTARTSWITH, LookupOp.IENDSWITH, LookupOp.IEXACT):
+        lite, pg = _fold(col)
+        needle = needle.translate(_ASCII_FOLD)
+    else:
+        lite, pg = sa.collate(col, "BINARY"), sa.collate(col, "C")
+    n = len(needle)
+    not_null = col.is_not(None)
+    if op in (LookupOp.IEXACT,):
+        return sa.and_(not_null, _PerDialect(lite == needle, pg == needle))
+    if n == 0:
+        return not_null
+    if op in (LookupOp.CONTAINS, LookupOp.ICONTAINS):
+        sqlite_form = sa.func.instr(lite, needle) > 0
+        pg_form = sa.func.strpos(pg, needle) > 0
+    elif op in (LookupOp.STARTSWITH, LookupOp.ISTARTSWITH):
+        sqlite_form = sa.func.substr(lite, 1, n) == needle
+        pg_form = sa.func.left(pg, n) == needle
+    else:
+        sqlite_form = sa.func.substr(lite, -n) == needle
+        pg_form = sa.func.right(pg, n) == needle
+    return sa.and_(not_null, _PerDialect(sqlite_form, pg_form))
+
+
+def _pair(value: object) -> tuple[Any, Any]:
+    if not isinstance(value, tuple) or len(value) != 2:
+        raise TypeError(f"BETWEEN needs a (low, high) pair, not {value!r}")
+    return value[0], value[1]
+
+
+def _lower_field(col: ColumnElement[Any], node: FieldPredicate) -> Clause:
+    op, value, present = node.op, node.value, node.present
+    if op is LookupOp.IS_NULL:
+        return sa.false() if present else col.is_(None)
+    if op is LookupOp.IS_NOT_NULL:
+        return col.is_not(None)
+    if op is LookupOp.BETWEEN:
+        low, high = _pair(value)
+        return sa.and_(
+            _ordered(col, LookupOp.GE, low, present), _ordered(col, LookupOp.LE, high, present)
+        )
+    if op in (LookupOp.IN, LookupOp.NOT_IN):
+        return _membership(col, op, tuple(value), present)  # type: ignore[arg-type]
+    if op in (LookupOp.EQ, LookupOp.NE, LookupOp.LT, LookupOp.LE, LookupOp.GT, LookupOp.GE):
+        return _ordered(col, op, value, present)
+    if isinstance(value, str):
+        return _string(col, op, value)
+    raise TypeError(f"{op.name} needs a str needle, not {value!r}")
+
+
+# JSON documents ---------------------------------------------------------------------------------
+
+_COMPARE: Mapping[LookupOp, Callable[[Any, Any], Any]] = {
+    LookupOp.EQ: operator.eq,
+    LookupOp.NE: operator.ne,
+    LookupOp.LT: operator.lt,
+    LookupOp.LE: operator.le,
+    LookupOp.GT: operator.gt,
+    LookupOp.GE: operator.ge,
+}
+
+# kind -> (SQLite json_type names, PostgreSQL jsonb_typeof name)
+_JSON_TYPES: Mapping[JsonKind, tuple[tuple[str, ...], str]] = {
+    JsonKind.NULL: (("null",), "null"),
+    JsonKind.BOOL: (("true", "false"), "boolean"),
+    JsonKind.NUMBER: (("integer", "real"), "number"),
+    JsonKind.STRING: (("text",), "string"),
+    JsonKind.ARRAY: (("array",), "array"),
+    JsonKind.OBJECT: (("object",), "object"),
+}
+
+
+def _no_null(clause: Clause) -> Clause:
+    return sa.func.coalesce(clause, sa.false(), type_=sa.Boolean)
+
+
+def _json_kind(body: JsonPredicate) -> JsonKind:
+    if body.kind is None:
+        raise TypeError(f"JSON {body.test.name} predicate has no kind: {body!r}")
+    return body.kind
+
+
+def _compare_op(body: JsonPredicate) -> Callable[[Any, Any], Any]:
+    if body.op is None or body.op not in _COMPARE:
+        raise TypeError(f"JSON {body.test.name} predicate has no comparison: {body!r}")
+    return _COMPARE[body.op]
+
+
+# SQLite: json_type()/json_extract() at the root, json_each() for every key step ----------------
+
+
+def _lite_text(value: str) -> Any:
+    return sa.literal_column(f"'{value}'")  # only for fixed ASCII words ('{}', '[]', 'null', ...)
+
+
+def _lite_each(json_text: Any) -> Any:
+    return sa.func.json_each(json_text).table_valued("key", "value", "type")
+
+
+def _lite_container(kind: str, t: Any, v: Any) -> Any:
+    """``v`` when its json type is ``kind`` (object/array), else an empty one of that kind."""
+    return sa.case((t == kind, v), else_=_lite_text("{}" if kind == "object" else "[]"))
+
+
+def _lite_number(v: Any, op: LookupOp, x: int | float) -> Clause:
+    """``v op x`` for an SQLite number (INTEGER and REAL compare exactly with each other)."""
+    cmp = _COMPARE[op]
+    if isinstance(x, float) or _INT64[0] <= x <= _INT64[1]:
+        return _as_clause(cmp(v, x))
+    # x does not fit SQLite's INTEGER: an INTEGER v is on the near side of it; a REAL v is
+    # compared with the doubles around x (x itself is not a double unless float(x) == x).
+    below = x > 0  # every INTEGER v is below a huge positive x
+    as_int = {
+        LookupOp.EQ: False,
+        LookupOp.NE: True,
+        LookupOp.LT: below,
+        LookupOp.LE: below,
+        LookupOp.GT: not below,
+        LookupOp.GE: not below,
+    }[op]
+    try:
+        f = float(x)
+    except OverflowError:
+        f = math.inf if x > 0 else -math.inf
+    if math.isfinite(f) and int(f) == x:
+        as_real: Clause = _as_clause(cmp(v, f))
+    else:
+        lo, hi = (math.nextafter(f, -math.inf), f) if f > x else (f, math.nextafter(f, math.inf))
+        as_real = {
+            LookupOp.EQ: sa.false(),
+            LookupOp.NE: sa.true(),
+            LookupOp.LT: v <= lo,
+            LookupOp.LE: v <= lo,
+            LookupOp.GT: v >= hi,
+            LookupOp.GE: v >= hi,
+        }[op]
+    is_int = sa.func.typeof(v) == "integer"
+    return sa.or_(sa.and_(is_int, sa.true() if as_int else sa.false()), sa.and_(~is_int, as_real))
+
+
+def _as_clause(expr: Any) -> Clause:
+    """``expr`` as a boolean clause (for typing: comparison operators return one)."""
+    return expr  # type: ignore[no-any-return]
+
+
+def _lite_eq(t: Any, v: Any, x: Any) -> Clause:
+    """Structural JSON equality of the node ``(t, v)`` with the Python JSON value ``x``."""
+    if x is None:
+        return _as_clause(t == "null")
+    if isinstance(x, bool):
+        return _as_clause(t == ("true" if x else "false"))
+    if isinstance(x, int | float):
+        return sa.and_(t.in_(("integer", "real")), _lite_number(v, LookupOp.EQ, x))
+    if isinstance(x, str):
+        return sa.and_(t == "text", v == x)
+    if isinstance(x, list):
+        arr = _lite_container("array", t, v)
+        parts: list[Clause] = [t == "array", sa.func.json_array_length(arr) == len(x)]
+        for i, item in enumerate(x):
+            e = _lite_each(arr)
+            parts.append(
+                sa.exists().select_from(e).where(e.c.key == i, _lite_eq(e.c.type, e.c.value, item))
+            )
+        return sa.and_(*parts)
+    if isinstance(x, dict):
+        obj = _lite_container("object", t, v)
+        size = _lite_each(obj)
+        count = sa.select(sa.func.count()).select_from(size).scalar_subquery()
+        parts = [t == "object", count == len(x)]
+        for key, item in x.items():
+            e = _lite_each(obj)
+            parts.append(
+                sa.exists()
+                .select_from(e)
+                .where(e.c.key == key, _lite_eq(e.c.type, e.c.value, item))
+            )
+        return sa.and_(*parts)
+    raise TypeError(f"not a JSON value: {x!r}")
+
+
+def _lite_has_key(t: Any, v: Any, key: str) -> Clause:
+    e = _lite_each(_lite_container("object", t, v))
+    return sa.and_(t == "object", sa.exists().select_from(e).where(e.c.key == key))
+
+
+def _lite_test(body: JsonPredicate, t: Any, v: Any) -> Clause:
+    """The test of ``body`` on a resolved node: ``t`` its json_type, ``v`` its SQL value."""
+    test = body.test
+    if test is JsonTest.EXISTS:
+        return sa.true()
+    if test is JsonTest.IS_NULL:
+        return _as_clause(t == "null")
+    if test is JsonTest.IS_NOT_NULL:
+        return _as_clause(t != "null")
+    if test is JsonTest.TYPE:
+        return _as_clause(t.in_(_JSON_TYPES[_json_kind(body)][0]))
+    if test is JsonTest.HAS_KEY:
+        return _lite_has_key(t, v, body.operand)
+    if test is JsonTest.HAS_ANY_KEY:
+        keys = list(body.operand)
+        if not keys:
+            return sa.false()
+        e = _lite_each(_lite_container("object", t, v))
+        return sa.and_(t == "object", sa.exists().select_from(e).where(e.c.key.in_(keys)))
+    if test is JsonTest.HAS_ALL_KEYS:
+        return sa.and_(t == "object", *(_lite_has_key(t, v, k) for k in body.operand))
+    if test is JsonTest.EQ_JSON:
+        return _lite_eq(t, v, body.operand)
+    if test is JsonTest.NE_JSON:
+        return sa.not_(_lite_eq(t, v, body.operand))
+    if test is JsonTest.ARRAY_CONTAINS:
+        e = _lite_each(_lite_container("array", t, v))
+        found = sa.exists().select_from(e).where(_lite_eq(e.c.type, e.c.value, body.operand))
+        return sa.and_(t == "array", found)
+    if test is JsonTest.ARRAY_LEN:
+        length = sa.func.json_array_length(_lite_container("array", t, v))
+        return sa.and_(t == "array", _compare_op(body)(length, body.operand))
+    kind = _json_kind(body)
+    is_kind = t.in_(_JSON_TYPES[kind][0])
+    if test is JsonTest.BETWEEN:
+        low, high = body.operand
+        return sa.and_(
+            is_kind, _lite_number(v, LookupOp.GE, low), _lite_number(v, LookupOp.LE, high)
+        )
+    if test is JsonTest.COMPARE:
+        return sa.and_(is_kind, _lite_scalar(kind, t, v, body.op or LookupOp.EQ, body.operand))
+    if test in (JsonTest.IN, JsonTest.NOT_IN):
+        if test is JsonTest.IN:
+            hits = [_lite_scalar(kind, t, v, LookupOp.EQ, x) for x in body.operand]
+            return sa.and_(is_kind, sa.or_(*hits)) if hits else sa.false()
+        misses = [_lite_scalar(kind, t, v, LookupOp.NE, x) for x in body.operand]
+        return sa.and_(is_kind, *misses)
+    raise TypeError(f"unsupported JSON test {test!r}")
+
+
+def _lite_scalar(kind: JsonKind, t: Any, v: Any, op: LookupOp, x: Any) -> Clause:
+    """``v op x`` for a node already known to be of scalar ``kind``."""
+    if kind is JsonKind.NUMBER:
+        if isinstance(x, bool) or not isinstance(x, int | float):
+            return sa.true() if op is LookupOp.NE else sa.false()
+        return _lite_number(v, op, x)
+    if kind is JsonKind.BOOL:
+        if not isinstance(x, bool) or op not in (LookupOp.EQ, LookupOp.NE):
+            return sa.true() if op is LookupOp.NE else sa.false()
+        return _as_clause(t == ("true" if x == (op is LookupOp.EQ) else "false"))
+    if not isinstance(x, str):
+        return sa.true() if op is LookupOp.NE else sa.false()
+    return _as_clause(_COMPARE[op](v, x))
+
+
+def _sqlite_json(col: ColumnElement[Any], body: JsonPredicate) -> Clause:
+    """SQLite JSON1: the root through json_type/json_extract, each key through json_each."""
+    test = body.test
+    if not body.path:
+        t = sa.func.json_type(col)
+        v = sa.func.json_extract(col, "$")
+        found: Clause = sa.and_(t.is_not(None), t != "null")
+        if test is JsonTest.MISSING:
+            return _no_null(sa.not_(found))
+        if test is JsonTest.EXISTS:
+            return _no_null(found)
+        return _no_null(sa.and_(found, _lite_test(body, t, v)))
+
+    path = body.path
+    leaf = body if test is not JsonTest.MISSING else JsonPredicate(path, JsonTest.EXISTS)
+
+    def step(container: Any, i: int) -> Clause:
+        e = _lite_each(container)
+        if i == len(path) - 1:
+            cond = _lite_test(leaf, e.c.type, e.c.value)
+        else:
+            cond = sa.and_(
+                e.c.type == "object", step(_lite_container("object", e.c.type, e.c.value), i + 1)
+            )
+        return sa.exists().select_from(e).where(e.c.key == path[i], cond)
+
+    root_type = sa.func.json_type(col)
+    resolved = step(sa.case((root_type == "object", col), else_=_lite_text("{}")), 0)
+    return sa.not_(resolved) if test is JsonTest.MISSING else resolved
+
+
+# PostgreSQL: jsonb, #> with a text[] path, each prefix checked to be an object -----------------
+
+
+def _pg_text_array(items: Sequence[str]) -> Any:
+    return sa.cast(sa.literal(list(items), ARRAY(sa.Text)), ARRAY(sa.Text))
+
+
+def _pg_at(doc: Any, path: Sequence[str]) -> Any:
+    return doc.op("#>", return_type=JSONB)(_pg_text_array(path))
+
+
+def _pg_json_literal(x: Any) -> Any:
+    return sa.cast(sa.literal(_json_text(x), sa.Text), JSONB)
+
+
+def _number_text(x: int | float) -> str:
+    return repr(x) if isinstance(x, float) else str(int(x))
+
+
+def _json_text(x: Any) -> str:
+    """JSON text for an operand (floats in their shortest round-trip form)."""
+    return json.dumps(x, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def _pg_json(col: ColumnElement[Any], body: JsonPredicate) -> Clause:
+    """PostgreSQL jsonb: resolve the path to a jsonb value (SQL NULL when missing), then test."""
+    doc = sa.cast(col, JSONB)
+    typeof = sa.func.jsonb_typeof
+    path = body.path
+    if not path:
+        resolved = sa.case((typeof(doc) != "null", doc))
+    else:
+        objects = [typeof(doc) == "object"]
+        objects += [typeof(_pg_at(doc, path[:i])) == "object" for i in range(1, len(path))]
+        resolved = sa.case((sa.and_(*objects), _pg_at(doc, path)))
+    v: Any = sa.type_coerce(resolved, JSONB)
+    test = body.test
+    if test is JsonTest.EXISTS:
+        return _as_clause(v.is_not(None))
+    if test is JsonTest.MISSING:
+        return _as_clause(v.is_(None))
+    return _no_null(_pg_test(body, v, typeof(v)))
+
+
+def _pg_test(body: JsonPredicate, v: Any, t: Any) -> Clause:
+    test = body.test
+    if test is JsonTest.IS_NULL:
+        return _as_clause(t == "null")
+    if test is JsonTest.IS_NOT_NULL:
+        return _as_clause(t != "null")
+    if test is JsonTest.TYPE:
+        return _as_clause(t == _JSON_TYPES[_json_kind(body)][1])
+    if test is JsonTest.HAS_KEY:
+        return sa.and_(t == "object", v.has_key(body.operand))
+    if test is JsonTest.HAS_ANY_KEY:
+        keys = list(body.operand)
+        return sa.and_(t == "object", sa.or_(*(v.has_key(k) for k in keys))) if keys else sa.false()
+    if test is JsonTest.HAS_ALL_KEYS:
+        return sa.and_(t == "object", *(v.has_key(k) for k in body.operand))
+    if test is JsonTest.EQ_JSON:
+        return _as_clause(v == _pg_json_literal(body.operand))
+    if test is JsonTest.NE_JSON:
+        return _as_clause(v != _pg_json_literal(body.operand))
+    if test is JsonTest.ARRAY_CONTAINS:
+        arr = sa.case((t == "array", v), else_=sa.cast(sa.literal("[]", sa.Text), JSONB))
+        elems = sa.func.jsonb_array_elements(arr).table_valued(sa.column("value", JSONB))
+        found = (
+            sa.exists().select_from(elems).where(elems.c.value == _pg_json_literal(body.operand))
+        )
+        return sa.and_(t == "array", found)
+    if test is JsonTest.ARRAY_LEN:
+        length = sa.func.jsonb_array_length(sa.case((t == "array", v)))
+        return sa.and_(t == "array", _compare_op(body)(length, body.operand))
+    kind = _json_kind(body)
+    pg_kind = _JSON_TYPES[kind][1]
+    if kind is JsonKind.NUMBER:
+        scalar: Any = sa.case((t == pg_kind, sa.cast(v, sa.Numeric)))
+    elif kind is JsonKind.BOOL:
+        scalar = sa.case((t == pg_kind, sa.cast(v, sa.Boolean)))
+    else:
+        text = v.op("#>>", return_type=sa.Text)(_pg_text_array(()))
+        scalar = sa.collate(sa.case((t == pg_kind, text)), "C")
+
+    def operand(x: Any) -> Any:
+        if kind is JsonKind.NUMBER:
+            return sa.cast(sa.literal(_number_text(x), sa.Text), sa.Numeric)
+        return sa.literal(x, sa.Boolean if kind is JsonKind.BOOL else sa.Text)
+
+    def fits(x: Any) -> bool:
+        if kind is JsonKind.NUMBER:
+            return isinstance(x, int | float) and not isinstance(x, bool)
+        return isinstance(x, bool) if kind is JsonKind.BOOL else isinstance(x, str)
+
+    is_kind = t == pg_kind
+    if test is JsonTest.BETWEEN:
+        low, high = body.operand
+        return sa.and_(is_kind, scalar >= operand(low), scalar <= operand(high))
+    if test is JsonTest.COMPARE:
+        op = body.op or LookupOp.EQ
+        if not fits(body.operand):
+            return sa.and_(is_kind, sa.true() if op is LookupOp.NE else sa.false())
+        return sa.and_(is_kind, _COMPARE[op](scalar, operand(body.operand)))
+    if test in (JsonTest.IN, JsonTest.NOT_IN):
+        values = [operand(x) for x in body.operand if fits(x)]
+        if test is JsonTest.IN:
+            return sa.and_(is_kind, scalar.in_(values)) if values else sa.false()
+        return sa.and_(is_kind, scalar.not_in(values)) if values else is_kind
+    raise TypeError(f"unsupported JSON test {test!r}")
