@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Protocol
 import pytest
 
 import sassi
-from sassi._punnu import Punnu
+from sassi import Punnu
 from sassi._registry import implements, protocol_members, require_impl
 from sassi.testing import FakeClock
 
