@@ -480,12 +480,15 @@ class IndexSet:
     under the same lock (or on a state that does not change meanwhile).
 
     :param fields: the field names to index (duplicates are ignored).
+    :param selectivity_limit: use an index only when its estimate is at most this fraction of
+        the residents (``1.0``: whenever one applies).
     """
 
-    __slots__ = ("_indexes",)
+    __slots__ = ("_indexes", "selectivity_limit")
 
-    def __init__(self, fields: Iterable[str]) -> None:
+    def __init__(self, fields: Iterable[str], selectivity_limit: float = SELECTIVITY_LIMIT) -> None:
         self._indexes: dict[str, FieldIndex] = {name: FieldIndex(name) for name in fields}
+        self.selectivity_limit = selectivity_limit
 
     def __bool__(self) -> bool:
         return bool(self._indexes)
@@ -531,7 +534,7 @@ class IndexSet:
         total = len(store)
         if not predicates:
             return Plan(None, None, None, And(()), f"scan {total} residents: no leading where")
-        return plan(predicates, self, total)
+        return plan(predicates, self, total, selectivity_limit=self.selectivity_limit)
 
     def source(self, store: Store, ops: Sequence[Any], now: float) -> list[Any] | None:
         """The values a scope starts from when an index applies, else ``None`` (snapshot all).
