@@ -4,9 +4,11 @@
 ``sassi.fields(Model)`` evaluate in memory and lower to SQL with the same results.
 """
 
+from . import backends as backends
 from . import exceptions as exceptions
 from . import predicate as predicate
 from . import testing as testing
+from . import wire as wire
 from ._config import BackendFailure as BackendFailure
 from ._config import CacheTier as CacheTier
 from ._config import EventReason as EventReason
@@ -126,6 +128,7 @@ __all__ = [
     "VersionMismatch",
     "WireFormatError",
     "Xor",
+    "backends",
     "cacheable",
     "exceptions",
     "fields",
@@ -134,4 +137,5 @@ __all__ = [
     "testing",
     "trait_impl",
     "type_name",
+    "wire",
 ]

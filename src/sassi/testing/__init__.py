@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["FakeClock"]
+if TYPE_CHECKING:
+    from ._conformance import BackendConformance as BackendConformance
+
+__all__ = ["BackendConformance", "FakeClock"]
+
+
+def __getattr__(name: str) -> Any:
+    """Load the backend conformance suite (it imports pytest) only when asked for."""
+    if name == "BackendConformance":
+        from ._conformance import BackendConformance
+
+        return BackendConformance
+    raise AttributeError(f"module 'sassi.testing' has no attribute {name!r}")
 
 
 class FakeClock:

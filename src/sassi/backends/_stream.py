@@ -1,0 +1,126 @@
+"""An in-process invalidation subscription any thread can feed and any event loop can read.
+
+Producers call :meth:`LocalStream.push` from any thread (with or without an event loop); the
+reader awaits in its own loop (asyncio or trio). A wake-up from another thread is scheduled
+on the reader's loop through its native thread-safe hook, never by touching the loop from the
+wrong thread. The queue is bounded: on overflow everything pending collapses into a single
+:class:`InvalidateAll`, which is always a safe (if coarse) reading of what was lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+
+from ._protocol import InvalidateAll, Invalidation
+
+__all__ = ["EmptyStream", "LocalStream"]
+
+
+class _Waiter:
+    __slots__ = ("event", "native", "thread")
+
+    def __init__(self) -> None:
+        self.event = anyio.Event()
+        self.native: Any = anyio.lowlevel.current_token().native_token
+        self.thread = threading.get_ident()
+
+    def wake(self) -> None:
+        if threading.get_ident() == self.thread:
+            self.event.set()
+            return
+        schedule = getattr(self.native, "call_soon_threadsafe", None)  # asyncio loop
+        if schedule is None:
+            schedule = getattr(self.native, "run_sync_soon", None)  # trio token
+        if schedule is None:  # pragma: no cover - every anyio backend has one of the two
+            return
+        with contextlib.suppress(RuntimeError):  # the reader's loop has finished
+            schedule(self.event.set)
+
+
+class LocalStream:
+    """One subscriber's bounded queue of invalidation messages.
+
+    :param on_close: called once with this stream when it is closed (unsubscribes it).
+    :param maxlen: pending messages kept before collapsing into one ``InvalidateAll``.
+    """
+
+    def __init__(self, on_close: Callable[[LocalStream], None], maxlen: int = 1024) -> None:
+        self._items: deque[Invalidation] = deque()
+        self._lock = threading.Lock()
+        self._waiter: _Waiter | None = None
+        self._closed = False
+        self._on_close = on_close
+        self._maxlen = maxlen
+
+    def push(self, message: Invalidation) -> None:
+        """Queue ``message`` and wake the reader (callable from any thread)."""
+        with self._lock:
+            if self._closed:
+                return
+            if len(self._items) >= self._maxlen:
+                self._items.clear()
+                message = InvalidateAll()
+            self._items.append(message)
+            waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            waiter.wake()
+
+    async def ready(self) -> None:
+        """Return once messages published from now on will be delivered (already true)."""
+
+    def __aiter__(self) -> LocalStream:
+        return self
+
+    async def __anext__(self) -> Invalidation:
+        while True:
+            with self._lock:
+                if self._items:
+                    return self._items.popleft()
+                if self._closed:
+                    raise StopAsyncIteration
+                waiter = self._waiter = _Waiter()
+            try:
+                await waiter.event.wait()
+            finally:
+                with self._lock:
+                    if self._waiter is waiter:
+                        self._waiter = None
+
+    def close(self) -> None:
+        """Stop the subscription; a waiting reader ends its iteration."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._items.clear()
+            waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            waiter.wake()
+        self._on_close(self)
+
+    async def aclose(self) -> None:
+        """Async form of :meth:`close`."""
+        self.close()
+
+
+class EmptyStream:
+    """The invalidation stream of a backend that has none: ends at once."""
+
+    async def ready(self) -> None:
+        """Nothing to wait for."""
+
+    def __aiter__(self) -> EmptyStream:
+        return self
+
+    async def __anext__(self) -> Invalidation:
+        raise StopAsyncIteration
+
+    async def aclose(self) -> None:
+        """Nothing to release."""

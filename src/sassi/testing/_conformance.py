@@ -1,0 +1,369 @@
+"""A conformance suite every backend test module reuses by subclassing.
+
+Usage (a whole test module)::
+
+    from sassi.backends import MemoryBackend
+    from sassi.testing import BackendConformance, FakeClock
+
+    class TestMemory(BackendConformance):
+        def make_backend(self):
+            self.clock = FakeClock()
+            return MemoryBackend(clock=self.clock)
+
+        def advance(self, seconds):
+            self.clock.advance(seconds)
+
+        def store_raw(self, backend, keyspace, id, data):
+            backend.put_raw(keyspace, id, data)
+
+Hooks: :meth:`make_backend` (required); :meth:`advance` (move the backend's clock; leave it
+unimplemented when the backend's time cannot be controlled and TTL expiry tests skip);
+:meth:`store_raw` (write arbitrary bytes where the value of ``id`` lives, for corruption tests;
+unimplemented -> those tests skip); ``has_invalidation_stream`` (``False`` for backends whose
+stream is empty); :meth:`aclose_backend` / :meth:`close_backend` (release clients).
+Async tests carry ``@pytest.mark.anyio``, so they run on every ``anyio_backend`` the project's
+conftest provides. This module imports pytest; ``sassi.testing`` loads it only on first use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import anyio
+import pytest
+
+from .._model import cacheable
+from ..backends._protocol import Backend, InvalidateAll, InvalidateId, Keyspace
+from ..exceptions import BackendError, WireFormatError
+from ..predicate import JSON
+
+__all__ = ["BackendConformance", "ConformanceItem", "ConformanceOther"]
+
+
+@cacheable(type_name="sassi.testing.ConformanceItem")
+@dataclass(frozen=True)
+class ConformanceItem:
+    """The model the conformance suite stores (an int id, a string, a JSON payload)."""
+
+    id: int
+    name: str
+    payload: JSON | None = None
+
+
+@cacheable(type_name="sassi.testing.ConformanceOther")
+@dataclass(frozen=True)
+class ConformanceOther:
+    """A second model with a tuple id, to check type isolation and structured ids."""
+
+    id: tuple[int, str]
+    label: str
+
+
+GARBAGE: tuple[bytes, ...] = (
+    b"",
+    b"{}",
+    b'{"__sassi_v":0,"payload":{}}',
+    b"\x00" * 40,
+    b"SASSI\x00W\x00",
+    b"SASSI\x00W\x00\x02\x00\x01\x00\x05\x00",
+    b"SASSI\x00W\x00\x01\x00\x01\x00\x05\x00abc",
+    b"SASSI\x00W\x00\x01\x00\x01\x00\x1e\x00sassi.testing.ConformanceItem\x93\x01",
+    b"SASSI\x00W\x00\x02\x00\x01\x00\x1e\x00sassi.testing.ConformanceItem\x01",
+    b"SASSI\x00W\x00\x09\x00\x01\x00\x1e\x00sassi.testing.ConformanceItem",
+    bytes(range(256)),
+)
+
+
+class BackendConformance:
+    """Base class of a backend's conformance tests (see the module docstring)."""
+
+    has_invalidation_stream: bool = True
+
+    # --- hooks ---------------------------------------------------------------------------------
+
+    def make_backend(self) -> Backend:
+        """A fresh, empty backend for one test."""
+        raise NotImplementedError
+
+    def advance(self, seconds: float) -> None:
+        """Move the backend's clock forward; unimplemented -> TTL expiry tests skip."""
+        raise NotImplementedError
+
+    def store_raw(self, backend: Any, keyspace: Keyspace, id: Any, data: bytes) -> None:
+        """Put ``data`` where the value of ``id`` is stored; unimplemented -> tests skip."""
+        raise NotImplementedError
+
+    def close_backend(self, backend: Any) -> None:
+        """Release a backend made by :meth:`make_backend` (sync tests)."""
+        close = getattr(backend, "close", None)
+        if callable(close):
+            close()
+
+    async def aclose_backend(self, backend: Any) -> None:
+        """Release a backend made by :meth:`make_backend` (async tests)."""
+        aclose = getattr(backend, "aclose", None)
+        if callable(aclose):
+            await aclose()
+        else:
+            self.close_backend(backend)
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def opened(self) -> Iterator[Any]:
+        backend = self.make_backend()
+        try:
+            yield backend
+        finally:
+            self.close_backend(backend)
+
+    @contextlib.asynccontextmanager
+    async def aopened(self) -> AsyncIterator[Any]:
+        backend = self.make_backend()
+        try:
+            yield backend
+        finally:
+            await self.aclose_backend(backend)
+
+    def _advance_or_skip(self, seconds: float) -> None:
+        try:
+            self.advance(seconds)
+        except NotImplementedError:
+            pytest.skip("this backend's clock cannot be advanced")
+
+    def _store_raw_or_skip(self, backend: Any, keyspace: Keyspace, id: Any, data: bytes) -> None:
+        try:
+            self.store_raw(backend, keyspace, id, data)
+        except NotImplementedError:
+            pytest.skip("this backend cannot store raw bytes")
+
+    ks = Keyspace.for_model(ConformanceItem, "conf")
+    other_ns = Keyspace.for_model(ConformanceItem, "conf-other")
+    no_ns = Keyspace.for_model(ConformanceItem, None)
+    other_type = Keyspace.for_model(ConformanceOther, "conf")
+
+    # --- round trips -------------------------------------------------------------------------
+
+    def test_sync_round_trip(self) -> None:
+        with self.opened() as b:
+            item = ConformanceItem(1, "one", {"tags": ["a", "b"], "n": 1.5, "ok": True})
+            assert b.get_sync(self.ks, 1) is None
+            b.put_sync(self.ks, 1, item, None)
+            got = b.get_sync(self.ks, 1)
+            assert got == item
+            assert type(got) is ConformanceItem
+
+    @pytest.mark.anyio
+    async def test_async_round_trip(self) -> None:
+        async with self.aopened() as b:
+            item = ConformanceItem(2, "two", None)
+            assert await b.get(self.ks, 2) is None
+            await b.put(self.ks, 2, item, None)
+            assert await b.get(self.ks, 2) == item
+            assert b.get_sync(self.ks, 2) == item
+
+    def test_put_replaces(self) -> None:
+        with self.opened() as b:
+            b.put_sync(self.ks, 1, ConformanceItem(1, "old"), None)
+            b.put_sync(self.ks, 1, ConformanceItem(1, "new"), None)
+            assert b.get_sync(self.ks, 1) == ConformanceItem(1, "new")
+
+    def test_structured_ids(self) -> None:
+        with self.opened() as b:
+            item = ConformanceOther((7, "x"), "seven")
+            b.put_sync(self.other_type, (7, "x"), item, None)
+            assert b.get_sync(self.other_type, (7, "x")) == item
+            assert b.get_sync(self.other_type, (7, "y")) is None
+
+    def test_value_of_another_model_is_refused(self) -> None:
+        with self.opened() as b, pytest.raises(ValueError):
+            b.put_sync(self.ks, (1, "a"), ConformanceOther((1, "a"), "x"), None)
+
+    # --- isolation -------------------------------------------------------------------------------
+
+    def test_namespaces_and_types_are_isolated(self) -> None:
+        with self.opened() as b:
+            b.put_sync(self.ks, 1, ConformanceItem(1, "conf"), None)
+            b.put_sync(self.other_ns, 1, ConformanceItem(1, "other"), None)
+            b.put_sync(self.no_ns, 1, ConformanceItem(1, "none"), None)
+            assert b.get_sync(self.ks, 1) == ConformanceItem(1, "conf")
+            assert b.get_sync(self.other_ns, 1) == ConformanceItem(1, "other")
+            assert b.get_sync(self.no_ns, 1) == ConformanceItem(1, "none")
+            b.put_sync(self.other_type, (1, "a"), ConformanceOther((1, "a"), "t"), None)
+            b.invalidate_sync(self.ks, 1)
+            assert b.get_sync(self.ks, 1) is None
+            assert b.get_sync(self.other_ns, 1) == ConformanceItem(1, "other")
+            assert b.get_sync(self.no_ns, 1) == ConformanceItem(1, "none")
+
+    # --- invalidation ------------------------------------------------------------------------
+
+    def test_invalidate_is_idempotent(self) -> None:
+        with self.opened() as b:
+            b.put_sync(self.ks, 1, ConformanceItem(1, "a"), None)
+            b.put_sync(self.ks, 2, ConformanceItem(2, "b"), None)
+            b.invalidate_sync(self.ks, 1)
+            b.invalidate_sync(self.ks, 1)
+            b.invalidate_sync(self.ks, 99)
+            assert b.get_sync(self.ks, 1) is None
+            assert b.get_sync(self.ks, 2) == ConformanceItem(2, "b")
+
+    @pytest.mark.anyio
+    async def test_async_invalidate(self) -> None:
+        async with self.aopened() as b:
+            await b.put(self.ks, 1, ConformanceItem(1, "a"), None)
+            await b.invalidate(self.ks, 1)
+            await b.invalidate(self.ks, 1)
+            assert await b.get(self.ks, 1) is None
+
+    def test_invalidate_all_is_keyspace_scoped(self) -> None:
+        with self.opened() as b:
+            for i in range(1, 6):
+                b.put_sync(self.ks, i, ConformanceItem(i, "x"), None)
+            b.put_sync(self.other_ns, 1, ConformanceItem(1, "keep"), None)
+            b.put_sync(self.other_type, (1, "a"), ConformanceOther((1, "a"), "keep"), None)
+            b.invalidate_all_sync(self.ks)
+            assert all(b.get_sync(self.ks, i) is None for i in range(1, 6))
+            assert b.get_sync(self.other_ns, 1) == ConformanceItem(1, "keep")
+            assert b.get_sync(self.other_type, (1, "a")) == ConformanceOther((1, "a"), "keep")
+            b.invalidate_all_sync(self.ks)  # empty keyspace: still fine
+            b.put_sync(self.ks, 1, ConformanceItem(1, "again"), None)
+            assert b.get_sync(self.ks, 1) == ConformanceItem(1, "again")
+
+    @pytest.mark.anyio
+    async def test_async_invalidate_all(self) -> None:
+        async with self.aopened() as b:
+            await b.put(self.ks, 1, ConformanceItem(1, "x"), None)
+            await b.put(self.no_ns, 1, ConformanceItem(1, "keep"), None)
+            await b.invalidate_all(self.ks)
+            assert await b.get(self.ks, 1) is None
+            assert await b.get(self.no_ns, 1) == ConformanceItem(1, "keep")
+
+    # --- ttl ------------------------------------------------------------------------------------
+
+    def test_ttl_none_and_non_positive(self) -> None:
+        with self.opened() as b:
+            b.put_sync(self.ks, 1, ConformanceItem(1, "a"), None)
+            b.put_sync(self.ks, 1, ConformanceItem(1, "a"), 0)
+            assert b.get_sync(self.ks, 1) is None
+            b.put_sync(self.ks, 2, ConformanceItem(2, "b"), -5.0)
+            assert b.get_sync(self.ks, 2) is None
+            b.put_sync(self.ks, 3, ConformanceItem(3, "c"), timedelta(hours=1))
+            assert b.get_sync(self.ks, 3) == ConformanceItem(3, "c")
+            b.put_sync(self.ks, 4, ConformanceItem(4, "d"), float("inf"))
+            assert b.get_sync(self.ks, 4) == ConformanceItem(4, "d")
+
+    def test_ttl_expiry(self) -> None:
+        with self.opened() as b:
+            b.put_sync(self.ks, 1, ConformanceItem(1, "short"), 10.0)
+            b.put_sync(self.ks, 2, ConformanceItem(2, "long"), 100.0)
+            b.put_sync(self.ks, 3, ConformanceItem(3, "forever"), None)
+            self._advance_or_skip(9.0)
+            assert b.get_sync(self.ks, 1) == ConformanceItem(1, "short")
+            self._advance_or_skip(1.5)
+            assert b.get_sync(self.ks, 1) is None
+            assert b.get_sync(self.ks, 2) == ConformanceItem(2, "long")
+            self._advance_or_skip(1_000_000.0)
+            assert b.get_sync(self.ks, 2) is None
+            assert b.get_sync(self.ks, 3) == ConformanceItem(3, "forever")
+
+    # --- invalidation stream -------------------------------------------------------------
+
+    @pytest.mark.anyio
+    async def test_invalidation_stream(self) -> None:
+        async with self.aopened() as b:
+            stream: Any = b.invalidations(self.ks)
+            try:
+                if not self.has_invalidation_stream:
+                    assert [m async for m in stream] == []
+                    return
+                await stream.ready()
+                await b.invalidate(self.other_ns, 5)  # other keyspaces never reach this stream
+                await b.invalidate_all(self.other_type)
+                await b.invalidate(self.ks, 1)
+                b.invalidate_sync(self.ks, 2)
+                await b.invalidate_all(self.ks)
+                got = []
+                with anyio.fail_after(10):
+                    async for message in stream:
+                        got.append(message)
+                        if len(got) == 3:
+                            break
+                assert got == [InvalidateId(1), InvalidateId(2), InvalidateAll()]
+            finally:
+                await stream.aclose()
+
+    @pytest.mark.anyio
+    async def test_invalidation_stream_structured_ids(self) -> None:
+        if not self.has_invalidation_stream:
+            pytest.skip("this backend has no invalidation stream")
+        async with self.aopened() as b:
+            stream: Any = b.invalidations(self.other_type)
+            try:
+                await stream.ready()
+                await b.invalidate(self.other_type, (3, "z"))
+                with anyio.fail_after(10):
+                    message = await stream.__anext__()
+                assert message == InvalidateId((3, "z"))
+                assert hash(message.id) == hash((3, "z"))
+            finally:
+                await stream.aclose()
+
+    @pytest.mark.anyio
+    async def test_sync_invalidate_from_a_thread_reaches_the_stream(self) -> None:
+        if not self.has_invalidation_stream:
+            pytest.skip("this backend has no invalidation stream")
+        async with self.aopened() as b:
+            stream: Any = b.invalidations(self.ks)
+            try:
+                await stream.ready()
+                thread = threading.Thread(target=b.invalidate_sync, args=(self.ks, 42))
+                thread.start()
+                with anyio.fail_after(10):
+                    message = await stream.__anext__()
+                thread.join()
+                assert message == InvalidateId(42)
+            finally:
+                await stream.aclose()
+
+    # --- corrupt storage ------------------------------------------------------------------------
+
+    @pytest.mark.parametrize("data", GARBAGE)
+    def test_garbage_in_storage_raises_sassi_errors(self, data: bytes) -> None:
+        with self.opened() as b:
+            self._store_raw_or_skip(b, self.ks, 1, data)
+            with pytest.raises((WireFormatError, BackendError)):
+                b.get_sync(self.ks, 1)
+
+    @pytest.mark.anyio
+    async def test_garbage_in_storage_async(self) -> None:
+        async with self.aopened() as b:
+            self._store_raw_or_skip(b, self.ks, 1, b"\x93garbage")
+            with pytest.raises((WireFormatError, BackendError)):
+                await b.get(self.ks, 1)
+
+    # --- threads -------------------------------------------------------------------------------
+
+    def test_concurrent_writers_and_readers(self) -> None:
+        with self.opened() as b:
+            errors: list[BaseException] = []
+
+            def work(offset: int) -> None:
+                try:
+                    for i in range(20):
+                        ident = offset * 100 + i
+                        b.put_sync(self.ks, ident, ConformanceItem(ident, str(i)), None)
+                        assert b.get_sync(self.ks, ident) == ConformanceItem(ident, str(i))
+                except BaseException as exc:  # reported below
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert errors == []

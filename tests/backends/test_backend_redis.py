@@ -1,0 +1,216 @@
+"""RedisBackend against a real redis-server: conformance suite plus key layout, index, stream."""
+
+from __future__ import annotations
+
+import socket
+import time
+from typing import Any
+
+import anyio
+import pytest
+import redis
+import redis.asyncio
+
+from sassi.backends import Backend, InvalidateAll, InvalidateId, Keyspace
+from sassi.backends.redis import PERSISTENT_SCORE, RedisBackend, _ttl_ms
+from sassi.exceptions import BackendError, BackendUnavailable
+from sassi.testing import BackendConformance
+from sassi.testing._conformance import ConformanceItem
+
+pytestmark = pytest.mark.redis
+
+
+class TestRedisBackend(BackendConformance):
+    @pytest.fixture(autouse=True)
+    def _url(self, redis_url: str) -> None:
+        self.url = redis_url
+        with redis.Redis.from_url(redis_url) as client:
+            client.flushdb()
+
+    def make_backend(self) -> RedisBackend:
+        return RedisBackend(self.url)
+
+    def store_raw(self, backend: RedisBackend, keyspace: Keyspace, id: object, data: bytes) -> None:
+        backend.client.set(f"sassi:{{{keyspace.token}}}:id_{_token(id)}", data)
+
+
+def _token(ident: object) -> str:
+    from sassi import wire
+
+    return wire.id_token(ident)
+
+
+KS = Keyspace.for_model(ConformanceItem, "rds")
+PREFIX = f"sassi:{{ns_{b'rds'.hex()}:ty_{b'sassi.testing.ConformanceItem'.hex()}}}"
+
+
+@pytest.fixture
+def backend(redis_url: str) -> Any:
+    b = RedisBackend(redis_url)
+    b.client.flushdb()
+    yield b
+    b.close()
+
+
+def test_redis_backend_satisfies_the_protocol(backend: RedisBackend) -> None:
+    assert isinstance(backend, Backend)
+
+
+def test_key_layout_and_persistent_index_score(backend: RedisBackend) -> None:
+    backend.put_sync(KS, 5, ConformanceItem(5, "five"), None)
+    key = f"{PREFIX}:id_{b'5'.hex()}"
+    stored = backend.client.get(key)
+    assert isinstance(stored, bytes)
+    assert stored[:8] == b"SASSI\x00W\x00"
+    assert backend.client.zscore(f"{PREFIX}:keys", key) == PERSISTENT_SCORE
+    assert backend.client.pttl(key) == -1
+
+
+def test_ttl_sets_key_expiry_and_index_score(backend: RedisBackend) -> None:
+    before = int(time.time() * 1000)
+    backend.put_sync(KS, 1, ConformanceItem(1, "a"), 60)
+    key = f"{PREFIX}:id_{b'1'.hex()}"
+    pttl = backend.client.pttl(key)
+    assert 0 < pttl <= 60_000
+    score = backend.client.zscore(f"{PREFIX}:keys", key)
+    assert score is not None
+    assert before + 60_000 - 5_000 <= score <= int(time.time() * 1000) + 60_000 + 5_000
+
+
+def test_ttl_normalisation() -> None:
+    assert _ttl_ms(None) == -1
+    assert _ttl_ms(0) == 0
+    assert _ttl_ms(-1) == 0
+    assert _ttl_ms(0.0001) == 1  # sub-millisecond rounds up
+    assert _ttl_ms(1.0005) == 1001
+    assert _ttl_ms(float("inf")) == -1
+    with pytest.raises(BackendError):
+        _ttl_ms(1e15)
+
+
+def test_ttl_overflow_is_a_backend_error(backend: RedisBackend) -> None:
+    with pytest.raises(BackendError):
+        backend.put_sync(KS, 1, ConformanceItem(1, "a"), 1e15)
+    assert backend.get_sync(KS, 1) is None
+
+
+def test_get_prunes_expired_index_members(backend: RedisBackend) -> None:
+    index = f"{PREFIX}:keys"
+    backend.client.zadd(index, {f"{PREFIX}:id_stale": 1})
+    backend.put_sync(KS, 1, ConformanceItem(1, "a"), None)
+    backend.client.zadd(index, {f"{PREFIX}:id_stale2": 2})
+    backend.get_sync(KS, 2)
+    assert backend.client.zrange(index, 0, -1) == [f"{PREFIX}:id_{b'1'.hex()}".encode()]
+
+
+def test_invalidate_all_drains_the_index_in_batches_without_scan(backend: RedisBackend) -> None:
+    for i in range(1_234):  # more than two batches of 500
+        backend.put_sync(KS, i, ConformanceItem(i, "x"), None)
+    stray = f"{PREFIX}:id_not_indexed"
+    backend.client.set(stray, b"kept: only indexed keys are removed")
+    backend.invalidate_all_sync(KS)
+    assert backend.client.zcard(f"{PREFIX}:keys") == 0
+    assert backend.client.get(stray) is not None  # proves no SCAN over the prefix
+    assert backend.get_sync(KS, 1_000) is None
+
+
+@pytest.mark.anyio
+async def test_malformed_messages_are_skipped(redis_url: str) -> None:
+    backend = RedisBackend(redis_url)
+    stream = backend.invalidations(KS)
+    try:
+        await stream.ready()
+        channel = f"{PREFIX}:invalidate"
+        for junk in (b"not json", b"[]", b'{"v":2,"op":"all"}', b'{"v":1,"op":"nope"}', b'{"v":1}'):
+            backend.client.publish(channel, junk)
+        backend.client.publish(channel, b'{"v":1,"op":"id","id":9}')
+        with anyio.fail_after(10):
+            assert await stream.__anext__() == InvalidateId(9)
+    finally:
+        await stream.aclose()
+        await backend.aclose()
+
+
+@pytest.mark.anyio
+async def test_stream_reconnects_and_resyncs_after_losing_its_connection(redis_url: str) -> None:
+    backend = RedisBackend(redis_url)
+    stream = backend.invalidations(KS)
+    try:
+        await stream.ready()
+        killed = backend.client.client_kill_filter(_type="pubsub")
+        assert killed >= 1
+        with anyio.fail_after(10):
+            first = await stream.__anext__()  # notices the loss, reconnects, resyncs
+        assert first == InvalidateAll()
+        await stream.ready()
+        backend.invalidate_sync(KS, 3)
+        with anyio.fail_after(10):
+            assert await stream.__anext__() == InvalidateId(3)
+    finally:
+        await stream.aclose()
+        await backend.aclose()
+
+
+def test_constructed_from_a_sync_client(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    backend = RedisBackend(client)
+    backend.put_sync(KS, 1, ConformanceItem(1, "a"), None)
+    assert backend.get_sync(KS, 1) == ConformanceItem(1, "a")
+    assert backend.client is client
+    client.close()
+
+
+@pytest.mark.anyio
+async def test_constructed_from_clients_async_paths(redis_url: str) -> None:
+    sync_backend = RedisBackend(redis.Redis.from_url(redis_url))
+    await sync_backend.put(KS, 2, ConformanceItem(2, "b"), None)
+    assert await sync_backend.get(KS, 2) == ConformanceItem(2, "b")
+    sync_backend.close()
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_constructed_from_an_asyncio_client(redis_url: str, anyio_backend: str) -> None:
+    client = redis.asyncio.Redis.from_url(redis_url)
+    backend = RedisBackend(client)
+    await backend.put(KS, 3, ConformanceItem(3, "c"), None)
+    assert await backend.get(KS, 3) == ConformanceItem(3, "c")
+    assert backend.get_sync(KS, 3) == ConformanceItem(3, "c")
+    await backend.aclose()
+    await client.aclose()
+
+
+def test_decode_responses_clients_are_refused(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    with pytest.raises(ValueError, match="decode_responses"):
+        RedisBackend(client)
+    client.close()
+    with pytest.raises(TypeError):
+        RedisBackend(42)  # type: ignore[arg-type]
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_unreachable_server_is_backend_unavailable() -> None:
+    backend = RedisBackend(f"redis://127.0.0.1:{_closed_port()}/0", socket_timeout=1.0)
+    with pytest.raises(BackendUnavailable):
+        backend.get_sync(KS, 1)
+    with pytest.raises(BackendUnavailable):
+        backend.put_sync(KS, 1, ConformanceItem(1, "a"), None)
+    with pytest.raises(BackendUnavailable):
+        backend.invalidate_all_sync(KS)
+    backend.close()
+
+
+@pytest.mark.anyio
+async def test_unreachable_server_is_backend_unavailable_async() -> None:
+    backend = RedisBackend(f"redis://127.0.0.1:{_closed_port()}/0", socket_timeout=1.0)
+    with pytest.raises(BackendUnavailable):
+        await backend.get(KS, 1)
+    with pytest.raises(BackendUnavailable):
+        await backend.invalidate(KS, 1)
+    await backend.aclose()
