@@ -209,6 +209,7 @@ class Punnu(Generic[T]):
         "_misses",
         "_reserved",
         "_rng",
+        "_size",
         "_store",
         "_write_epochs",
         "config",
@@ -253,6 +254,7 @@ class Punnu(Generic[T]):
         self._lock = threading.RLock()
         self._store = Store()
         self._map = self._store.map
+        self._size = 0
         self._indexes = IndexSet(self.config.indexes)  # secondary indexes (sassi._index)
         if self._indexes:
             self._store.observers.append(self._indexes)
@@ -304,7 +306,7 @@ class Punnu(Generic[T]):
         return deadline is None or deadline > self._clock()
 
     def __len__(self) -> int:
-        return len(self._map)
+        return self._size
 
     def __repr__(self) -> str:
         return f"<Punnu[{self.model.__qualname__}] {len(self._map)}/{self.config.capacity}>"
@@ -526,7 +528,7 @@ class Punnu(Generic[T]):
                     if type(event) is Invalidated:
                         evictions[event.reason] += 1
                 self._hub.publish(events)
-            size = len(entries)
+            size = self._size = len(entries)
         if events and self._metrics_on:
             metrics = self._metrics
             for event in events:
