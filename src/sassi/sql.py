@@ -216,22 +216,74 @@ def _per_dialect(col: ColumnElement[Any], value: object, build: Callable[[Any], 
     return _PerDialect(build(lite), build(pg))
 
 
+_ORDER_SIDE = {  # for an operand known to lie above (True) / below (False) every stored value
+    LookupOp.EQ: (False, False),
+    LookupOp.NE: (True, True),
+    LookupOp.LT: (True, False),
+    LookupOp.LE: (True, False),
+    LookupOp.GT: (False, True),
+    LookupOp.GE: (False, True),
+}
+
+
+def _bracket(op: LookupOp, low: object, high: object) -> tuple[LookupOp, object] | bool:
+    """``op`` against an operand lying strictly between ``low`` and ``high`` (no value between)."""
+    if op in (LookupOp.EQ, LookupOp.NE):
+        return op is LookupOp.NE
+    return (LookupOp.LE, low) if op in (LookupOp.LT, LookupOp.LE) else (LookupOp.GE, high)
+
+
+def _exact(col_type: Any, op: LookupOp, value: object) -> tuple[LookupOp, object] | bool:
+    """Rewrite a numeric comparison so the database decides it exactly as Python does.
+
+    Python compares ints and floats exactly; databases convert one side (PostgreSQL turns
+    ``bigint = float8`` into a float comparison, and neither database takes an integer beyond
+    64 bits). An integer column against a fractional float becomes a comparison with its floor
+    or ceiling; a float column against an integer that no double equals becomes a comparison
+    with the neighbouring doubles; an operand beyond every storable value becomes a constant.
+
+    :returns: the new ``(op, operand)``, or the constant answer for every non-NULL value.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return op, value
+    if isinstance(col_type, sa.Integer):
+        number: int | float = value
+        if isinstance(number, float):
+            if math.isinf(number):
+                return _ORDER_SIDE[op][0 if number > 0 else 1]
+            if not number.is_integer():
+                floor = math.floor(number)
+                rewritten = _bracket(op, floor, floor + 1)
+                if isinstance(rewritten, bool):
+                    return rewritten
+                op, number = rewritten[0], floor if rewritten[1] == floor else floor + 1
+            number = int(number)
+        if not _INT64[0] <= number <= _INT64[1]:
+            return _ORDER_SIDE[op][0 if number > 0 else 1]
+        return op, number
+    if isinstance(col_type, sa.Float) and isinstance(value, int):
+        try:
+            f = float(value)
+        except OverflowError:
+            f = math.inf if value > 0 else -math.inf
+        if math.isfinite(f) and int(f) == value:
+            return op, f
+        if f > value:
+            return _bracket(op, math.nextafter(f, -math.inf), f)
+        return _bracket(op, f, math.nextafter(f, math.inf))
+    return op, value
+
+
 def _compare(col: ColumnElement[Any], op: LookupOp, value: object) -> Clause:
     """``col op value`` for a non-NULL column value and a non-None, non-NaN operand."""
-    build: Callable[[Any], Clause]
-    if op is LookupOp.EQ:
-        build = lambda c: c == value  # noqa: E731
-    elif op is LookupOp.NE:
-        build = lambda c: c != value  # noqa: E731
-    elif op is LookupOp.LT:
-        build = lambda c: c < value  # noqa: E731
-    elif op is LookupOp.LE:
-        build = lambda c: c <= value  # noqa: E731
-    elif op is LookupOp.GT:
-        build = lambda c: c > value  # noqa: E731
-    else:
-        build = lambda c: c >= value  # noqa: E731
-    clause = _per_dialect(col, value, build)
+    rewritten = _exact(col.type, op, value)
+    if isinstance(rewritten, bool):
+        return sa.true() if rewritten else sa.false()
+    op, value = rewritten
+    cmp = _COMPARE[op]
+    # True/False as bound parameters: SQLAlchemy refuses `col < True` with a bare bool.
+    operand = sa.literal(value, sa.Boolean()) if isinstance(value, bool) else value
+    clause = _per_dialect(col, value, lambda c: _as_clause(cmp(c, operand)))
     if op in (LookupOp.GT, LookupOp.GE) and isinstance(col.type, sa.Float):
         # PostgreSQL sorts a stored NaN above every number; Python's NaN is never greater.
         not_nan = col != sa.literal(float("nan"), col.type)
@@ -273,7 +325,13 @@ def _membership(
     col: ColumnElement[Any], op: LookupOp, values: tuple[Any, ...], present: bool
 ) -> Clause:
     """IN / NOT_IN: NaN never matches, ``None`` matches a NULL column only when plain."""
-    wanted = [v for v in values if v is not None and not _is_nan(v)]
+    wanted = []
+    for v in values:
+        if v is None or _is_nan(v):
+            continue
+        exact = _exact(col.type, LookupOp.EQ, v)
+        if not isinstance(exact, bool):  # a bool answer is "never equal"
+            wanted.append(exact[1])
     has_none = (not present) and any(v is None for v in values)
     null, not_null = col.is_(None), col.is_not(None)
     sample = next((v for v in wanted if isinstance(v, str)), None)
@@ -290,10 +348,18 @@ def _membership(
     return sa.or_(null, outside)
 
 
-def _fold(expr: Any) -> tuple[Any, Any]:
-    """``(sqlite, postgresql)`` ASCII-only lower-casing of a text expression."""
+def _fold(expr: Any, needle: str) -> tuple[Any, Any]:
+    """``(sqlite, postgresql)`` ASCII-only lower-casing of a text expression.
+
+    PostgreSQL: ``translate()`` over A-Z. SQLite has no ``translate()`` (and ``lower()`` folds
+    Unicode once the ICU extension is loaded), so it gets nested ``replace()`` calls, one per
+    letter of the already folded ``needle``: an upper-case letter whose lower case is absent
+    from the needle can match no needle character folded or not, so the answer is unchanged
+    and the expression stays shallow enough for SQLite's parser.
+    """
     lite: Any = sa.collate(expr, "BINARY")
-    for upper, lower in zip(_UPPER, _LOWER, strict=True):
+    for lower in sorted(set(needle) & set(_LOWER)):
+        upper = lower.upper()
         lite = sa.func.replace(
             lite, sa.literal_column(f"'{upper}'"), sa.literal_column(f"'{lower}'")
         )
@@ -306,8 +372,8 @@ def _fold(expr: Any) -> tuple[Any, Any]:
 def _string(col: ColumnElement[Any], op: LookupOp, needle: str) -> Clause:
     """contains / startswith / endswith / iexact and their ASCII-folding forms."""
     if op in (LookupOp.ICONTAINS, LookupOp.ISTARTSWITH, LookupOp.IENDSWITH, LookupOp.IEXACT):
-        lite, pg = _fold(col)
         needle = needle.translate(_ASCII_FOLD)
+        lite, pg = _fold(col, needle)
     else:
         lite, pg = sa.collate(col, "BINARY"), sa.collate(col, "C")
     n = len(needle)
