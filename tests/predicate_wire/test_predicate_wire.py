@@ -544,3 +544,37 @@ def test_hand_built_present_flag_on_other_ops_round_trips() -> None:
 
 def test_const_nodes_are_values() -> None:
     assert isinstance(loads(Item, envelope({"const": False})), Const)
+
+
+def test_other_model_kinds() -> None:
+    import typing
+
+    import attrs
+    import msgspec
+    import pydantic
+
+    @attrs.frozen
+    class A:
+        id: int
+        color: Color | None
+
+    class P(pydantic.BaseModel):
+        id: int
+        level: Level
+
+    class S(msgspec.Struct, frozen=True):
+        id: int
+        day: dt.date
+
+    class N(typing.NamedTuple):
+        id: int
+        key: uuid.UUID
+
+    cases: list[tuple[type, Predicate]] = [
+        (A, sassi.fields(A).color.in_([Color.BLUE, None])),
+        (P, sassi.fields(P).level >= Level.HIGH),
+        (S, sassi.fields(S).day < dt.date(2000, 1, 1)),
+        (N, sassi.fields(N).key != uuid.UUID(int=5)),
+    ]
+    for model, p in cases:
+        roundtrip(p, model)
