@@ -1,0 +1,88 @@
+"""``python -m benchmarks [--quick] [--only get,scan,...] [--output PATH | --no-write]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+try:
+    import sassi  # noqa: F401
+except ImportError:  # running from a checkout without an installed sassi: use src/
+    sys.path.insert(0, str(ROOT / "src"))
+
+from ._fetch import bench_fetch  # noqa: E402
+from ._findings import FINDINGS  # noqa: E402
+from ._harness import Goal, Group, Settings, machine  # noqa: E402
+from ._kv import GET_TITLE, bench_get, bench_insert  # noqa: E402
+from ._memory import MEMORY_TITLE, bench_memory  # noqa: E402
+from ._query import INDEX_TITLE, SCAN_TITLE, bench_index, bench_scan  # noqa: E402
+from ._report import markdown, text_table  # noqa: E402
+
+BENCHES: dict[str, Callable[[Settings], Group]] = {
+    "get": bench_get,
+    "insert": bench_insert,
+    "scan": bench_scan,
+    "index": bench_index,
+    "fetch": bench_fetch,
+    "memory": bench_memory,
+}
+
+GOALS = [
+    Goal(GET_TITLE, "sassi Punnu.get", "dict.get", 2.0),
+    Goal(GET_TITLE, "sassi Punnu.get", "cachebox.LRUCache.get", 1.0),
+    Goal(SCAN_TITLE, "sassi pool.scope(pred).collect()", "handwritten list comprehension", 1.3),
+    Goal(SCAN_TITLE, "sassi compile_scan(pred)(rows)", "handwritten list comprehension", 1.3),
+    Goal(INDEX_TITLE, "indexed: email == x", "scan: email == x", 200.0, speedup=True),
+    Goal(MEMORY_TITLE, "sassi Punnu", "dict {id: obj}", 1.5),
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller runs (~30 s)")
+    parser.add_argument(
+        "--only", default="", help=f"comma-separated subset of: {', '.join(BENCHES)}"
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=ROOT / "docs" / "benchmarks.md",
+        help="where to write the markdown report (default: docs/benchmarks.md)",
+    )
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args(argv)
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()] or list(BENCHES)
+    unknown = [name for name in chosen if name not in BENCHES]
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
+    settings = Settings(quick=args.quick)
+    info = machine()
+    print(
+        f"sassi benchmarks ({'quick' if args.quick else 'full'}) on {info['CPU']}, "
+        f"{info['Python']}",
+        flush=True,
+    )
+    started = time.perf_counter()
+    groups: list[Group] = []
+    for name in chosen:
+        t0 = time.perf_counter()
+        group = BENCHES[name](settings)
+        groups.append(group)
+        print(f"  {name}: {time.perf_counter() - t0:.1f} s", flush=True)
+    elapsed = time.perf_counter() - started
+    print(text_table(groups, GOALS))
+    if not args.no_write:
+        text = markdown(groups, GOALS, info, quick=args.quick, elapsed=elapsed, findings=FINDINGS)
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text, encoding="utf-8")
+        print(f"\nwrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,7 @@
+"""Profiling notes for docs/benchmarks.md (kept by hand; the numbers above them are generated)."""
+
+FINDINGS = """
+## Findings
+
+(profiling notes pending)
+"""
