@@ -295,8 +295,8 @@ def _ordered(col: ColumnElement[Any], op: LookupOp, value: object, present: bool
     """EQ NE LT LE GT GE with "None sorts first" (plain) or "None is false" (present)."""
     null, not_null = col.is_(None), col.is_not(None)
     if present:
-        if value is None or _is_nan(value):
-            return sa.true() if (op is LookupOp.NE and value is not None) else sa.false()
+        if value is None or _is_nan(value):  # only `!= NaN` holds, and only for a value
+            return not_null if (op is LookupOp.NE and value is not None) else sa.false()
         return sa.and_(not_null, _compare(col, op, value))
     if value is None:  # None equals None and sorts before everything else
         return {
