@@ -20,6 +20,7 @@ How the in-memory semantics survive SQL (``docs/sql.md`` has the long version):
 
 from __future__ import annotations
 
+import decimal
 import json
 import math
 import operator
@@ -745,17 +746,61 @@ def _pg_test(body: JsonPredicate, v: Any, t: Any) -> Clause:
         return isinstance(x, bool) if kind is JsonKind.BOOL else isinstance(x, str)
 
     is_kind = t == pg_kind
+
+    def cmp(op: LookupOp, x: Any) -> Clause:
+        if not fits(x):
+            return sa.true() if op is LookupOp.NE else sa.false()
+        if kind is JsonKind.NUMBER:
+            return _pg_number(scalar, op, x)
+        return _as_clause(_COMPARE[op](scalar, operand(x)))
+
     if test is JsonTest.BETWEEN:
         low, high = body.operand
-        return sa.and_(is_kind, scalar >= operand(low), scalar <= operand(high))
+        return sa.and_(is_kind, cmp(LookupOp.GE, low), cmp(LookupOp.LE, high))
     if test is JsonTest.COMPARE:
-        op = body.op or LookupOp.EQ
-        if not fits(body.operand):
-            return sa.and_(is_kind, sa.true() if op is LookupOp.NE else sa.false())
-        return sa.and_(is_kind, _COMPARE[op](scalar, operand(body.operand)))
-    if test in (JsonTest.IN, JsonTest.NOT_IN):
-        values = [operand(x) for x in body.operand if fits(x)]
-        if test is JsonTest.IN:
-            return sa.and_(is_kind, scalar.in_(values)) if values else sa.false()
-        return sa.and_(is_kind, scalar.not_in(values)) if values else is_kind
+        return sa.and_(is_kind, cmp(body.op or LookupOp.EQ, body.operand))
+    if test is JsonTest.IN:
+        hits = [cmp(LookupOp.EQ, x) for x in body.operand]
+        return sa.and_(is_kind, sa.or_(*hits)) if hits else sa.false()
+    if test is JsonTest.NOT_IN:
+        return sa.and_(is_kind, *(cmp(LookupOp.NE, x) for x in body.operand))
     raise TypeError(f"unsupported JSON test {test!r}")
+
+
+def _pg_number(d: Any, op: LookupOp, x: int | float) -> Clause:
+    """``d op x`` for a jsonb number ``d`` (as ``numeric``), deciding as Python would.
+
+    ``jsonb`` keeps the decimal a number was written as and forgets whether it was an int or a
+    float; Python's ``json.dumps`` writes floats as their shortest round-trip decimal, which is
+    not the float's exact value beyond 2**53. The answer is the sign of ``d - exact(x)``, except
+    where ``d`` is the shortest decimal of a float that Python would compare differently: the
+    float ``x`` itself (equal), or the doubles just below / above an integer ``x`` that no double
+    equals (less / greater). Only an *integer* written exactly as such a decimal is misjudged.
+    """
+    exact = decimal.Decimal(x)
+    overrides: list[tuple[decimal.Decimal, int]] = []
+    if isinstance(x, float):
+        overrides.append((decimal.Decimal(repr(x)), 0))
+    else:
+        try:
+            f = float(x)
+        except OverflowError:
+            f = math.inf
+        if math.isfinite(f) and int(f) == x:
+            overrides.append((decimal.Decimal(repr(f)), 0))
+        elif math.isfinite(f):
+            lo, hi = (
+                (math.nextafter(f, -math.inf), f) if f > x else (f, math.nextafter(f, math.inf))
+            )
+            overrides += [(decimal.Decimal(repr(lo)), -1), (decimal.Decimal(repr(hi)), 1)]
+
+    def num(value: decimal.Decimal) -> Any:
+        return sa.cast(sa.literal(str(value), sa.Text), sa.Numeric)
+
+    overrides = [(o, v) for o, v in overrides if (o > exact) - (o < exact) != v]
+    if not overrides:
+        return _as_clause(_COMPARE[op](d, num(exact)))
+    sign = sa.case(
+        *((d == num(o), sa.literal(v)) for o, v in overrides), else_=sa.func.sign(d - num(exact))
+    )
+    return _as_clause(_COMPARE[op](sign, 0))
