@@ -1,0 +1,133 @@
+"""What ``to_sqlalchemy`` accepts (tables, mapped classes, mappings), refuses, and caches."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+from sqlalchemy.exc import CompileError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, aliased, mapped_column
+
+import sassi
+from sassi.sql import to_sqlalchemy
+
+
+@dataclass(frozen=True)
+class Item:
+    id: int
+    qty: int | None
+    label: str | None
+    score: float | None = None
+
+
+F = sassi.fields(Item)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ItemRow(Base):
+    __tablename__ = "sassi_items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    qty: Mapped[int | None]
+    label: Mapped[str | None] = mapped_column(sa.Text)
+    score: Mapped[float | None] = mapped_column(sa.Float)
+
+
+TABLE = ItemRow.__table__
+ITEMS = [Item(1, None, "Ab%"), Item(2, 3, "ab_"), Item(3, 8, None), Item(4, 1, "ABC")]
+PRED = (F.qty < 5) & ~F.label.icontains("b%")
+
+
+@pytest.fixture(scope="module")
+def session(sqlite_conn: sa.Connection) -> Session:
+    Base.metadata.create_all(sqlite_conn)
+    sqlite_conn.execute(sa.insert(TABLE), [vars(i) for i in ITEMS])
+    return Session(bind=sqlite_conn)
+
+
+def _ids(session: Session, query: sa.Select[tuple[int]]) -> list[int]:
+    return sorted(session.scalars(query))
+
+
+def test_table_mapped_class_alias_and_mapping_select_the_same_rows(session: Session) -> None:
+    want = [i.id for i in ITEMS if PRED.evaluate(i)]
+    assert want == [2, 4]
+    assert _ids(session, sa.select(TABLE.c.id).where(to_sqlalchemy(PRED, TABLE))) == want
+    assert _ids(session, sa.select(ItemRow.id).where(to_sqlalchemy(PRED, ItemRow))) == want
+    alias = aliased(ItemRow)
+    assert _ids(session, sa.select(alias.id).where(to_sqlalchemy(PRED, alias))) == want
+    sub = TABLE.alias("other")
+    assert _ids(session, sa.select(sub.c.id).where(to_sqlalchemy(PRED, sub))) == want
+    mapping = {"qty": TABLE.c.qty, "label": ItemRow.label}
+    assert _ids(session, sa.select(TABLE.c.id).where(to_sqlalchemy(PRED, mapping))) == want
+
+
+def test_unknown_field_is_a_value_error_naming_it() -> None:
+    pred = F.score > 1.0
+    with pytest.raises(ValueError, match="'score'"):
+        to_sqlalchemy(pred, {"qty": TABLE.c.qty})
+    other = sa.Table("narrow", sa.MetaData(), sa.Column("id", sa.Integer))
+    with pytest.raises(ValueError, match="'qty'"):
+        to_sqlalchemy(F.qty == 1, other)
+
+    class Narrow(Base):
+        __tablename__ = "sassi_narrow"
+        id: Mapped[int] = mapped_column(primary_key=True)
+
+    with pytest.raises(ValueError, match="'label'"):
+        to_sqlalchemy(F.label.contains("x"), Narrow)
+
+
+def test_targets_that_are_not_tables_are_type_errors() -> None:
+    with pytest.raises(TypeError, match="Table"):
+        to_sqlalchemy(F.qty == 1, Item)
+    with pytest.raises(TypeError, match="column"):
+        to_sqlalchemy(F.qty == 1, {"qty": 42})
+
+
+def test_other_dialects_are_refused_and_str_renders() -> None:
+    clause = to_sqlalchemy(F.label.icontains("A"), TABLE)
+    assert "translate" in str(clause)
+    with pytest.raises(CompileError, match="SQLite and PostgreSQL"):
+        clause.compile(dialect=mysql.dialect())
+
+
+def test_cached_statements_rebind_their_values(session: Session) -> None:
+    """Same shape, different operands: SQLAlchemy's compiled cache must not leak values."""
+    for needle, want in [("ab", [1, 2, 4]), ("b_", [2]), ("B%", [1]), ("zz", [])]:
+        query = sa.select(TABLE.c.id).where(to_sqlalchemy(F.label.icontains(needle), TABLE))
+        assert _ids(session, query) == want
+    for low, want in [(0, [2, 3, 4]), (2, [2, 3]), (9, [])]:
+        query = sa.select(TABLE.c.id).where(to_sqlalchemy(F.qty.present() >= low, TABLE))
+        assert _ids(session, query) == want
+
+
+@pytest.mark.postgres
+def test_postgresql_stored_nan_is_never_equal_less_or_greater(pg_conn: sa.Connection) -> None:
+    """PostgreSQL says NaN = NaN and NaN > everything; the lowering keeps Python's answers."""
+    table = sa.Table(
+        "sassi_nan", sa.MetaData(), sa.Column("id", sa.Integer), sa.Column("score", sa.Float)
+    )
+    table.create(pg_conn)
+    rows = [Item(1, None, None, math.nan), Item(2, None, None, 1.0), Item(3, None, None, None)]
+    pg_conn.execute(table.insert(), [{"id": r.id, "score": r.score} for r in rows])
+    for pred in [
+        F.score > 0.5,
+        F.score >= 1.0,
+        F.score.present() > 0.0,
+        F.score < math.inf,
+        F.score == 1.0,
+        F.score != 1.0,
+        F.score.between(0.0, math.inf),
+        F.score.in_([1.0]),
+        F.score.not_in([1.0]),
+        ~(F.score > 0.5),
+    ]:
+        want = [r.id for r in rows if pred.evaluate(r)]
+        query = sa.select(table.c.id).where(to_sqlalchemy(pred, table)).order_by(table.c.id)
+        assert list(pg_conn.scalars(query)) == want, pred
