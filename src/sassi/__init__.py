@@ -37,6 +37,7 @@ from ._registry import trait_impl as trait_impl
 from ._scope import MemQ as MemQ
 from ._scope import Scope as Scope
 from ._stats import PunnuStats as PunnuStats
+from ._tiering import RestoreStats as RestoreStats
 from .exceptions import BackendError as BackendError
 from .exceptions import BackendUnavailable as BackendUnavailable
 from .exceptions import BackendWriteInFlight as BackendWriteInFlight
@@ -113,6 +114,7 @@ __all__ = [
     "PunnuConfig",
     "PunnuStats",
     "RefreshMode",
+    "RestoreStats",
     "Sassi",
     "SassiError",
     "Scope",

@@ -83,6 +83,7 @@ from typing import Any, Generic, TypeVar
 
 import anyio
 
+from . import _tiering
 from ._clock import monotonic
 from ._config import (
     BackendFailure,
@@ -91,6 +92,7 @@ from ._config import (
     InvalidationReason,
     OnConflict,
     PunnuConfig,
+    SnapshotMode,
     make_config,
     positive_seconds,
 )
@@ -270,6 +272,7 @@ class Punnu(Generic[T]):
         self._rng = random.Random()
         self._reserved: Callable[[list[Hashable]], int] | None = None
         self._background: list[Callable[[Punnu[T]], Coroutine[Any, Any, None]]] = []
+        self._tier = _tiering.attach(self)  # L2 write/read-through (None without a backend)
 
     # reads ----------------------------------------------------------------------------------
 
@@ -337,6 +340,9 @@ class Punnu(Generic[T]):
         """
         key = self._checked_id(value)
         seconds: float | _DefaultTTL = DEFAULT_TTL if ttl is None else positive_seconds(ttl, "ttl")
+        if self._tier is not None:  # write-through (sassi._tiering)
+            self._tier.insert(key, value, seconds)
+            return value
         self._commit(((key, value),), ttl=seconds, protect=True)
         return value
 
@@ -344,8 +350,14 @@ class Punnu(Generic[T]):
         """Async twin of :meth:`insert` (uses the backend's async API when one is attached).
 
         :raises ConflictError: under ``OnConflict.REJECT`` when a live value has the id.
+        :raises BackendError: under ``BackendFailure.ERROR`` when the backend write fails.
         """
-        return self.insert(value, ttl=ttl)
+        if self._tier is None:
+            return self.insert(value, ttl=ttl)
+        key = self._checked_id(value)
+        seconds: float | _DefaultTTL = DEFAULT_TTL if ttl is None else positive_seconds(ttl, "ttl")
+        await self._tier.ainsert(key, value, seconds)
+        return value
 
     def invalidate(
         self, id: Hashable, reason: InvalidationReason = InvalidationReason.MANUAL
@@ -358,6 +370,8 @@ class Punnu(Generic[T]):
         :raises ValueError: when ``reason`` is not an :class:`InvalidationReason`.
         """
         event_reason = EventReason(InvalidationReason(reason).value)
+        if self._tier is not None:  # delete + publish (sassi._tiering)
+            return self._tier.invalidate(id, event_reason)
         return self._commit(removals=(id,), reason=event_reason).removed > 0
 
     async def ainvalidate(
@@ -366,8 +380,94 @@ class Punnu(Generic[T]):
         """Async twin of :meth:`invalidate`.
 
         :raises ValueError: when ``reason`` is not an :class:`InvalidationReason`.
+        :raises BackendError: under ``BackendFailure.ERROR`` when the backend delete fails.
         """
-        return self.invalidate(id, reason)
+        if self._tier is None:
+            return self.invalidate(id, reason)
+        event_reason = EventReason(InvalidationReason(reason).value)
+        return await self._tier.ainvalidate(id, event_reason)
+
+    # L2 and snapshots (implemented in sassi._tiering) -----------------------------------------
+
+    def load(self, id: Hashable) -> T | None:
+        """L1, then the backend, then fill L1: the value for ``id`` or ``None``.
+
+        A backend value is cached with the default ttl unless a live value appeared meanwhile
+        (that one wins and is returned). Without a backend this is :meth:`get`.
+
+        :param id: the id.
+        :returns: the value or ``None``.
+        :raises IdentityMismatchError: when the backend holds a value with another id (not cached).
+        :raises BackendError: under ``BackendFailure.ERROR`` when the backend read fails.
+        """
+        if self._tier is None:
+            return self.get(id)
+        return self._tier.load(id)
+
+    async def aload(self, id: Hashable) -> T | None:
+        """Async twin of :meth:`load` (uses the backend's async API).
+
+        :raises IdentityMismatchError: when the backend holds a value with another id.
+        :raises BackendError: under ``BackendFailure.ERROR`` when the backend read fails.
+        """
+        if self._tier is None:
+            return self.get(id)
+        return await self._tier.aload(id)
+
+    def insert_serialized(self, data: bytes) -> T:
+        """Decode a ``sassi.wire.dumps`` value and :meth:`insert` it.
+
+        :param data: a kind-1 wire container of this pool's model.
+        :returns: the inserted value.
+        :raises WireFormatError: on a bad header or body (nothing inserted).
+        """
+        return _tiering.insert_serialized(self, data)  # type: ignore[no-any-return]
+
+    def export_entries(self) -> bytes:
+        """The unexpired values as a kind-3 wire container, sorted by id (deterministic bytes).
+
+        :returns: the snapshot bytes.
+        """
+        return _tiering.export_entries(self)
+
+    def snapshot(self, mode: SnapshotMode = SnapshotMode.ENTRIES_ONLY) -> bytes:
+        """A snapshot of the pool: ``ENTRIES_ONLY`` (= :meth:`export_entries`) or
+        ``WITH_INTERNAL_STATE`` (also each entry's remaining ttl and LRU rank).
+
+        :param mode: what to record.
+        :returns: the snapshot bytes.
+        """
+        return _tiering.snapshot(self, mode)
+
+    def restore_entries(self, data: bytes) -> _tiering.RestoreStats:
+        """Replace the whole pool with an :meth:`export_entries` snapshot (L1 only).
+
+        Validated before any change; entries get this pool's default ttl; live residents absent
+        from the snapshot are removed with ``Invalidated(MANUAL)``.
+
+        :param data: kind-3 bytes.
+        :returns: ``RestoreStats(inserted, updated, removed)``.
+        :raises WireFormatError: bad bytes (a ``WITH_INTERNAL_STATE`` snapshot: ``KindMismatch``).
+        :raises TooManyEntries: more entries than ``capacity`` (checked before decoding them).
+        :raises DuplicateId: an id occurs twice.
+        :raises BackendWriteInFlight: a strict backend write is in flight.
+        """
+        return _tiering.restore_entries(self, data)
+
+    def restore(self, data: bytes) -> _tiering.RestoreStats:
+        """Replace the whole pool with a snapshot of either mode (L1 only).
+
+        ``WITH_INTERNAL_STATE`` snapshots keep remaining ttls and relative LRU order; entries-only
+        snapshots get this pool's default ttl.
+
+        :param data: kind-3 or kind-4 bytes.
+        :returns: ``RestoreStats(inserted, updated, removed)``.
+        :raises WireFormatError: bad bytes.
+        :raises TooManyEntries: more entries than ``capacity`` (checked before decoding them).
+        :raises DuplicateId: an id occurs twice.
+        :raises BackendWriteInFlight: a strict backend write is in flight.
+        """
+        return _tiering.restore(self, data)
 
     def sweep_expired(self) -> int:
         """Remove every expired entry now, emitting ``Invalidated(id, TTL_EXPIRED)`` for each.

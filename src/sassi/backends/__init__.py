@@ -7,8 +7,10 @@ imported only when asked for.
 from ._protocol import Backend as Backend
 from ._protocol import InvalidateAll as InvalidateAll
 from ._protocol import InvalidateId as InvalidateId
+from ._protocol import InvalidateWhere as InvalidateWhere
 from ._protocol import Invalidation as Invalidation
 from ._protocol import Keyspace as Keyspace
+from ._protocol import SupportsPublish as SupportsPublish
 from .file import FileBackend as FileBackend
 from .memory import MemoryBackend as MemoryBackend
 
@@ -17,7 +19,9 @@ __all__ = [
     "FileBackend",
     "InvalidateAll",
     "InvalidateId",
+    "InvalidateWhere",
     "Invalidation",
     "Keyspace",
     "MemoryBackend",
+    "SupportsPublish",
 ]

@@ -26,8 +26,10 @@ __all__ = [
     "Backend",
     "InvalidateAll",
     "InvalidateId",
+    "InvalidateWhere",
     "Invalidation",
     "Keyspace",
+    "SupportsPublish",
 ]
 
 
@@ -89,7 +91,17 @@ class InvalidateAll:
     """A backend message: every value of the keyspace was removed."""
 
 
-Invalidation = InvalidateId | InvalidateAll
+@dataclass(frozen=True, slots=True)
+class InvalidateWhere:
+    """A backend message: remove every cached value matching a predicate.
+
+    :param predicate: the predicate's JSON wire form (``sassi.predicate.dumps(p)``).
+    """
+
+    predicate: str
+
+
+Invalidation = InvalidateId | InvalidateAll | InvalidateWhere
 
 
 @runtime_checkable
@@ -138,6 +150,24 @@ class Backend(Protocol):
 
     def invalidate_all_sync(self, keyspace: Keyspace) -> None:
         """Sync twin of :meth:`invalidate_all`."""
+        ...
+
+
+@runtime_checkable
+class SupportsPublish(Protocol):
+    """Optional backend extension: send a message on the invalidation channel, storing nothing.
+
+    ``pool.invalidate_where(pred)`` uses it to tell other processes
+    ``InvalidateWhere(sassi.predicate.dumps(pred))``. All built-in backends implement it (the
+    file backend, which has no channel, as a no-op).
+    """
+
+    async def publish(self, keyspace: Keyspace, message: Invalidation) -> None:
+        """Deliver ``message`` to every subscriber of ``keyspace``."""
+        ...
+
+    def publish_sync(self, keyspace: Keyspace, message: Invalidation) -> None:
+        """Sync twin of :meth:`publish`."""
         ...
 
 

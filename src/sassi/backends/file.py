@@ -26,7 +26,7 @@ import anyio.to_thread
 
 from .. import wire
 from ..exceptions import BackendUnavailable
-from ._protocol import Keyspace, check_value, ttl_seconds
+from ._protocol import Invalidation, Keyspace, check_value, ttl_seconds
 from ._stream import EmptyStream
 
 __all__ = ["FileBackend"]
@@ -151,6 +151,12 @@ class FileBackend:
     async def invalidate_all(self, keyspace: Keyspace) -> None:
         """Async twin of :meth:`invalidate_all_sync` (runs in a worker thread)."""
         await anyio.to_thread.run_sync(self.invalidate_all_sync, keyspace)
+
+    def publish_sync(self, keyspace: Keyspace, message: Invalidation) -> None:
+        """No channel to publish on: does nothing."""
+
+    async def publish(self, keyspace: Keyspace, message: Invalidation) -> None:
+        """No channel to publish on: does nothing."""
 
     def invalidations(self, keyspace: Keyspace) -> EmptyStream:
         """Files have no change feed: an empty stream."""

@@ -116,6 +116,14 @@ class MemoryBackend:
         """Async twin of :meth:`invalidate_all_sync`."""
         self.invalidate_all_sync(keyspace)
 
+    def publish_sync(self, keyspace: Keyspace, message: Invalidation) -> None:
+        """Deliver ``message`` to every subscriber of the keyspace (stores nothing)."""
+        self._publish(self._slot(keyspace), message)
+
+    async def publish(self, keyspace: Keyspace, message: Invalidation) -> None:
+        """Async twin of :meth:`publish_sync`."""
+        self.publish_sync(keyspace, message)
+
     def invalidations(self, keyspace: Keyspace) -> LocalStream:
         """A new subscription to the keyspace's messages, live from this call on.
 

@@ -11,7 +11,8 @@ Keys of one keyspace share a Cluster hash tag::
 :func:`sassi.wire.encode_id`.) Lua scripts keep each value and its index entry in step and prune
 index members whose expiry has passed (Redis ``TIME``). ``invalidate`` deletes and publishes
 ``{"v":1,"op":"id","id":<json id>}`` in one script; ``invalidate_all`` drains the index in
-batches of 500 (never ``SCAN``), then publishes ``{"v":1,"op":"all"}``.
+batches of 500 (never ``SCAN``), then publishes ``{"v":1,"op":"all"}``; ``publish`` of an
+:class:`InvalidateWhere` sends ``{"v":1,"op":"where","predicate":"<predicate JSON>"}``.
 
 Sync methods use a ``redis.Redis`` client. Async methods use a ``redis.asyncio.Redis`` client
 (one per event loop) under asyncio; under trio, where redis-py's asyncio client cannot run, they
@@ -43,7 +44,15 @@ import redis.exceptions
 
 from .. import wire
 from ..exceptions import BackendError, BackendUnavailable, WireFormatError
-from ._protocol import InvalidateAll, InvalidateId, Invalidation, Keyspace, check_value, ttl_seconds
+from ._protocol import (
+    InvalidateAll,
+    InvalidateId,
+    InvalidateWhere,
+    Invalidation,
+    Keyspace,
+    check_value,
+    ttl_seconds,
+)
 
 __all__ = ["RedisBackend", "RedisInvalidations"]
 
@@ -141,6 +150,17 @@ def _ttl_ms(ttl: float | timedelta | None) -> int:
 
 def _message_id(raw: bytes) -> bytes:
     return b'{"v":1,"op":"id","id":' + raw + b"}"
+
+
+def encode_message(message: Invalidation) -> bytes:
+    """The JSON form of an invalidation message on the Redis channel."""
+    if isinstance(message, InvalidateId):
+        return _message_id(wire.encode_id(message.id))
+    if isinstance(message, InvalidateWhere):
+        return msgspec.json.encode({"v": 1, "op": "where", "predicate": message.predicate})
+    if isinstance(message, InvalidateAll):
+        return _MSG_ALL
+    raise TypeError(f"not an invalidation message: {message!r}")
 
 
 class RedisBackend:
@@ -352,6 +372,27 @@ class RedisBackend:
             raise _wrap(exc, "invalidate_all") from exc
         return None
 
+    def publish_sync(self, keyspace: Keyspace, message: Invalidation) -> None:
+        """Publish ``message`` on the keyspace's channel (stores nothing).
+
+        :raises BackendUnavailable: when Redis cannot be reached.
+        """
+        try:
+            self._sync.publish(_Keys(keyspace).channel, encode_message(message))
+        except redis.exceptions.RedisError as exc:
+            raise _wrap(exc, "publish") from exc
+
+    async def publish(self, keyspace: Keyspace, message: Invalidation) -> None:
+        """Async twin of :meth:`publish_sync`."""
+        side = self._side()
+        if side is None:
+            return await self._thread(self.publish_sync, keyspace, message)
+        try:
+            await side.client.publish(_Keys(keyspace).channel, encode_message(message))
+        except redis.exceptions.RedisError as exc:
+            raise _wrap(exc, "publish") from exc
+        return None
+
     def invalidations(self, keyspace: Keyspace) -> RedisInvalidations:
         """A subscription to the keyspace's channel (connects on first use).
 
@@ -477,6 +518,8 @@ class RedisInvalidations:
                 raise ValueError("not a version-1 sassi message")
             if body.get("op") == "all":
                 return InvalidateAll()
+            if body.get("op") == "where" and isinstance(body.get("predicate"), str):
+                return InvalidateWhere(body["predicate"])
             if body.get("op") == "id" and "id" in body:
                 model = self._keyspace.model or wire.model_for(self._keyspace.type_name)
                 if model is None:
