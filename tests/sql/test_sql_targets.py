@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -38,7 +39,7 @@ class ItemRow(Base):
     score: Mapped[float | None] = mapped_column(sa.Float)
 
 
-TABLE = ItemRow.__table__
+TABLE = sa.Table("sassi_items", Base.metadata, extend_existing=True)
 ITEMS = [Item(1, None, "Ab%"), Item(2, 3, "ab_"), Item(3, 8, None), Item(4, 1, "ABC")]
 PRED = (F.qty < 5) & ~F.label.icontains("b%")
 
@@ -50,7 +51,7 @@ def session(sqlite_conn: sa.Connection) -> Session:
     return Session(bind=sqlite_conn)
 
 
-def _ids(session: Session, query: sa.Select[tuple[int]]) -> list[int]:
+def _ids(session: Session, query: sa.Select[Any]) -> list[int]:
     return sorted(session.scalars(query))
 
 
