@@ -61,14 +61,19 @@ from .predicate import JSON as JSON
 from .predicate import TRUE as TRUE
 from .predicate import And as And
 from .predicate import Const as Const
+from .predicate import Field as Field
 from .predicate import FieldPredicate as FieldPredicate
+from .predicate import Fields as Fields
 from .predicate import JsonKind as JsonKind
+from .predicate import JsonPath as JsonPath
 from .predicate import JsonPredicate as JsonPredicate
 from .predicate import JsonTest as JsonTest
+from .predicate import JsonValue as JsonValue
 from .predicate import LookupOp as LookupOp
 from .predicate import Not as Not
 from .predicate import Or as Or
 from .predicate import Predicate as Predicate
+from .predicate import PresentField as PresentField
 from .predicate import Xor as Xor
 
 __version__ = "0.1.0"
@@ -90,7 +95,9 @@ __all__ = [
     "Event",
     "EventReason",
     "FALSE",
+    "Field",
     "FieldPredicate",
+    "Fields",
     "IdentityMismatchError",
     "Inserted",
     "InvalidMagic",
@@ -98,8 +105,10 @@ __all__ = [
     "InvalidationReason",
     "JSON",
     "JsonKind",
+    "JsonPath",
     "JsonPredicate",
     "JsonTest",
+    "JsonValue",
     "KindMismatch",
     "Lagged",
     "LookupOp",
@@ -110,6 +119,7 @@ __all__ = [
     "OnConflict",
     "Or",
     "Predicate",
+    "PresentField",
     "Punnu",
     "PunnuConfig",
     "PunnuStats",

@@ -1,5 +1,10 @@
 """The predicate algebra: build, combine, walk and evaluate predicates over model fields."""
 
+from ._field import Field as Field
+from ._field import Fields as Fields
+from ._field import PresentField as PresentField
+from ._json import JsonPath as JsonPath
+from ._json import JsonValue as JsonValue
 from ._json_body import JSON as JSON
 from ._json_body import JsonKind as JsonKind
 from ._json_body import JsonPredicate as JsonPredicate
@@ -21,15 +26,20 @@ __all__ = [
     "And",
     "Const",
     "FALSE",
+    "Field",
     "FieldPredicate",
+    "Fields",
     "JSON",
     "JsonKind",
+    "JsonPath",
     "JsonPredicate",
     "JsonTest",
+    "JsonValue",
     "LookupOp",
     "Not",
     "Or",
     "Predicate",
+    "PresentField",
     "TRUE",
     "Xor",
     "dumps",

@@ -12,7 +12,8 @@ Note that ``&`` binds tighter than ``==`` in Python: write ``(F.a == 1) & (F.b =
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ from ._ops import LookupOp
 __all__ = ["FALSE", "TRUE", "And", "Const", "FieldPredicate", "Not", "Or", "Predicate", "Xor"]
 
 Evaluator = Callable[[Any], bool]
+Scanner = Callable[[Iterable[Any]], list[Any]]
 
 _BOOL_MESSAGE = (
     "a sassi Predicate has no truth value: combine predicates with & (and), | (or), ^ (xor) "
@@ -100,7 +102,10 @@ class FieldPredicate(Predicate):
     op: LookupOp
     value: object = None
     present: bool = False
-    _compiled: Evaluator | None = field(
+    _compiled: Evaluator | None = dataclasses.field(
+        default=None, init=False, repr=False, compare=False, hash=False
+    )
+    _scan: Scanner | None = dataclasses.field(
         default=None, init=False, repr=False, compare=False, hash=False
     )
 
@@ -118,6 +123,7 @@ class And(Predicate):
     _compiled: Evaluator | None = field(
         default=None, init=False, repr=False, compare=False, hash=False
     )
+    _scan: Scanner | None = field(default=None, init=False, repr=False, compare=False, hash=False)
 
     def __repr__(self) -> str:
         from ._repr import predicate_repr
@@ -133,6 +139,7 @@ class Or(Predicate):
     _compiled: Evaluator | None = field(
         default=None, init=False, repr=False, compare=False, hash=False
     )
+    _scan: Scanner | None = field(default=None, init=False, repr=False, compare=False, hash=False)
 
     def __repr__(self) -> str:
         from ._repr import predicate_repr
@@ -148,6 +155,7 @@ class Not(Predicate):
     _compiled: Evaluator | None = field(
         default=None, init=False, repr=False, compare=False, hash=False
     )
+    _scan: Scanner | None = field(default=None, init=False, repr=False, compare=False, hash=False)
 
     def __repr__(self) -> str:
         from ._repr import predicate_repr
@@ -164,6 +172,7 @@ class Xor(Predicate):
     _compiled: Evaluator | None = field(
         default=None, init=False, repr=False, compare=False, hash=False
     )
+    _scan: Scanner | None = field(default=None, init=False, repr=False, compare=False, hash=False)
 
     def __repr__(self) -> str:
         from ._repr import predicate_repr
@@ -179,6 +188,7 @@ class Const(Predicate):
     _compiled: Evaluator | None = field(
         default=None, init=False, repr=False, compare=False, hash=False
     )
+    _scan: Scanner | None = field(default=None, init=False, repr=False, compare=False, hash=False)
 
     def __repr__(self) -> str:
         return "TRUE" if self.value else "FALSE"
