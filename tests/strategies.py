@@ -213,10 +213,11 @@ def _json_leaves(sql_safe: bool) -> st.SearchStrategy[Predicate]:
         kind: type, values: st.SearchStrategy[Any], ordered: bool
     ) -> st.SearchStrategy[Predicate]:
         methods = ["eq", "ne"] + (["lt", "le", "gt", "ge"] if ordered else [])
-        leaves = [
-            st.tuples(paths, values).map(lambda pv, m=m: getattr(pv[0].value(kind), m)(pv[1]))
-            for m in methods
-        ]
+
+        def method(name: str) -> st.SearchStrategy[Predicate]:
+            return st.tuples(paths, values).map(lambda pv: getattr(pv[0].value(kind), name)(pv[1]))
+
+        leaves = [method(m) for m in methods]
         leaves.append(
             st.tuples(paths, st.lists(values, max_size=3)).map(
                 lambda pv: pv[0].value(kind).in_(pv[1])
