@@ -154,6 +154,20 @@ class SortedKeys:
         self._maxes: list[Any] = []
         self._len = 0
 
+    @classmethod
+    def from_sorted(cls, keys: list[Any], load: int = 256) -> SortedKeys:
+        """Build from distinct keys that are already in ascending order.
+
+        :param keys: the keys (not copied into the result's chunks by reference: sliced).
+        :param load: the target chunk length.
+        :returns: a new :class:`SortedKeys`.
+        """
+        built = cls(load)
+        built._lists = [keys[i : i + load] for i in range(0, len(keys), load)]
+        built._maxes = [chunk[-1] for chunk in built._lists]
+        built._len = len(keys)
+        return built
+
     def __len__(self) -> int:
         return self._len
 
@@ -253,9 +267,19 @@ class SortedKeys:
 _UNBOUNDED: Final = object()
 _NO_VALUE: Final = object()
 
+Bucket = Any
+"""A bucket is one id, or a ``set`` of two or more ids (ids are hashable, so never a ``set``)."""
+
 
 class FieldIndex:
     """A hash + ordered index of one field of the resident values.
+
+    The hash part (``value -> ids``) is always maintained. The ordered part (sorted distinct
+    values per comparison family) is built on the first range query and maintained from then
+    on, so a field only ever queried with ``==``/``in_`` never pays for ordering.
+
+    Values are read when a resident is stored; mutating a resident object in place afterwards
+    is not seen by the index (store a new object instead, as with any cache key).
 
     :param field: the attribute name to index.
     """
@@ -274,15 +298,20 @@ class FieldIndex:
     def __init__(self, field: str) -> None:
         self.field = field
         self._get: Callable[[Any], Any] = attrgetter(field)
-        self._buckets: dict[Any, set[Any]] = {}  # value (None included) -> ids
+        self._buckets: dict[Any, Bucket] = {}  # value (None included) -> id | set of ids
         self._key_of: dict[Any, Any] = {}  # id -> the value it was indexed under
-        self._sorted: dict[str, SortedKeys] = {}  # family -> distinct values
+        self._sorted: dict[str, SortedKeys] | None = None  # family -> values; None: not built
         self._family_size: dict[str, int] = {}  # family -> number of ids
         self._unordered: set[Any] = set()
         self._loose: set[Any] = set()
 
     def __len__(self) -> int:
         return len(self._key_of)
+
+    @property
+    def ordered(self) -> bool:
+        """Whether the ordered part has been built (by a range query)."""
+        return self._sorted is not None
 
     # -- maintenance -------------------------------------------------------------------------
 
@@ -296,22 +325,30 @@ class FieldIndex:
             self._key_of[ident] = _NO_VALUE
             self._loose.add(ident)
             return
-        family = UNORDERED if value is None else classify(value)
+        if value is None:
+            family = UNORDERED
+        else:
+            family = _FAMILY_BY_TYPE.get(type(value)) or classify(value)
+            if value != value and family is NUMBER:  # NaN floats have no place in the order
+                family = UNORDERED
         if family is LOOSE:
             self._key_of[ident] = _NO_VALUE
             self._loose.add(ident)
             return
         self._key_of[ident] = value
-        bucket = self._buckets.get(value)
-        if bucket is None:
-            self._buckets[value] = {ident}
-            if value is not None and family is not UNORDERED:
-                keys = self._sorted.get(family)
-                if keys is None:
-                    keys = self._sorted[family] = SortedKeys()
-                keys.add(value)
-        else:
+        buckets = self._buckets
+        bucket = buckets.get(value, _NO_VALUE)
+        if bucket is _NO_VALUE:
+            buckets[value] = ident
+            if self._sorted is not None and value is not None and family is not UNORDERED:
+                ordered = self._sorted.get(family)
+                if ordered is None:
+                    ordered = self._sorted[family] = SortedKeys()
+                ordered.add(value)
+        elif type(bucket) is set:
             bucket.add(ident)
+        else:
+            buckets[value] = {bucket, ident}
         if value is None:
             return
         if family is UNORDERED:
@@ -325,60 +362,87 @@ class FieldIndex:
         if value is _NO_VALUE:
             self._loose.discard(ident)
             return
-        bucket = self._buckets[value]
-        bucket.discard(ident)
+        buckets = self._buckets
+        bucket = buckets[value]
+        emptied = type(bucket) is not set
+        if emptied:
+            del buckets[value]
+        else:
+            bucket.discard(ident)
+            if len(bucket) == 1:
+                buckets[value] = next(iter(bucket))
         if value is None:
-            if not bucket:
-                del self._buckets[value]
             return
-        family = classify(value)
-        if family is UNORDERED:
+        family = _FAMILY_BY_TYPE.get(type(value)) or classify(value)
+        if family is UNORDERED or value != value:
             self._unordered.discard(ident)
-            if not bucket:
-                del self._buckets[value]
             return
-        self._family_size[family] -= 1
-        if not bucket:
-            del self._buckets[value]
-            keys = self._sorted[family]
-            keys.remove(value)
-            if not keys:
+        remaining = self._family_size[family] - 1
+        if remaining:
+            self._family_size[family] = remaining
+        else:
+            del self._family_size[family]
+        if emptied and self._sorted is not None:
+            ordered = self._sorted[family]
+            ordered.remove(value)
+            if not ordered:
                 del self._sorted[family]
-                del self._family_size[family]
 
     def clear(self) -> None:
-        """Forget every id."""
+        """Forget every id (the ordered part, if built, stays built and empty)."""
         self._buckets.clear()
         self._key_of.clear()
-        self._sorted.clear()
+        if self._sorted is not None:
+            self._sorted.clear()
         self._family_size.clear()
         self._unordered.clear()
         self._loose.clear()
 
+    def _ordered_part(self) -> dict[str, SortedKeys]:
+        """The sorted distinct values per family, built now if this is the first range query."""
+        if self._sorted is None:
+            by_family: dict[str, list[Any]] = {}
+            for key in self._buckets:
+                if key is None:
+                    continue
+                family = _FAMILY_BY_TYPE.get(type(key)) or classify(key)
+                if family is not UNORDERED and family is not LOOSE and key == key:
+                    by_family.setdefault(family, []).append(key)
+            self._sorted = {f: SortedKeys.from_sorted(sorted(k)) for f, k in by_family.items()}
+        return self._sorted
+
     # -- queries -----------------------------------------------------------------------------
 
+    def _size(self, key: Any) -> int:
+        bucket = self._buckets.get(key, _NO_VALUE)
+        if bucket is _NO_VALUE:
+            return 0
+        return len(bucket) if type(bucket) is set else 1
+
     def estimate(self, term: FieldPredicate) -> int | None:
-        """An upper-bound-ish candidate count for ``term``, or ``None`` if the index declines.
+        """An estimated candidate count for ``term``, or ``None`` if the index declines.
+
+        Exact for ``==``, ``in_`` and ``is_null``; for ranges, the distinct values in range
+        times the family's average bucket size, plus the rows the index cannot place.
 
         :param term: a leaf on this index's field.
         :returns: the estimated number of candidate ids, or ``None``.
         """
-        op = term.op
-        if op in _HASH_OPS:
+        if term.op in _HASH_OPS:
             keys = self._hash_keys(term)
             if keys is None:
                 return None
-            buckets = self._buckets
-            return sum(len(buckets.get(k, ())) for k in keys) + len(self._loose)
+            size = self._size
+            return sum(size(k) for k in set(keys)) + len(self._loose)
         spec = self._range_spec(term)
         if spec is None:
             return None
         family, low, high, low_inc, high_inc, with_none = spec
         total = len(self._unordered) + len(self._loose)
         if with_none:
-            total += len(self._buckets.get(None, ()))
+            total += self._size(None)
         total += sum(n for f, n in self._family_size.items() if f != family)
-        ordered = self._sorted.get(family)
+        ordered = self._ordered_part().get(family)
         if ordered is not None and len(ordered):
             hits = ordered.count(low, high, low_inc, high_inc, _UNBOUNDED)
             total += -(-hits * self._family_size[family] // len(ordered))  # ceil(avg bucket)
@@ -395,28 +459,22 @@ class FieldIndex:
             if keys is None:
                 return None
             out = set(self._loose)
-            buckets = self._buckets
-            for key in keys:
-                bucket = buckets.get(key)
-                if bucket:
-                    out |= bucket
+            _collect(self._buckets, keys, out)
             return out
         spec = self._range_spec(term)
         if spec is None:
             return None
         family, low, high, low_inc, high_inc, with_none = spec
         out = self._unordered | self._loose
-        buckets = self._buckets
         if with_none:
-            out |= buckets.get(None, set())
-        for name, ordered in self._sorted.items():
-            selected: Iterable[Any]
+            _collect(self._buckets, (None,), out)
+        for name, ordered in self._ordered_part().items():
             if name == family:
-                selected = ordered.irange(low, high, low_inc, high_inc, _UNBOUNDED)
-            else:
-                selected = ordered  # another family: the predicate decides, never the index
-            for key in selected:
-                out |= buckets[key]
+                _collect(
+                    self._buckets, ordered.irange(low, high, low_inc, high_inc, _UNBOUNDED), out
+                )
+            else:  # another family: the predicate decides, never the index
+                _collect(self._buckets, ordered, out)
         return out
 
     def _hash_keys(self, term: FieldPredicate) -> Sequence[Any] | None:
@@ -471,6 +529,18 @@ class FieldIndex:
         if op is LookupOp.GE:
             return family, value, _UNBOUNDED, True, False, False
         return None
+
+
+def _collect(buckets: dict[Any, Bucket], keys: Iterable[Any], out: set[Any]) -> None:
+    """Add the ids of every bucket named by ``keys`` (absent keys are skipped) to ``out``."""
+    for key in keys:
+        bucket = buckets.get(key, _NO_VALUE)
+        if bucket is _NO_VALUE:
+            continue
+        if type(bucket) is set:
+            out |= bucket
+        else:
+            out.add(bucket)
 
 
 class IndexSet:

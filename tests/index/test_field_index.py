@@ -341,6 +341,40 @@ def test_a_raising_attribute_makes_the_row_loose() -> None:
     assert len(index) == 1
 
 
+def test_the_ordered_part_is_built_by_the_first_range_query() -> None:
+    rows = {i: i % 5 for i in range(20)} | {20: "x", 21: None, 22: math.nan}
+    index = build(rows)
+    assert_answers(index, rows, FieldPredicate("v", LookupOp.EQ, 3))
+    assert_answers(index, rows, FieldPredicate("v", LookupOp.IN, (1, "x")))
+    assert not index.ordered  # equality never pays for ordering
+    assert_answers(index, rows, FieldPredicate("v", LookupOp.GT, 2))
+    assert index.ordered
+    assert index._sorted is not None
+    assert list(index._sorted[NUMBER]) == [0, 1, 2, 3, 4]
+    assert list(index._sorted["str"]) == ["x"]
+    index.add(30, Row(30, 2.5))
+    index.add(31, Row(31, "a"))
+    rows |= {30: 2.5, 31: "a"}
+    for ident in range(0, 20, 5):  # every row whose value is 0
+        index.discard(ident)
+        del rows[ident]
+    assert list(index._sorted[NUMBER]) == [1, 2, 2.5, 3, 4]
+    assert list(index._sorted["str"]) == ["a", "x"]
+    assert_answers(index, rows, FieldPredicate("v", LookupOp.LT, 2.7))
+    index.clear()
+    assert index.ordered and len(index) == 0
+    assert index.lookup(FieldPredicate("v", LookupOp.LT, 2.7)) == set()
+
+
+def test_sorted_keys_from_sorted_chunks() -> None:
+    keys = SortedKeys.from_sorted(list(range(10)), load=4)
+    assert list(keys) == list(range(10)) and len(keys) == 10
+    keys.add(4.5)
+    keys.remove(9)
+    assert list(keys.irange(3, 6, True, False, None)) == [3, 4, 4.5, 5]
+    assert list(SortedKeys.from_sorted([])) == []
+
+
 def test_replacing_a_value_moves_the_id() -> None:
     index = FieldIndex("v")
     index.add(1, Row(1, 10))
@@ -406,19 +440,27 @@ def _terms(draw: st.DrawFn) -> FieldPredicate:
 @given(
     ops=st.lists(st.tuples(st.integers(0, 12), st.one_of(st.just("del"), _values)), max_size=60),
     terms=st.lists(_terms(), min_size=1, max_size=6),
+    build_ordered_at=st.integers(0, 60),
 )
 def test_random_maintenance_keeps_lookups_exact_after_recheck(
-    ops: list[tuple[int, Any]], terms: list[FieldPredicate]
+    ops: list[tuple[int, Any]], terms: list[FieldPredicate], build_ordered_at: int
 ) -> None:
     index = FieldIndex("v")
     rows: dict[int, Any] = {}
-    for ident, value in ops:
+    for step, (ident, value) in enumerate(ops):
+        if step == build_ordered_at:  # a range query now: later writes maintain the order
+            assert_answers(index, rows, FieldPredicate("v", LookupOp.GE, 0))
+            assert index.ordered
         if isinstance(value, str) and value == "del":
             index.discard(ident)
             rows.pop(ident, None)
         else:
             index.add(ident, Row(ident, value))
             rows[ident] = value
+    if index.ordered:
+        for family, ordered in (index._sorted or {}).items():
+            keys = list(ordered)
+            assert keys == sorted(keys) and len(set(keys)) == len(keys), family
     assert len(index) == len(rows)
     for term in terms:
         assert_answers(index, rows, term)
