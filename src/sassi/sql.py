@@ -56,7 +56,7 @@ _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _LOWER = _UPPER.lower()
 _ASCII_FOLD = str.maketrans(_UPPER, _LOWER)
 _INT64 = (-(2**63), 2**63 - 1)
-_EXACT_FLOAT_INT = 2**53
+_EXACT_FLOAT_INT = 2**53  # every int up to here is a double, every double beyond is an int
 
 
 class _PerDialect(ColumnElement[bool]):
@@ -667,8 +667,46 @@ def _pg_json_literal(x: Any) -> Any:
     return sa.cast(sa.literal(_json_text(x), sa.Text), JSONB)
 
 
-def _number_text(x: int | float) -> str:
-    return repr(x) if isinstance(x, float) else str(int(x))
+def _has_wide_number(x: Any) -> bool:
+    """Whether a JSON operand holds a number where jsonb's decimal equality can differ from Python.
+
+    Below 2**53 every integer is a double and a float's shortest decimal orders like the float;
+    beyond it, ``json.dumps`` writes floats as decimals that are not their exact value.
+    """
+    if isinstance(x, bool):
+        return False
+    if isinstance(x, int | float):
+        return abs(x) >= _EXACT_FLOAT_INT
+    if isinstance(x, list):
+        return any(_has_wide_number(v) for v in x)
+    if isinstance(x, dict):
+        return any(_has_wide_number(v) for v in x.values())
+    return False
+
+
+def _pg_eq(v: Any, x: Any) -> Clause:
+    """NULL-free JSON equality of the jsonb value ``v`` (NULL when missing) with ``x``.
+
+    ``jsonb`` equality already ignores key order, compares numbers as decimals and never equates
+    ``true`` with ``1``; operands holding numbers beyond 2**53 are expanded structurally so each
+    number goes through :func:`_pg_number`.
+    """
+    if not _has_wide_number(x):
+        return _no_null(_as_clause(v == _pg_json_literal(x)))
+    t = sa.func.jsonb_typeof(v)
+    if isinstance(x, int | float):
+        number = sa.case((t == "number", sa.cast(v, sa.Numeric)))
+        return _no_null(sa.and_(t == "number", _pg_number(number, LookupOp.EQ, x)))
+    if isinstance(x, list):
+        length = sa.func.jsonb_array_length(sa.case((t == "array", v)))
+        items = [_pg_eq(v.op("->", return_type=JSONB)(i), item) for i, item in enumerate(x)]
+        return _no_null(sa.and_(t == "array", length == len(x), *items))
+    keys = sa.func.jsonb_object_keys(
+        sa.case((t == "object", v), else_=sa.cast(sa.literal("{}", sa.Text), JSONB))
+    ).table_valued("value")
+    count = sa.select(sa.func.count()).select_from(keys).scalar_subquery()
+    members = [_pg_eq(v.op("->", return_type=JSONB)(k), item) for k, item in x.items()]
+    return _no_null(sa.and_(t == "object", count == len(x), *members))
 
 
 def _json_text(x: Any) -> str:
@@ -712,15 +750,13 @@ def _pg_test(body: JsonPredicate, v: Any, t: Any) -> Clause:
     if test is JsonTest.HAS_ALL_KEYS:
         return sa.and_(t == "object", *(v.has_key(k) for k in body.operand))
     if test is JsonTest.EQ_JSON:
-        return _as_clause(v == _pg_json_literal(body.operand))
+        return _pg_eq(v, body.operand)
     if test is JsonTest.NE_JSON:
-        return _as_clause(v != _pg_json_literal(body.operand))
+        return sa.and_(v.is_not(None), sa.not_(_pg_eq(v, body.operand)))
     if test is JsonTest.ARRAY_CONTAINS:
         arr = sa.case((t == "array", v), else_=sa.cast(sa.literal("[]", sa.Text), JSONB))
         elems = sa.func.jsonb_array_elements(arr).table_valued(sa.column("value", JSONB))
-        found = (
-            sa.exists().select_from(elems).where(elems.c.value == _pg_json_literal(body.operand))
-        )
+        found = sa.exists().select_from(elems).where(_pg_eq(elems.c.value, body.operand))
         return sa.and_(t == "array", found)
     if test is JsonTest.ARRAY_LEN:
         length = sa.func.jsonb_array_length(sa.case((t == "array", v)))
@@ -736,8 +772,6 @@ def _pg_test(body: JsonPredicate, v: Any, t: Any) -> Clause:
         scalar = sa.collate(sa.case((t == pg_kind, text)), "C")
 
     def operand(x: Any) -> Any:
-        if kind is JsonKind.NUMBER:
-            return sa.cast(sa.literal(_number_text(x), sa.Text), sa.Numeric)
         return sa.literal(x, sa.Boolean if kind is JsonKind.BOOL else sa.Text)
 
     def fits(x: Any) -> bool:

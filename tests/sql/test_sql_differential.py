@@ -10,9 +10,9 @@ What the generator leaves out, and why (``docs/sql.md`` says the same):
   (NaN operands are generated; PostgreSQL's stored-NaN handling has its own unit test).
 - NUL characters and lone surrogates: PostgreSQL text cannot hold NUL, UTF-8 cannot hold
   surrogates.
-- JSON numbers beyond +-2**53 that are floats, and JSON integers beyond 64 bits: PostgreSQL
-  ``jsonb`` forgets whether a number was written as an int or a float, and SQLite's JSON1 turns
-  integers beyond 64 bits into doubles.
+- JSON integers beyond 64 bits (SQLite's JSON1 turns them into doubles), and integers that are
+  exactly the shortest decimal of a different float (``10**23`` vs ``1e23``), which ``jsonb``
+  cannot tell apart from that float. Floats and integers beyond 2**53 are generated.
 """
 
 from __future__ import annotations
@@ -73,12 +73,13 @@ FLOATS = st.sampled_from(
 NUMBERS = INTS | FLOATS | st.just(math.nan) | st.sampled_from([2**64, -(2**70)])
 KEYS = st.sampled_from(["a", "b", "", "a.b", 'q"', "é", "0", "$", "a b"])
 
+WIDE_JSON_NUMBERS = [2**53 + 1, 2**60, 2.0**60, 1e23, 10**18, 9.223372036854776e18, -(2**63)]
 JSON_SCALARS = (
     st.none()
     | st.booleans()
     | st.integers(-3, 3)
-    | st.sampled_from([2**53 - 1, -(2**62), 2**63 - 1])
-    | st.floats(-(2.0**53), 2.0**53, allow_nan=False, allow_infinity=False)
+    | st.sampled_from([2**53 - 1, -(2**62), 2**63 - 1, *WIDE_JSON_NUMBERS])
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.sampled_from([0.5, 1.0, -0.0, 2.0])
     | st.text(CHARS, max_size=3)
 )
@@ -188,8 +189,10 @@ def json_leaf(draw: st.DrawFn) -> sassi.Predicate:
     elif kind is bool:
         scalars, ops = st.booleans(), ["eq", "ne"]
     else:
-        scalars = st.integers(-3, 3) | st.sampled_from(
-            [0.5, -0.0, 2.0, 2**53 - 1, 2**63 - 1, 2**63 + 1]
+        scalars = (
+            st.integers(-3, 3)
+            | st.sampled_from([0.5, -0.0, 2.0, 2**53 - 1, 2**63 - 1, 2**63 + 1, *WIDE_JSON_NUMBERS])
+            | st.floats(allow_nan=False, allow_infinity=False)
         )
         ops = [*COMPARISONS, "between"]
     value = path.value(kind)

@@ -41,17 +41,24 @@ ROWS = [
 ALL = [r.id for r in ROWS]
 JSON_TYPE = sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 METADATA = sa.MetaData()
-TABLE = sa.Table(
-    "sassi_unit_rows",
-    METADATA,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("n", sa.BigInteger),
-    sa.Column("f", sa.Float),
-    sa.Column("s", sa.Text),
-    sa.Column("b", sa.Boolean),
-    sa.Column("j", JSON_TYPE),
-    prefixes=["TEMPORARY"],
-)
+
+
+def _rows_table(name: str) -> sa.Table:
+    return sa.Table(
+        name,
+        METADATA,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("n", sa.BigInteger),
+        sa.Column("f", sa.Float),
+        sa.Column("s", sa.Text),
+        sa.Column("b", sa.Boolean),
+        sa.Column("j", JSON_TYPE),
+        prefixes=["TEMPORARY"],
+    )
+
+
+TABLE = _rows_table("sassi_unit_rows")
+WIDE_TABLE = _rows_table("sassi_unit_wide_rows")
 NAN = math.nan
 J = F.j.json
 
@@ -208,10 +215,10 @@ def conn(request: pytest.FixtureRequest) -> Iterator[sa.Connection]:
     """The rows loaded into SQLite, then into PostgreSQL."""
     name = "sqlite_conn" if request.param == "sqlite" else "pg_conn"
     connection: sa.Connection = request.getfixturevalue(name)
-    METADATA.create_all(connection)
+    TABLE.create(connection)
     connection.execute(TABLE.insert(), [asdict(r) for r in ROWS])
     yield connection
-    METADATA.drop_all(connection)
+    TABLE.drop(connection)
 
 
 @pytest.mark.parametrize(("predicate", "expected"), CASES, ids=[repr(p) for p, _ in CASES])
@@ -221,3 +228,57 @@ def test_lowering_selects_the_expected_rows(
     assert [r.id for r in ROWS if predicate.evaluate(r)] == expected
     query = sa.select(TABLE.c.id).where(to_sqlalchemy(predicate, TABLE)).order_by(TABLE.c.id)
     assert list(conn.scalars(query)) == expected
+
+
+# JSON numbers beyond 2**53, where PostgreSQL's jsonb decimals and Python's exact int/float
+# comparison part ways unless the lowering takes care (SQLite compares INTEGER/REAL exactly).
+WIDE_ROWS = [
+    Row(101, j={"x": 2**60}),
+    Row(102, j={"x": 2.0**60}),
+    Row(103, j={"x": 1e23}),
+    Row(104, j={"x": [2**53 + 1, 9.223372036854776e18]}),
+    Row(105, j={"x": 2**63 - 1}),
+]
+X = J.key("x")
+WIDE_CASES: list[tuple[sassi.Predicate, list[int]]] = [
+    (X.eq_json(2**60), [101, 102]),
+    (X.eq_json(2**60 + 1), []),
+    (X.eq_json(1e23), [103]),
+    (X.ne_json(2**63 - 1), [101, 102, 103, 104]),
+    (X.value(int) > 2**60, [103, 105]),
+    (X.value(int) < 2**60 + 1, [101, 102]),
+    (X.value(float) == 1e23, [103]),
+    (X.value(int) == 10**23, []),
+    (X.value(int) < 10**23, [101, 102, 103, 105]),
+    (X.value(float).between(2.0**60, 2.0**62), [101, 102]),
+    (X.value(float).in_([2.0**60, 1e23]), [101, 102, 103]),
+    (X.value(int).not_in([2**63 - 1]), [101, 102, 103]),
+    (X.array_contains(2**53 + 1), [104]),
+    (X.array_contains(2**53), []),
+    (X.array_contains(2**63), [104]),
+    (X.eq_json([2**53 + 1, 2**63]), [104]),
+    (X.eq_json([2**53, 2**63]), []),
+]
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def wide_conn(request: pytest.FixtureRequest) -> Iterator[sa.Connection]:
+    """Rows with JSON numbers beyond 2**53, in SQLite, then in PostgreSQL."""
+    name = "sqlite_conn" if request.param == "sqlite" else "pg_conn"
+    connection: sa.Connection = request.getfixturevalue(name)
+    WIDE_TABLE.create(connection)
+    connection.execute(WIDE_TABLE.insert(), [asdict(r) for r in WIDE_ROWS])
+    yield connection
+    WIDE_TABLE.drop(connection)
+
+
+@pytest.mark.parametrize(
+    ("predicate", "expected"), WIDE_CASES, ids=[repr(p) for p, _ in WIDE_CASES]
+)
+def test_wide_json_numbers_compare_exactly(
+    wide_conn: sa.Connection, predicate: sassi.Predicate, expected: list[int]
+) -> None:
+    assert [r.id for r in WIDE_ROWS if predicate.evaluate(r)] == expected
+    table = WIDE_TABLE
+    query = sa.select(table.c.id).where(to_sqlalchemy(predicate, table)).order_by(table.c.id)
+    assert list(wide_conn.scalars(query)) == expected
