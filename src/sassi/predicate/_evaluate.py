@@ -291,10 +291,17 @@ def _leaf(node: FieldPredicate, obj: Any) -> bool:
 def _interpret(node: Predicate, obj: Any) -> bool:
     if isinstance(node, FieldPredicate):
         return _leaf(node, obj)
+    # Plain loops rather than all()/any(): one frame per level keeps deep trees evaluable.
     if isinstance(node, And):
-        return all(_interpret(c, obj) for c in node.children)
+        for child in node.children:  # noqa: SIM110
+            if not _interpret(child, obj):
+                return False
+        return True
     if isinstance(node, Or):
-        return any(_interpret(c, obj) for c in node.children)
+        for child in node.children:  # noqa: SIM110
+            if _interpret(child, obj):
+                return True
+        return False
     if isinstance(node, Not):
         return not _interpret(node.child, obj)
     if isinstance(node, Xor):

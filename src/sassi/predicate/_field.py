@@ -84,12 +84,16 @@ def _class_accepts(cls: type, value: Any, ordering: bool) -> bool:
         return True
 
 
-def annotation_accepts(ann: Any, value: Any, *, ordering: bool = False) -> bool:
+def annotation_accepts(
+    ann: Any, value: Any, *, ordering: bool = False, needle: bool = False
+) -> bool:
     """Whether ``value`` is a sensible operand for a field annotated ``ann``.
 
     :param ann: the field's resolved annotation (``Any`` when unknown).
     :param value: the operand.
     :param ordering: the operand is used with ``< <= > >= between``.
+    :param needle: the operand is a string-lookup needle (any ``str`` fits a ``Literal`` of
+        strings).
     :returns: ``True`` when the comparison makes sense for that annotation.
     """
     if ordering and isinstance(value, (dict, list, set, frozenset, complex)):
@@ -100,16 +104,20 @@ def annotation_accepts(ann: Any, value: Any, *, ordering: bool = False) -> bool:
         return value is None
     origin = typing.get_origin(ann)
     if origin is typing.Annotated:
-        return annotation_accepts(typing.get_args(ann)[0], value, ordering=ordering)
+        return annotation_accepts(typing.get_args(ann)[0], value, ordering=ordering, needle=needle)
     if origin in (typing.Union, types.UnionType):
-        return any(annotation_accepts(a, value, ordering=ordering) for a in typing.get_args(ann))
-    if origin is typing.Literal:
         return any(
-            type(value) is type(lit) and value == lit for lit in typing.get_args(ann)
-        ) or any(isinstance(value, str) and isinstance(lit, str) for lit in typing.get_args(ann))
+            annotation_accepts(a, value, ordering=ordering, needle=needle)
+            for a in typing.get_args(ann)
+        )
+    if origin is typing.Literal:
+        literals = typing.get_args(ann)
+        if needle:  # a substring of a str literal is not itself one of the literals
+            return isinstance(value, str) and any(isinstance(lit, str) for lit in literals)
+        return any(type(value) is type(lit) and value == lit for lit in literals)
     supertype = getattr(ann, "__supertype__", None)  # typing.NewType
     if supertype is not None:
-        return annotation_accepts(supertype, value, ordering=ordering)
+        return annotation_accepts(supertype, value, ordering=ordering, needle=needle)
     if isinstance(origin, type):
         return _class_accepts(origin, value, ordering)
     if isinstance(ann, type):
@@ -187,7 +195,7 @@ class _Builder:
                     f"{self._where()}: {OPS[op].symbol}() needs a str needle, "
                     f"not {operand!r} ({type(operand).__name__})"
                 )
-            if not annotation_accepts(self.annotation, operand):
+            if not annotation_accepts(self.annotation, operand, needle=True):
                 raise TypeError(f"{self._where()}: {OPS[op].symbol}() applies to str fields only")
             value = operand
         elif kind is OpKind.NULLNESS:
