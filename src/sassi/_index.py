@@ -603,7 +603,7 @@ class IndexSet:
         predicates = leading_predicates(ops)
         total = len(store)
         if not predicates:
-            return Plan(None, None, None, And(()), f"scan {total} residents: no leading where")
+            return Plan(None, None, None, And(()), total, reason="no-where")
         return plan(predicates, self, total, selectivity_limit=self.selectivity_limit)
 
     def source(self, store: Store, ops: Sequence[Any], now: float) -> list[Any] | None:
@@ -657,18 +657,48 @@ class Plan:
     """How a scope's leading predicates will be answered.
 
     :param index: the indexed field used, or ``None`` for a scan.
-    :param term: the leaf the index answered, or ``None``.
+    :param term: the leaf the index answered (or judged not selective enough), or ``None``.
     :param candidates: ids that may match (a superset), or ``None`` for a scan.
     :param residual: the predicate to run over the candidates (or every resident when
         scanning): the whole conjunction, the indexed term included, so results equal a scan.
-    :param explain: one human-readable line.
+    :param total: the number of residents a scan would visit.
+    :param estimate: the chosen term's estimated candidate count (``-1`` when none).
+    :param reason: why the plan scans (``"no-where" "no-indexes" "no-term" "not-selective"
+        "declined"``), ``"false"`` for a ``FALSE`` conjunct, ``"index"`` otherwise.
     """
 
     index: str | None
     term: FieldPredicate | None
     candidates: set[Any] | None
     residual: Predicate
-    explain: str
+    total: int = 0
+    estimate: int = -1
+    reason: str = "index"
+
+    @property
+    def explain(self) -> str:
+        """One human-readable line naming the index used, or why the query scans."""
+        total = self.total
+        reason = self.reason
+        if reason == "index" and self.term is not None and self.candidates is not None:
+            return (
+                f"index {self.index!r} for {_describe(self.term)}: "
+                f"{len(self.candidates)} candidates of {total} residents"
+            )
+        if reason == "false":
+            return "empty: the conjunction contains FALSE"
+        if reason == "not-selective" and self.term is not None:
+            return (
+                f"scan {total} residents: index {self.term.field!r} not selective enough for "
+                f"{_describe(self.term)} (~{self.estimate} candidates)"
+            )
+        why = {
+            "no-where": "no leading where",
+            "no-indexes": "no indexes",
+            "no-term": "no indexed term",
+            "declined": "index declined",
+        }.get(reason, reason)
+        return f"scan {total} residents: {why}"
 
 
 def _describe(term: FieldPredicate) -> str:
@@ -717,7 +747,7 @@ def plan(
     residual: Predicate = terms[0] if len(terms) == 1 else And(tuple(terms))
     by_field = indexes.indexes if isinstance(indexes, IndexSet) else indexes
     if any(isinstance(t, Const) and not t.value for t in terms):
-        return Plan(None, None, set(), residual, "empty: the conjunction contains FALSE")
+        return Plan(None, None, set(), residual, total, 0, "false")
     best: tuple[int, FieldPredicate, FieldIndex] | None = None
     for term in terms:
         if not isinstance(term, FieldPredicate) or term.op not in INDEXABLE_OPS:
@@ -729,26 +759,12 @@ def plan(
         if estimate is not None and (best is None or estimate < best[0]):
             best = (estimate, term, index)
     if best is None:
-        reason = "no indexed term" if by_field else "no indexes"
-        return Plan(None, None, None, residual, f"scan {total} residents: {reason}")
+        reason = "no-term" if by_field else "no-indexes"
+        return Plan(None, None, None, residual, total, reason=reason)
     estimate, term, index = best
     if estimate > total * selectivity_limit:
-        return Plan(
-            None,
-            None,
-            None,
-            residual,
-            f"scan {total} residents: index {index.field!r} not selective enough for "
-            f"{_describe(term)} (~{estimate} candidates)",
-        )
+        return Plan(None, term, None, residual, total, estimate, "not-selective")
     candidates = index.lookup(term)
     if candidates is None:  # estimate and lookup agree on declining; kept for safety
-        return Plan(None, None, None, residual, f"scan {total} residents: index declined")
-    return Plan(
-        index.field,
-        term,
-        candidates,
-        residual,
-        f"index {index.field!r} for {_describe(term)}: {len(candidates)} candidates of "
-        f"{total} residents",
-    )
+        return Plan(None, term, None, residual, total, estimate, "declined")
+    return Plan(index.field, term, candidates, residual, total, estimate)
