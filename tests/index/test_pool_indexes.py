@@ -326,3 +326,55 @@ def test_indexed_scopes_equal_scans_after_random_operations(
         assert_same_as_scan(pool, predicates[0])  # queries interleaved with writes
     for predicate in predicates:
         assert_same_as_scan(pool, predicate)
+
+
+# -- threads ----------------------------------------------------------------------------------
+
+
+def test_indexed_scopes_are_consistent_under_concurrent_writes() -> None:
+    """A writer thread moves rows between two buckets in atomic deltas while readers query.
+
+    Each delta flips a whole group of 10 rows from ``age == 1`` to ``age == 2`` (or back) in
+    one commit, so a reader must always see every group entirely on one side, and every row
+    it gets must satisfy the predicate.
+    """
+    import threading
+
+    pool = make_pool(capacity=1000)
+    groups = 8
+    for g in range(groups):
+        pool.apply_delta(
+            Delta(items=tuple(Row(g * 10 + i, age=1, name=f"g{g}") for i in range(10)))
+        )
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            flip = 0
+            while not stop.is_set():
+                flip += 1
+                g = flip % groups
+                age = 2 if (flip // groups) % 2 else 1
+                pool.apply_delta(
+                    Delta(items=tuple(Row(g * 10 + i, age=age, name=f"g{g}") for i in range(10)))
+                )
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        for _ in range(300):
+            for age in (1, 2):
+                rows = pool.scope(F.age == age).collect()
+                assert all(r.age == age for r in rows)
+                per_group: dict[str | None, int] = {}
+                for r in rows:
+                    per_group[r.name] = per_group.get(r.name, 0) + 1
+                assert set(per_group.values()) <= {10}, per_group
+    finally:
+        stop.set()
+        thread.join()
+    assert not errors
+    assert_in_step(pool)
