@@ -378,3 +378,52 @@ def test_indexed_scopes_are_consistent_under_concurrent_writes() -> None:
         thread.join()
     assert not errors
     assert_in_step(pool)
+
+
+# -- snapshots, L2 read-through, backend invalidation -----------------------------------------
+
+
+def test_restore_replaces_the_indexed_contents() -> None:
+    source = make_pool()
+    for i in range(6):
+        source.insert(Row(i, age=i % 3, name=f"s{i}"))
+    target = make_pool()
+    for i in range(4, 10):
+        target.insert(Row(i, age=7, name=f"t{i}"))
+    target.restore(source.snapshot())
+    assert_in_step(target)
+    assert ids(assert_same_as_scan(target, F.age == 7)) == []
+    assert ids(assert_same_as_scan(target, F.age == 1)) == [1, 4]
+    target.restore_entries(source.export_entries())
+    assert_in_step(target)
+    assert ids(assert_same_as_scan(target, F.name.in_(["s5", "t9"]))) == [5]
+
+
+def test_load_from_the_backend_fills_the_indexes() -> None:
+    backend = sassi.backends.MemoryBackend()
+    writer = make_pool(backend=backend)
+    writer.insert(Row(1, age=30, name="x"))
+    reader = make_pool(backend=backend)
+    assert ids(assert_same_as_scan(reader, F.age == 30)) == []
+    loaded = reader.load(1)
+    assert loaded == Row(1, age=30, name="x")
+    assert ids(assert_same_as_scan(reader, F.age == 30)) == [1]
+    assert_in_step(reader)
+
+
+@pytest.mark.anyio
+async def test_backend_invalidation_messages_update_the_indexes() -> None:
+    backend = sassi.backends.MemoryBackend()
+    listener = make_pool(backend=backend)
+    other = make_pool(backend=backend)
+    for i in range(4):
+        await listener.ainsert(Row(i, age=5))
+    with listener.events() as events:
+        async with listener.background():
+            assert listener._tier is not None
+            await listener._tier.wait_listening()
+            await other.ainvalidate(2)
+            event = await events.receive()
+            assert event == sassi.Invalidated(2, sassi.EventReason.BACKEND_INVALIDATION)
+            assert ids(assert_same_as_scan(listener, F.age == 5)) == [0, 1, 3]
+            assert_in_step(listener)
