@@ -419,9 +419,7 @@ def test_strict_write_in_flight_blocks_deltas_and_restores() -> None:
     first.join(10)
     assert first_out == [Item(1, "first")]
     assert users.apply_delta(sassi.Delta(items=(Item(2, "other"),))).applied_items == 1
-    assert users.restore_entries(sassi.Punnu(Item).export_entries()) == sassi.RestoreStats(
-        0, 0, 2
-    )
+    assert users.restore_entries(sassi.Punnu(Item).export_entries()) == sassi.RestoreStats(0, 0, 2)
 
 
 @pytest.mark.anyio

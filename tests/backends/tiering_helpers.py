@@ -58,7 +58,9 @@ class ScriptedBackend(MemoryBackend):
         self._step("get")
         return value
 
-    def put_sync(self, keyspace: Keyspace, id: Any, value: Any, ttl: float | timedelta | None) -> None:
+    def put_sync(
+        self, keyspace: Keyspace, id: Any, value: Any, ttl: float | timedelta | None
+    ) -> None:
         self._step("put")
         super().put_sync(keyspace, id, value, ttl)
 
@@ -75,7 +77,9 @@ class ScriptedBackend(MemoryBackend):
         await self._astep("get")
         return value
 
-    async def put(self, keyspace: Keyspace, id: Any, value: Any, ttl: float | timedelta | None) -> None:
+    async def put(
+        self, keyspace: Keyspace, id: Any, value: Any, ttl: float | timedelta | None
+    ) -> None:
         await self._astep("put")
         MemoryBackend.put_sync(self, keyspace, id, value, ttl)
 

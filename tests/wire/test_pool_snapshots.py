@@ -8,7 +8,15 @@ import pytest
 from wire_models import User
 
 import sassi
-from sassi import EventReason, Inserted, Invalidated, OnConflict, RestoreStats, SnapshotMode, Updated
+from sassi import (
+    EventReason,
+    Inserted,
+    Invalidated,
+    OnConflict,
+    RestoreStats,
+    SnapshotMode,
+    Updated,
+)
 from sassi.exceptions import (
     DuplicateId,
     KindMismatch,

@@ -19,8 +19,9 @@ Sync methods use a ``redis.Redis`` client. Async methods use a ``redis.asyncio.R
 run the sync client in a worker thread. ``invalidations()`` reconnects after a lost connection
 with a capped backoff (10 ms doubling up to 5 s) and then yields :class:`InvalidateAll` once,
 because messages published while it was disconnected are lost. Malformed messages are logged
-and skipped. Connection errors and timeouts raise :class:`~sassi.BackendUnavailable`; other
-Redis errors :class:`~sassi.BackendError`.
+and skipped. A command that meets a connection error is tried once more (pooled sockets go
+stale when Redis restarts); then connection errors and timeouts raise
+:class:`~sassi.BackendUnavailable` and other Redis errors :class:`~sassi.BackendError`.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import math
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -107,6 +108,35 @@ def _wrap(exc: Exception, what: str) -> BackendError:
     if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError | OSError):
         return BackendUnavailable(f"redis {what}: {exc}")
     return BackendError(f"redis {what}: {exc}")
+
+
+def _run(what: str, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+    """Call Redis; on a connection error try once more (a pooled socket may be stale after a
+    server restart; redis-py has dropped it), then map errors to sassi's."""
+    try:
+        return fn(*args, **kwargs)
+    except redis.exceptions.ConnectionError:
+        pass
+    except redis.exceptions.RedisError as exc:
+        raise _wrap(exc, what) from exc
+    try:
+        return fn(*args, **kwargs)
+    except redis.exceptions.RedisError as exc:
+        raise _wrap(exc, what) from exc
+
+
+async def _arun(what: str, fn: Callable[..., Awaitable[R]], *args: Any, **kwargs: Any) -> R:
+    """Async twin of :func:`_run`."""
+    try:
+        return await fn(*args, **kwargs)
+    except redis.exceptions.ConnectionError:
+        pass
+    except redis.exceptions.RedisError as exc:
+        raise _wrap(exc, what) from exc
+    try:
+        return await fn(*args, **kwargs)
+    except redis.exceptions.RedisError as exc:
+        raise _wrap(exc, what) from exc
 
 
 class _Keys:
@@ -261,10 +291,7 @@ class RedisBackend:
         :raises WireFormatError: when the stored bytes are not a valid value container.
         """
         keys = _Keys(keyspace)
-        try:
-            raw = self._get(keys=[keys.value(id), keys.index])
-        except redis.exceptions.RedisError as exc:
-            raise _wrap(exc, "get") from exc
+        raw = _run("get", self._get, keys=[keys.value(id), keys.index])
         return self._decode(keyspace, raw)
 
     async def get(self, keyspace: Keyspace, id: Any) -> Any | None:
@@ -273,10 +300,7 @@ class RedisBackend:
         if side is None:
             return await self._thread(self.get_sync, keyspace, id)
         keys = _Keys(keyspace)
-        try:
-            raw = await side.get(keys=[keys.value(id), keys.index])
-        except redis.exceptions.RedisError as exc:
-            raise _wrap(exc, "get") from exc
+        raw = await _arun("get", side.get, keys=[keys.value(id), keys.index])
         return self._decode(keyspace, raw)
 
     def _put_args(
@@ -297,10 +321,7 @@ class RedisBackend:
         :raises BackendError: when the ttl overflows Redis's expiry window.
         """
         keys, args = self._put_args(keyspace, id, value, ttl)
-        try:
-            self._put(keys=keys, args=args)
-        except redis.exceptions.RedisError as exc:
-            raise _wrap(exc, "put") from exc
+        _run("put", self._put, keys=keys, args=args)
 
     async def put(
         self, keyspace: Keyspace, id: Any, value: Any, ttl: float | timedelta | None
@@ -310,10 +331,7 @@ class RedisBackend:
         if side is None:
             return await self._thread(self.put_sync, keyspace, id, value, ttl)
         keys, args = self._put_args(keyspace, id, value, ttl)
-        try:
-            await side.put(keys=keys, args=args)
-        except redis.exceptions.RedisError as exc:
-            raise _wrap(exc, "put") from exc
+        await _arun("put", side.put, keys=keys, args=args)
         return None
 
     def _invalidate_args(self, keyspace: Keyspace, id: Any) -> tuple[list[str], list[Any]]:
@@ -326,10 +344,7 @@ class RedisBackend:
         :raises BackendUnavailable: when Redis cannot be reached.
         """
         keys, args = self._invalidate_args(keyspace, id)
-        try:
-            self._invalidate(keys=keys, args=args)
-        except redis.exceptions.RedisError as exc:
-            raise _wrap(exc, "invalidate") from exc
+        _run("invalidate", self._invalidate, keys=keys, args=args)
 
     async def invalidate(self, keyspace: Keyspace, id: Any) -> None:
         """Async twin of :meth:`invalidate_sync`."""
@@ -337,10 +352,7 @@ class RedisBackend:
         if side is None:
             return await self._thread(self.invalidate_sync, keyspace, id)
         keys, args = self._invalidate_args(keyspace, id)
-        try:
-            await side.invalidate(keys=keys, args=args)
-        except redis.exceptions.RedisError as exc:
-            raise _wrap(exc, "invalidate") from exc
+        await _arun("invalidate", side.invalidate, keys=keys, args=args)
         return None
 
     def invalidate_all_sync(self, keyspace: Keyspace) -> None:
@@ -351,12 +363,9 @@ class RedisBackend:
         :raises BackendUnavailable: when Redis cannot be reached.
         """
         keys = _Keys(keyspace)
-        try:
-            while self._drain(keys=[keys.index], args=[BATCH]):
-                pass
-            self._sync.publish(keys.channel, _MSG_ALL)
-        except redis.exceptions.RedisError as exc:
-            raise _wrap(exc, "invalidate_all") from exc
+        while _run("invalidate_all", self._drain, keys=[keys.index], args=[BATCH]):
+            pass
+        _run("invalidate_all", self._sync.publish, keys.channel, _MSG_ALL)
 
     async def invalidate_all(self, keyspace: Keyspace) -> None:
         """Async twin of :meth:`invalidate_all_sync`."""
@@ -364,12 +373,9 @@ class RedisBackend:
         if side is None:
             return await self._thread(self.invalidate_all_sync, keyspace)
         keys = _Keys(keyspace)
-        try:
-            while await side.drain(keys=[keys.index], args=[BATCH]):
-                pass
-            await side.client.publish(keys.channel, _MSG_ALL)
-        except redis.exceptions.RedisError as exc:
-            raise _wrap(exc, "invalidate_all") from exc
+        while await _arun("invalidate_all", side.drain, keys=[keys.index], args=[BATCH]):
+            pass
+        await _arun("invalidate_all", side.client.publish, keys.channel, _MSG_ALL)
         return None
 
     def publish_sync(self, keyspace: Keyspace, message: Invalidation) -> None:
@@ -377,20 +383,16 @@ class RedisBackend:
 
         :raises BackendUnavailable: when Redis cannot be reached.
         """
-        try:
-            self._sync.publish(_Keys(keyspace).channel, encode_message(message))
-        except redis.exceptions.RedisError as exc:
-            raise _wrap(exc, "publish") from exc
+        _run("publish", self._sync.publish, _Keys(keyspace).channel, encode_message(message))
 
     async def publish(self, keyspace: Keyspace, message: Invalidation) -> None:
         """Async twin of :meth:`publish_sync`."""
         side = self._side()
         if side is None:
             return await self._thread(self.publish_sync, keyspace, message)
-        try:
-            await side.client.publish(_Keys(keyspace).channel, encode_message(message))
-        except redis.exceptions.RedisError as exc:
-            raise _wrap(exc, "publish") from exc
+        await _arun(
+            "publish", side.client.publish, _Keys(keyspace).channel, encode_message(message)
+        )
         return None
 
     def invalidations(self, keyspace: Keyspace) -> RedisInvalidations:

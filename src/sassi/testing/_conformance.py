@@ -38,7 +38,14 @@ import anyio
 import pytest
 
 from .._model import cacheable
-from ..backends._protocol import Backend, InvalidateAll, InvalidateId, Keyspace
+from ..backends._protocol import (
+    Backend,
+    InvalidateAll,
+    InvalidateId,
+    InvalidateWhere,
+    Keyspace,
+    SupportsPublish,
+)
 from ..exceptions import BackendError, WireFormatError
 from ..predicate import JSON
 
@@ -327,6 +334,28 @@ class BackendConformance:
                     message = await stream.__anext__()
                 thread.join()
                 assert message == InvalidateId(42)
+            finally:
+                await stream.aclose()
+
+    @pytest.mark.anyio
+    async def test_publish_reaches_subscribers_without_storing(self) -> None:
+        async with self.aopened() as b:
+            can_publish = isinstance(b, SupportsPublish)
+            if not can_publish:
+                pytest.skip("this backend cannot publish messages")
+            b.put_sync(self.ks, 1, ConformanceItem(1, "kept"), None)
+            stream: Any = b.invalidations(self.ks)
+            try:
+                await stream.ready()
+                await b.publish(self.ks, InvalidateWhere('{"v":1}'))
+                b.publish_sync(self.ks, InvalidateId(1))
+                if self.has_invalidation_stream:
+                    with anyio.fail_after(10):
+                        assert await stream.__anext__() == InvalidateWhere('{"v":1}')
+                        assert await stream.__anext__() == InvalidateId(1)
+                else:
+                    assert [m async for m in stream] == []
+                assert b.get_sync(self.ks, 1) == ConformanceItem(1, "kept")
             finally:
                 await stream.aclose()
 

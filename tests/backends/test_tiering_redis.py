@@ -1,0 +1,189 @@
+"""Pools over a real Redis: coherence between two pools, and surviving a redis-server restart."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import pytest
+import redis
+from tiering_helpers import Item
+
+import sassi
+from sassi import BackendFailure, EventReason, Invalidated
+from sassi.backends import Keyspace
+from sassi.backends.redis import RedisBackend
+from sassi.exceptions import BackendUnavailable
+
+pytestmark = pytest.mark.redis
+
+KS = Keyspace.for_model(Item, "rt")
+
+
+async def next_event(sub: sassi.Subscription, limit: float = 15) -> sassi.Event:
+    with anyio.fail_after(limit):
+        return await sub.receive()
+
+
+@pytest.mark.anyio
+async def test_two_pools_over_one_redis_stay_coherent(redis_url: str) -> None:
+    with redis.Redis.from_url(redis_url) as client:
+        client.flushdb()
+    backend_a, backend_b = RedisBackend(redis_url), RedisBackend(redis_url)
+    a = sassi.Punnu(Item, namespace="rt", backend=backend_a)
+    b = sassi.Punnu(Item, namespace="rt", backend=backend_b)
+    try:
+        async with b.background():
+            assert b._tier is not None
+            await b._tier.wait_listening()
+            await a.ainsert(Item(1, "one"))
+            a.insert(Item(2, "two"))
+            assert await b.aload(1) == Item(1, "one")  # read-through from L2
+            assert b.load(2) == Item(2, "two")
+            with b.events() as sub:
+                await a.ainvalidate(1)
+                assert await next_event(sub) == Invalidated(1, EventReason.BACKEND_INVALIDATION)
+                assert 1 not in b and 2 in b
+                await backend_a.invalidate_all(KS)
+                assert await next_event(sub) == Invalidated(2, EventReason.BACKEND_INVALIDATION)
+            assert len(b) == 0
+            assert await b.aload(2) is None
+    finally:
+        await backend_a.aclose()
+        await backend_b.aclose()
+
+
+# --- outage -------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class OwnRedis:
+    """A private redis-server this test may kill and restart."""
+
+    def __init__(self, binary: str, workdir: Path) -> None:
+        self.binary = binary
+        self.workdir = workdir
+        self.port = _free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # a process's port has no readiness event to wait on
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), 0.5),
+            ):
+                return
+            time.sleep(0.02)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+            self.proc = None
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
+    binary = os.environ.get("SASSI_REDIS_SERVER") or shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server binary not found (set SASSI_REDIS_SERVER)")
+        pytest.skip("redis-server binary not found (set SASSI_REDIS_SERVER)")
+    server = OwnRedis(binary, tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.mark.anyio
+async def test_pools_survive_a_redis_restart(
+    own_redis: OwnRedis, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)  # the outage logs warnings by design
+    backends = [RedisBackend(own_redis.url, socket_timeout=1.0) for _ in range(3)]
+    writer = sassi.Punnu(Item, namespace="rt", backend=backends[0])
+    strict = sassi.Punnu(
+        Item, namespace="rt", backend=backends[1], backend_failure=BackendFailure.ERROR
+    )
+    reader = sassi.Punnu(Item, namespace="rt", backend=backends[2])
+    try:
+        async with reader.background():
+            assert reader._tier is not None
+            await reader._tier.wait_listening()
+            await writer.ainsert(Item(1, "one"))
+            await strict.ainsert(Item(2, "two"))
+            assert await reader.aload(1) == Item(1, "one")
+            assert await reader.aload(2) == Item(2, "two")
+
+            own_redis.stop()  # --- outage ---
+            assert reader.get(1) == Item(1, "one")  # L1 keeps serving
+            assert strict.get(2) == Item(2, "two")
+            await writer.ainsert(Item(3, "three"))  # L1_ONLY: logged, carries on
+            writer.insert(Item(4, "four"))
+            assert writer.get(3) == Item(3, "three") and writer.get(4) == Item(4, "four")
+            assert await writer.aload(99) is None
+            with pytest.raises(BackendUnavailable):
+                await strict.ainsert(Item(5, "five"))
+            assert 5 not in strict
+            with pytest.raises(BackendUnavailable):
+                strict.invalidate(2)
+            assert strict.get(2) == Item(2, "two")
+
+            with reader.events() as sub:
+                own_redis.start()  # --- back (empty: no persistence) ---
+                # the listener reconnects and resyncs: L1 entries may have missed messages
+                seen = {await next_event(sub, 30), await next_event(sub, 30)}
+                assert seen == {
+                    Invalidated(1, EventReason.BACKEND_INVALIDATION),
+                    Invalidated(2, EventReason.BACKEND_INVALIDATION),
+                }
+                assert len(reader) == 0
+                # and it is subscribed again: messages flow
+                await writer.ainsert(Item(6, "six"))
+                assert await reader.aload(6) == Item(6, "six")
+                assert await next_event(sub) == sassi.Inserted(Item(6, "six"))
+                await writer.ainvalidate(6)
+                assert await next_event(sub) == Invalidated(6, EventReason.BACKEND_INVALIDATION)
+            # nothing stale or corrupt is read back after the restart
+            assert await reader.aload(1) is None
+            await strict.ainsert(Item(7, "seven"))
+            assert await reader.aload(7) == Item(7, "seven")
+            assert writer.load(3) == Item(3, "three")  # still in writer's L1
+    finally:
+        for backend in backends:
+            await backend.aclose()
