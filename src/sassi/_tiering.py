@@ -48,7 +48,13 @@ import anyio
 from . import wire
 from ._config import CacheTier, EventReason, OnConflict, SnapshotMode
 from ._store import DEADLINE, EPOCH, VALUE
-from .backends._protocol import InvalidateAll, InvalidateId, InvalidateWhere, Keyspace
+from .backends._protocol import (
+    InvalidateAll,
+    InvalidateId,
+    InvalidateWhere,
+    Invalidation,
+    Keyspace,
+)
 from .backends._stream import _Waiter
 from .exceptions import (
     BackendError,
@@ -453,6 +459,53 @@ class Tiering:
     def reserved_count(self, keys: list[Hashable]) -> int:
         """How many of ``keys`` a strict write holds (``pool._reserved`` for ``apply_delta``)."""
         return self.reservations.count(keys)
+
+    def wait_unreserved_sync(self, key: Hashable) -> None:
+        """Block until no strict write holds ``key`` (for fetch inserts; no-op when none does)."""
+        if self.strict and self.reservations.count([key]):
+            self.reservations.acquire_sync(key)
+            self.reservations.release(key)
+
+    async def wait_unreserved(self, key: Hashable) -> None:
+        """Async twin of :meth:`wait_unreserved_sync`."""
+        if self.strict and self.reservations.count([key]):
+            await self.reservations.acquire(key)
+            self.reservations.release(key)
+
+    # --- publishing (invalidate_where) --------------------------------------------------------------
+
+    def publish(self, message: Invalidation) -> None:
+        """Send ``message`` on the backend channel under the pool's failure policy.
+
+        Backends without ``publish_sync`` (not :class:`~sassi.backends.SupportsPublish`) are
+        skipped. ``L1_ONLY``/retry log and count a failure; ``ERROR`` raises it.
+
+        :raises BackendError: under ``BackendFailure.ERROR`` when publishing fails.
+        """
+        send = getattr(self.backend, "publish_sync", None)
+        if send is None:
+            return
+        try:
+            self._call_sync("publish", send, self.keyspace, message)
+        except BackendError as exc:
+            self._failed("publish", message, exc)
+            if self.strict:
+                raise
+
+    async def apublish(self, message: Invalidation) -> None:
+        """Async twin of :meth:`publish`.
+
+        :raises BackendError: under ``BackendFailure.ERROR`` when publishing fails.
+        """
+        send = getattr(self.backend, "publish", None)
+        if send is None:
+            return
+        try:
+            await self._call("publish", send, self.keyspace, message)
+        except BackendError as exc:
+            self._failed("publish", message, exc)
+            if self.strict:
+                raise
 
     # --- the listener ------------------------------------------------------------------------------
 

@@ -541,3 +541,60 @@ async def test_listener_stops_with_the_background_block() -> None:
     backend.invalidate_sync(KS, 1)  # nobody listening any more
     assert users.get(1) == Item(1, "a")
     assert not backend._subscribers.get((None, "tiering.Item"))
+
+
+# --- helpers other pool features use ---------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_publish_follows_the_failure_policy() -> None:
+    from sassi.backends import InvalidateWhere
+
+    backend = ScriptedBackend()
+    metrics = RecordingMetrics()
+    relaxed = pool(backend, metrics=metrics)
+    strict = pool(backend, backend_failure=BackendFailure.ERROR)
+    assert relaxed._tier is not None and strict._tier is not None
+    stream = backend.invalidations(KS)
+    message = InvalidateWhere('{"v":1}')
+    relaxed._tier.publish(message)
+    await strict._tier.apublish(message)
+    with anyio.fail_after(5):
+        assert await stream.__anext__() == message
+        assert await stream.__anext__() == message
+    backend.fail["publish"] = broken(2)
+    relaxed._tier.publish(message)
+    await relaxed._tier.apublish(message)
+    assert len(metrics.backend_errors) == 2
+    backend.fail["publish"] = broken(2)
+    with pytest.raises(BackendError):
+        strict._tier.publish(message)
+    with pytest.raises(BackendError):
+        await strict._tier.apublish(message)
+    stream.close()
+
+
+@pytest.mark.anyio
+async def test_wait_unreserved_waits_for_a_strict_write() -> None:
+    backend = ScriptedBackend()
+    users = pool(backend, backend_failure=BackendFailure.ERROR)
+    assert users._tier is not None
+    await users._tier.wait_unreserved(1)  # nothing reserved: returns at once
+    users._tier.wait_unreserved_sync(1)
+    backend.gate["put"] = threading.Event()
+    backend.entered["put"] = threading.Event()
+    seen: list[object] = []
+
+    async def fetch_insert() -> None:
+        assert users._tier is not None
+        await users._tier.wait_unreserved(1)
+        seen.append(users.get(1))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(users.ainsert, Item(1, "strict"))
+        await anyio.to_thread.run_sync(backend.entered["put"].wait)
+        tg.start_soon(fetch_insert)
+        await anyio.wait_all_tasks_blocked()
+        assert seen == []
+        backend.gate["put"].set()
+    assert seen == [Item(1, "strict")]

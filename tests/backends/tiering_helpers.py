@@ -72,6 +72,14 @@ class ScriptedBackend(MemoryBackend):
         self._step("invalidate_all")
         super().invalidate_all_sync(keyspace)
 
+    def publish_sync(self, keyspace: Keyspace, message: Any) -> None:
+        self._step("publish")
+        super().publish_sync(keyspace, message)
+
+    async def publish(self, keyspace: Keyspace, message: Any) -> None:
+        await self._astep("publish")
+        MemoryBackend.publish_sync(self, keyspace, message)
+
     async def get(self, keyspace: Keyspace, id: Any) -> Any | None:
         value = MemoryBackend.get_sync(self, keyspace, id)
         await self._astep("get")
