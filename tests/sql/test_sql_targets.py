@@ -22,6 +22,7 @@ class Item:
     qty: int | None
     label: str | None
     score: float | None = None
+    payload: sassi.JSON | None = None
 
 
 F = sassi.fields(Item)
@@ -37,11 +38,18 @@ class ItemRow(Base):
     qty: Mapped[int | None]
     label: Mapped[str | None] = mapped_column(sa.Text)
     score: Mapped[float | None] = mapped_column(sa.Float)
+    payload: Mapped[Any] = mapped_column(sa.JSON(none_as_null=True), nullable=True)
 
 
 TABLE = sa.Table("sassi_items", Base.metadata, extend_existing=True)
-ITEMS = [Item(1, None, "Ab%"), Item(2, 3, "ab_"), Item(3, 8, None), Item(4, 1, "ABC")]
-PRED = (F.qty < 5) & ~F.label.icontains("b%")
+ITEMS = [
+    Item(1, None, "Ab%", payload={"tags": ["x"], "a.b": {"": 1}}),
+    Item(2, 3, "ab_", payload={"tags": []}),
+    Item(3, 8, None),
+    Item(4, 1, "ABC", payload={"a.b": {"": 2}}),
+]
+PRED = (F.qty < 5) & ~F.label.icontains("b%") & ~F.payload.json.key("tags").array_contains("x")
+JSON_PRED = F.payload.json.path_segments(["a.b", ""]).value(int) >= 1
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +72,22 @@ def test_table_mapped_class_alias_and_mapping_select_the_same_rows(session: Sess
     assert _ids(session, sa.select(alias.id).where(to_sqlalchemy(PRED, alias))) == want
     sub = TABLE.alias("other")
     assert _ids(session, sa.select(sub.c.id).where(to_sqlalchemy(PRED, sub))) == want
-    mapping = {"qty": TABLE.c.qty, "label": ItemRow.label}
-    assert _ids(session, sa.select(TABLE.c.id).where(to_sqlalchemy(PRED, mapping))) == want
+    mapping = {"qty": TABLE.c.qty, "label": ItemRow.label, "payload": sub.c.payload}
+    query = sa.select(sub.c.id).where(to_sqlalchemy(PRED, mapping))
+    assert _ids(session, query.where(sub.c.id == TABLE.c.id)) == want
+
+
+def test_json_predicates_correlate_with_aliases_and_self_joins(session: Session) -> None:
+    want = [i.id for i in ITEMS if JSON_PRED.evaluate(i)]
+    assert want == [1, 4]
+    assert _ids(session, sa.select(ItemRow.id).where(to_sqlalchemy(JSON_PRED, ItemRow))) == want
+    left, right = aliased(ItemRow), aliased(ItemRow)
+    pairs = (
+        sa.select(left.id, right.id)
+        .join(right, left.id != right.id)
+        .where(to_sqlalchemy(JSON_PRED, left), ~to_sqlalchemy(JSON_PRED, right))
+    )
+    assert sorted(tuple(r) for r in session.execute(pairs)) == [(1, 2), (1, 3), (4, 2), (4, 3)]
 
 
 def test_unknown_field_is_a_value_error_naming_it() -> None:
