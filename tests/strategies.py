@@ -31,6 +31,7 @@ __all__ = [
     "JSON_KEYS",
     "Row",
     "json_values",
+    "leaves",
     "predicates",
     "row_lists",
     "rows",

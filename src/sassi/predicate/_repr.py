@@ -134,15 +134,19 @@ def predicate_repr(node: Predicate) -> str:
     if isinstance(node, Const):
         return "TRUE" if node.value else "FALSE"
     if isinstance(node, Not):
+        if isinstance(node.child, (Not, Const)):
+            # ~ would collapse these (~~p is p, ~TRUE is FALSE): spell the node out
+            return f"Not({predicate_repr(node.child)})"
         return f"~{_part(node.child)}"
     if isinstance(node, Xor):
         return f"{_part(node.left)} ^ {_part(node.right)}"
     if isinstance(node, (And, Or)):
         name = type(node).__name__
-        if not node.children:
-            return f"{name}(())"
-        if len(node.children) == 1:
-            return f"{name}(({predicate_repr(node.children[0])},))"
+        if len(node.children) < 2 or any(isinstance(c, type(node)) for c in node.children):
+            # & and | would flatten a nested And/Or: spell the node out
+            inner = ", ".join(predicate_repr(c) for c in node.children)
+            trailing = "," if len(node.children) == 1 else ""
+            return f"{name}(({inner}{trailing}))"
         joiner = " & " if isinstance(node, And) else " | "
         return joiner.join(_part(c) for c in node.children)
     return object.__repr__(node)

@@ -1,0 +1,188 @@
+"""Algebra laws by hypothesis: the interpreter, the compiled evaluator and the compiled scan
+agree on generated trees over every op and on awkward data (None, NaN, non-ASCII, ``%_\\``,
+JSON documents); flattening, De Morgan, double negation and Xor keep their meaning; nodes hash
+and compare structurally; repr reads back."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+import sassi
+from sassi.predicate import (
+    FALSE,
+    TRUE,
+    And,
+    Const,
+    FieldPredicate,
+    JsonPredicate,
+    JsonTest,
+    LookupOp,
+    Not,
+    Or,
+    Predicate,
+    Xor,
+)
+from sassi.predicate._evaluate import compile_scan, interpret
+from strategies import ROW_FIELDS, Row, leaves, predicates, row_lists, rows
+
+SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def truth(p: Predicate, row: Row) -> bool:
+    return interpret(p, row)
+
+
+def clone(p: Predicate) -> Predicate:
+    """A structurally equal tree made of fresh node objects (no shared caches)."""
+    match p:
+        case FieldPredicate(field, op, value, present):
+            return FieldPredicate(field, op, value, present)
+        case And(children):
+            return And(tuple(clone(c) for c in children))
+        case Or(children):
+            return Or(tuple(clone(c) for c in children))
+        case Not(child):
+            return Not(clone(child))
+        case Xor(left, right):
+            return Xor(clone(left), clone(right))
+        case Const(value):
+            return Const(value)
+    raise AssertionError(p)
+
+
+@SETTINGS
+@given(predicates(max_leaves=10), row_lists(max_size=12))
+def test_interpret_equals_compile_equals_scan(p: Predicate, data: list[Row]) -> None:
+    expected = [r for r in data if interpret(p, r)]
+    assert [r for r in data if p.compile()(r)] == expected
+    assert [r for r in data if p.evaluate(r)] == expected
+    assert [r for r in data if p(r)] == expected
+    assert compile_scan(p)(data) == expected
+    assert compile_scan(p)(iter(data)) == expected
+    fresh = clone(p)  # compile_scan first, then compile, on a node without caches
+    assert compile_scan(fresh)(tuple(data)) == expected
+    assert [r for r in data if fresh.compile()(r)] == expected
+
+
+@SETTINGS
+@given(leaves(), rows())
+def test_every_leaf_returns_a_real_bool(p: Predicate, row: Row) -> None:
+    assert type(p.evaluate(row)) is bool
+    assert type(interpret(p, row)) is bool
+
+
+@SETTINGS
+@given(predicates(max_leaves=4), predicates(max_leaves=4), predicates(max_leaves=4), rows())
+def test_flattening_preserves_meaning(a: Predicate, b: Predicate, c: Predicate, row: Row) -> None:
+    left = (a & b) & c
+    right = a & (b & c)
+    flat = And((a, b, c))
+    assert truth(left, row) == truth(right, row) == truth(flat, row)
+    assert truth(left, row) == (truth(a, row) and truth(b, row) and truth(c, row))
+    ol, orr, of = (a | b) | c, a | (b | c), Or((a, b, c))
+    assert truth(ol, row) == truth(orr, row) == truth(of, row)
+    assert truth(ol, row) == (truth(a, row) or truth(b, row) or truth(c, row))
+    if not isinstance(a, And) and not isinstance(b, And) and not isinstance(c, And):
+        assert left == right == flat
+    if not isinstance(a, Or) and not isinstance(b, Or) and not isinstance(c, Or):
+        assert ol == orr == of
+
+
+@SETTINGS
+@given(predicates(max_leaves=5), predicates(max_leaves=5), rows())
+def test_de_morgan(a: Predicate, b: Predicate, row: Row) -> None:
+    assert truth(~(a & b), row) == truth(~a | ~b, row)
+    assert truth(~(a | b), row) == truth(~a & ~b, row)
+    assert (~(a & b)).evaluate(row) == (~a | ~b).evaluate(row)
+    assert (~(a | b)).evaluate(row) == (~a & ~b).evaluate(row)
+
+
+@SETTINGS
+@given(predicates(max_leaves=6), rows())
+def test_negation(p: Predicate, row: Row) -> None:
+    assert ~~p == p
+    assert (~p).evaluate(row) is (not p.evaluate(row))
+    assert (~~p).evaluate(row) is p.evaluate(row)
+    assert Not(Not(p)).evaluate(row) is p.evaluate(row)
+
+
+@SETTINGS
+@given(predicates(max_leaves=5), predicates(max_leaves=5), rows())
+def test_xor_truth(a: Predicate, b: Predicate, row: Row) -> None:
+    expected = a.evaluate(row) != b.evaluate(row)
+    assert (a ^ b).evaluate(row) is expected
+    assert truth(a ^ b, row) is expected
+    assert truth((a & ~b) | (~a & b), row) is expected
+
+
+@SETTINGS
+@given(predicates(max_leaves=8))
+def test_nodes_hash_and_compare_structurally(p: Predicate) -> None:
+    q = clone(p)
+    assert q == p
+    assert hash(q) == hash(p)
+    assert {p: 1}[q] == 1
+    p.compile()
+    assert q == p and hash(q) == hash(p)
+    assert (p & TRUE) != p
+    assert (p & TRUE) == (q & TRUE)
+
+
+@SETTINGS
+@given(predicates(max_leaves=8, sql_safe=True))
+def test_repr_reads_back(p: Predicate) -> None:
+    namespace: dict[str, Any] = {
+        "F": ROW_FIELDS,
+        "TRUE": TRUE,
+        "FALSE": FALSE,
+        "And": And,
+        "Or": Or,
+        "Not": Not,
+        "inf": math.inf,
+    }
+    assert eval(repr(p), namespace) == p, repr(p)
+
+
+@SETTINGS
+@given(rows(), st.sampled_from(["age", "score", "name", "flag"]))
+def test_null_rules_on_optional_fields(row: Row, name: str) -> None:
+    field = ROW_FIELDS[name]
+    value = getattr(row, name)
+    assert field.is_null().evaluate(row) is (value is None)
+    assert field.is_not_null().evaluate(row) is (value is not None)
+    assert (field == None).evaluate(row) is (value is None)  # noqa: E711
+    assert (field != None).evaluate(row) is (value is not None)  # noqa: E711
+    assert field.in_([]).evaluate(row) is False
+    assert field.not_in([]).evaluate(row) is True
+    if value is None:
+        assert field.present().not_in([]).evaluate(row) is False
+
+
+def test_strategies_cover_every_op() -> None:
+    """The generators used above reach every LookupOp, present=True, and every JSON test."""
+    seen: set[object] = set()
+
+    @settings(
+        max_examples=1500,
+        database=None,
+        deadline=None,
+        derandomize=True,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(leaves())
+    def collect(p: Predicate) -> None:
+        assert isinstance(p, FieldPredicate)
+        seen.add(p.op)
+        seen.add(("present", p.present))
+        if isinstance(p.value, JsonPredicate):
+            seen.add(p.value.test)
+
+    collect()
+    missing = {*LookupOp, *JsonTest, ("present", True), ("present", False)} - seen
+    assert not missing
+    assert isinstance(sassi.fields(Row).payload.json.exists(), FieldPredicate)
