@@ -214,3 +214,46 @@ async def test_unreachable_server_is_backend_unavailable_async() -> None:
     with pytest.raises(BackendUnavailable):
         await backend.invalidate(KS, 1)
     await backend.aclose()
+
+
+LEAK_SCRIPT = """
+import gc, sys, warnings
+warnings.simplefilter("error")
+import anyio
+from sassi.backends import Keyspace
+from sassi.backends.redis import RedisBackend
+from sassi.testing._conformance import ConformanceItem
+
+KS = Keyspace.for_model(ConformanceItem, "leak")
+
+async def main():
+    backend = RedisBackend(sys.argv[1])  # never closed on purpose
+    await backend.put(KS, 1, ConformanceItem(1, "a"), None)
+    assert await backend.get(KS, 1) == ConformanceItem(1, "a")
+    stream = backend.invalidations(KS)
+    await stream.ready()  # never closed either
+
+for backend_name in ("asyncio", "trio"):
+    anyio.run(main, backend=backend_name)
+    gc.collect()
+print("ok")
+"""
+
+
+def test_an_unclosed_backend_leaks_nothing_past_its_event_loop(redis_url: str) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[2] / "src"
+    done = subprocess.run(
+        [sys.executable, "-X", "dev", "-c", LEAK_SCRIPT, redis_url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**__import__("os").environ, "PYTHONPATH": str(src)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+    assert "ResourceWarning" not in done.stderr, done.stderr
+    assert "Exception ignored" not in done.stderr, done.stderr

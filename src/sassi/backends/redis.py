@@ -31,7 +31,7 @@ import math
 import threading
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -151,11 +151,26 @@ class _Keys:
         return f"{self.prefix}:id_{wire.id_token(id)}"
 
 
+_KEEPERS: weakref.WeakKeyDictionary[Any, list[AsyncGenerator[None, None]]] = (
+    weakref.WeakKeyDictionary()
+)
+_KEEPERS_LOCK = threading.Lock()
+
+
+async def _close_at_loop_shutdown(client: redis.asyncio.Redis) -> AsyncGenerator[None, None]:
+    """Suspends once; the loop's ``shutdown_asyncgens`` closes it, which closes ``client``."""
+    try:
+        yield
+    finally:
+        await client.aclose()
+
+
 class _AsyncSide:
     """One event loop's asyncio client and its registered scripts."""
 
     def __init__(self, client: redis.asyncio.Redis) -> None:
         self.client = client
+        self.keeper: AsyncGenerator[None, None] | None = None
         self.get = client.register_script(_GET)
         self.put = client.register_script(_PUT)
         self.invalidate = client.register_script(_INVALIDATE)
@@ -255,24 +270,30 @@ class RedisBackend:
 
     # --- async plumbing ---------------------------------------------------------------------
 
-    def _side(self) -> _AsyncSide | None:
+    async def _side(self) -> _AsyncSide | None:
         """This loop's asyncio client, or ``None`` when async calls must use a worker thread."""
         native = anyio.lowlevel.current_token().native_token
         if not hasattr(native, "call_soon_threadsafe"):  # not asyncio (trio)
             return None
-        if self._given_async is not None:
-            with self._lock:
-                side = self._sides.get(native)
-                if side is None:
-                    side = self._sides[native] = _AsyncSide(self._given_async)
-                return side
-        if self._async_factory is None:
+        factory = self._async_factory
+        if self._given_async is None and factory is None:
             return None
         with self._lock:
             side = self._sides.get(native)
-            if side is None:
-                side = self._sides[native] = _AsyncSide(self._async_factory())
-            return side
+            if side is not None:
+                return side
+            if self._given_async is not None:  # the caller owns (and closes) that client
+                side = self._sides[native] = _AsyncSide(self._given_async)
+                return side
+            assert factory is not None
+            side = self._sides[native] = _AsyncSide(factory())
+        # A client we made is closed when the loop finalises its async generators (asyncio.run
+        # and anyio's runner do), so a backend nobody closes never leaks sockets past its loop.
+        keeper = side.keeper = _close_at_loop_shutdown(side.client)
+        await keeper.asend(None)
+        with _KEEPERS_LOCK:  # the loop, not this backend, keeps it alive until its shutdown
+            _KEEPERS.setdefault(native, []).append(keeper)
+        return side
 
     async def _thread(self, fn: Callable[..., R], *args: Any) -> R:
         return await anyio.to_thread.run_sync(fn, *args)
@@ -296,7 +317,7 @@ class RedisBackend:
 
     async def get(self, keyspace: Keyspace, id: Any) -> Any | None:
         """Async twin of :meth:`get_sync`."""
-        side = self._side()
+        side = await self._side()
         if side is None:
             return await self._thread(self.get_sync, keyspace, id)
         keys = _Keys(keyspace)
@@ -327,7 +348,7 @@ class RedisBackend:
         self, keyspace: Keyspace, id: Any, value: Any, ttl: float | timedelta | None
     ) -> None:
         """Async twin of :meth:`put_sync`."""
-        side = self._side()
+        side = await self._side()
         if side is None:
             return await self._thread(self.put_sync, keyspace, id, value, ttl)
         keys, args = self._put_args(keyspace, id, value, ttl)
@@ -348,7 +369,7 @@ class RedisBackend:
 
     async def invalidate(self, keyspace: Keyspace, id: Any) -> None:
         """Async twin of :meth:`invalidate_sync`."""
-        side = self._side()
+        side = await self._side()
         if side is None:
             return await self._thread(self.invalidate_sync, keyspace, id)
         keys, args = self._invalidate_args(keyspace, id)
@@ -369,7 +390,7 @@ class RedisBackend:
 
     async def invalidate_all(self, keyspace: Keyspace) -> None:
         """Async twin of :meth:`invalidate_all_sync`."""
-        side = self._side()
+        side = await self._side()
         if side is None:
             return await self._thread(self.invalidate_all_sync, keyspace)
         keys = _Keys(keyspace)
@@ -387,7 +408,7 @@ class RedisBackend:
 
     async def publish(self, keyspace: Keyspace, message: Invalidation) -> None:
         """Async twin of :meth:`publish_sync`."""
-        side = self._side()
+        side = await self._side()
         if side is None:
             return await self._thread(self.publish_sync, keyspace, message)
         await _arun(
@@ -414,8 +435,12 @@ class RedisBackend:
         native = anyio.lowlevel.current_token().native_token
         with self._lock:
             side = self._sides.pop(native, None)
-        if side is not None and self._given_async is None:
-            await side.client.aclose()
+        if side is not None and side.keeper is not None:
+            with _KEEPERS_LOCK:
+                keepers = _KEEPERS.get(native, [])
+                if side.keeper in keepers:
+                    keepers.remove(side.keeper)
+            await side.keeper.aclose()  # closes the client
         self._sync.close()
 
 
@@ -437,7 +462,7 @@ class RedisInvalidations:
         return self
 
     async def _subscribe(self) -> None:
-        side = self._backend._side()
+        side = await self._backend._side()
         if side is None:
             self._threaded = True
             self._pubsub = self._backend._sync.pubsub()  # type: ignore[no-untyped-call]
