@@ -265,7 +265,8 @@ class SortedKeys:
 
 
 _UNBOUNDED: Final = object()
-_NO_VALUE: Final = object()
+_NO_VALUE: Final[Any] = object()  # the id's value is loose (or its attribute raised)
+_ABSENT: Final = object()  # the id is not indexed
 
 Bucket = Any
 """A bucket is one id, or a ``set`` of two or more ids (ids are hashable, so never a ``set``)."""
@@ -317,21 +318,28 @@ class FieldIndex:
 
     def add(self, ident: Any, obj: Any) -> None:
         """Index ``obj`` under ``ident`` (replacing what ``ident`` was indexed under)."""
-        if ident in self._key_of:
-            self.discard(ident)
         try:
             value = self._get(obj)
         except Exception:
-            self._key_of[ident] = _NO_VALUE
-            self._loose.add(ident)
-            return
-        if value is None:
-            family = UNORDERED
+            value = family = _NO_VALUE
         else:
-            family = _FAMILY_BY_TYPE.get(type(value)) or classify(value)
-            if value != value and family is NUMBER:  # NaN floats have no place in the order
+            if value is None:
                 family = UNORDERED
-        if family is LOOSE:
+            else:
+                family = _FAMILY_BY_TYPE.get(type(value)) or classify(value)
+                if family is NUMBER and value != value:  # NaN floats have no place in the order
+                    family = UNORDERED
+        previous = self._key_of.get(ident, _ABSENT)
+        if previous is not _ABSENT:
+            if (
+                family is not LOOSE
+                and family is not _NO_VALUE
+                and type(previous) is type(value)
+                and previous == value
+            ):
+                return  # the indexed field did not change
+            self.discard(ident)
+        if family is LOOSE or family is _NO_VALUE:
             self._key_of[ident] = _NO_VALUE
             self._loose.add(ident)
             return

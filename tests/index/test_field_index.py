@@ -375,6 +375,45 @@ def test_sorted_keys_from_sorted_chunks() -> None:
     assert list(SortedKeys.from_sorted([])) == []
 
 
+def test_values_with_raising_comparisons_never_break_maintenance() -> None:
+    class Hostile:
+        def __eq__(self, other: object) -> bool:
+            raise RuntimeError("no ==")
+
+        def __ne__(self, other: object) -> bool:
+            raise RuntimeError("no !=")
+
+        def __hash__(self) -> int:
+            return 1
+
+    index = FieldIndex("v")
+    index.add(1, Row(1, Hostile()))
+    index.add(1, Row(1, Hostile()))  # replacing a loose value compares nothing
+    index.add(2, Row(2, 5))
+    index.add(1, Row(1, 5))
+    assert index.lookup(FieldPredicate("v", LookupOp.EQ, 5)) == {1, 2}
+    index.add(2, Row(2, Hostile()))
+    assert index.lookup(FieldPredicate("v", LookupOp.EQ, 5)) == {1, 2}  # 2 is loose now
+    assert index._loose == {2}
+
+
+def test_replacing_with_an_equal_value_keeps_one_entry() -> None:
+    index = FieldIndex("v")
+    index.add(1, Row(1, "same"))
+    index.add(2, Row(2, "same"))
+    index.add(1, Row(1, "".join(["sa", "me"])))  # equal, different object
+    index.add(3, Row(3, 1))
+    index.add(3, Row(3, 1.0))  # equal but another type: re-indexed
+    assert index.lookup(FieldPredicate("v", LookupOp.EQ, "same")) == {1, 2}
+    assert index.lookup(FieldPredicate("v", LookupOp.EQ, 1)) == {3}
+    assert index._family_size == {"str": 2, NUMBER: 1}
+    assert type(index._key_of[3]) is float
+    index.discard(3)
+    assert index.lookup(FieldPredicate("v", LookupOp.EQ, 1)) == set()
+    assert index._family_size == {"str": 2}
+    assert len(index) == 2
+
+
 def test_replacing_a_value_moves_the_id() -> None:
     index = FieldIndex("v")
     index.add(1, Row(1, 10))
