@@ -13,9 +13,9 @@ How the in-memory semantics survive SQL (``docs/sql.md`` has the long version):
 - Strings compare by code point (``COLLATE "C"`` on PostgreSQL, ``BINARY`` on SQLite); ``i*`` lookups
   fold ASCII letters only (``translate`` / ``replace``, never ``lower()``); ``%``, ``_`` and ``\\``
   stay literal because no ``LIKE`` is used (``instr``/``strpos`` and ``substr`` comparisons).
-- JSON: PostgreSQL uses ``jsonb`` (paths via ``#>`` with a ``text[]`` parameter, each prefix checked
-  to be an object, numbers compared as ``numeric``); SQLite walks keys with ``json_each`` (so any
-  key works: dots, quotes, empty, non-ASCII) and expands JSON equality into exact structural tests.
+- JSON: PostgreSQL uses ``jsonb`` (paths through a strict, silent SQL/JSON path, numbers compared
+  as ``numeric`` with int/float care); SQLite walks keys with ``json_each`` (so any key works:
+  dots, quotes, empty, non-ASCII) and expands JSON equality into exact structural tests.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, JSONPATH
 from sqlalchemy.exc import CompileError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -659,8 +659,18 @@ def _pg_text_array(items: Sequence[str]) -> Any:
     return sa.cast(sa.literal(list(items), ARRAY(sa.Text)), ARRAY(sa.Text))
 
 
-def _pg_at(doc: Any, path: Sequence[str]) -> Any:
-    return doc.op("#>", return_type=JSONB)(_pg_text_array(path))
+def _pg_jsonpath(path: Sequence[str]) -> str:
+    """A strict SQL/JSON path walking object keys only: ``strict $."a"."b"``.
+
+    Strict mode never unwraps arrays and fails (silently, see :func:`_pg_json`) on a missing key
+    or a non-object, which is exactly "missing". Every character of a key that is not an ASCII
+    letter or digit is written as a ``\\u{hex}`` escape, so any key is safe.
+    """
+    keys = (
+        "".join(c if c.isascii() and c.isalnum() else f"\\u{{{ord(c):x}}}" for c in key)
+        for key in path
+    )
+    return "strict $" + "".join(f'."{key}"' for key in keys)
 
 
 def _pg_json_literal(x: Any) -> Any:
@@ -720,11 +730,15 @@ def _pg_json(col: ColumnElement[Any], body: JsonPredicate) -> Clause:
     typeof = sa.func.jsonb_typeof
     path = body.path
     if not path:
-        resolved = sa.case((typeof(doc) != "null", doc))
+        resolved: Any = sa.case((typeof(doc) != "null", doc))
     else:
-        objects = [typeof(doc) == "object"]
-        objects += [typeof(_pg_at(doc, path[:i])) == "object" for i in range(1, len(path))]
-        resolved = sa.case((sa.and_(*objects), _pg_at(doc, path)))
+        resolved = sa.func.jsonb_path_query_first(
+            doc,
+            sa.cast(sa.literal(_pg_jsonpath(path), sa.Text), JSONPATH),
+            sa.cast(sa.literal("{}", sa.Text), JSONB),
+            sa.true(),  # silent: a structural error (missing key, non-object) yields NULL
+            type_=JSONB,
+        )
     v: Any = sa.type_coerce(resolved, JSONB)
     test = body.test
     if test is JsonTest.EXISTS:
