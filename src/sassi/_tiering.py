@@ -208,9 +208,12 @@ class Tiering:
 
     @staticmethod
     def _as_backend_error(op: str, exc: Exception) -> BackendError:
+        """Any backend failure as a :class:`BackendError`; builtin connection/timeout/OS errors
+        of third-party backends count as transient (:class:`BackendUnavailable`)."""
         if isinstance(exc, BackendError):
             return exc
-        error = BackendError(f"backend {op} failed: {exc}")
+        kind = BackendUnavailable if isinstance(exc, OSError) else BackendError
+        error = kind(f"backend {op} failed: {exc!r}")
         error.__cause__ = exc
         return error
 
@@ -222,28 +225,31 @@ class Tiering:
     # --- retrying calls --------------------------------------------------------------------------
 
     def _call_sync(self, op: str, fn: Callable[..., R], *args: Any) -> R:
-        """Run ``fn``; retry ``BackendUnavailable`` per policy; raise a ``BackendError``."""
+        """Run ``fn``; retry transient failures per policy; raise a ``BackendError``."""
         for attempt in range(1, self.attempts + 1):
             try:
                 return fn(*args)
-            except BackendUnavailable:
-                if attempt == self.attempts:
-                    raise
-                self.sleep_sync(backoff_delay(attempt + 1, self._rng))
             except Exception as exc:
-                raise self._as_backend_error(op, exc) from exc
+                error = self._as_backend_error(op, exc)
+                if not isinstance(error, BackendUnavailable) or attempt == self.attempts:
+                    if error is exc:
+                        raise
+                    raise error from exc
+            self.sleep_sync(backoff_delay(attempt + 1, self._rng))
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _call(self, op: str, fn: Callable[..., Awaitable[R]], *args: Any) -> R:
+        """Async twin of :meth:`_call_sync`."""
         for attempt in range(1, self.attempts + 1):
             try:
                 return await fn(*args)
-            except BackendUnavailable:
-                if attempt == self.attempts:
-                    raise
-                await self.sleep(backoff_delay(attempt + 1, self._rng))
             except Exception as exc:
-                raise self._as_backend_error(op, exc) from exc
+                error = self._as_backend_error(op, exc)
+                if not isinstance(error, BackendUnavailable) or attempt == self.attempts:
+                    if error is exc:
+                        raise
+                    raise error from exc
+            await self.sleep(backoff_delay(attempt + 1, self._rng))
         raise AssertionError("unreachable")  # pragma: no cover
 
     # --- insert --------------------------------------------------------------------------------
@@ -568,7 +574,10 @@ class Tiering:
                         await ready()
                     self._ready_event().set()
                     async for message in stream:
-                        await self.apply_message(message)
+                        try:
+                            await self.apply_message(message)
+                        except Exception as exc:  # one bad message must not stop the listener
+                            self._failed("invalidation message", message, exc)
                         delay = 0.010
                     return
                 except Exception as exc:

@@ -598,3 +598,45 @@ async def test_wait_unreserved_waits_for_a_strict_write() -> None:
         assert seen == []
         backend.gate["put"].set()
     assert seen == [Item(1, "strict")]
+
+
+class ForeignErrors(ScriptedBackend):
+    """A third-party backend raising builtin exceptions instead of sassi's."""
+
+
+def test_third_party_errors_are_wrapped_and_os_errors_retried() -> None:
+    backend = ForeignErrors()
+    users = pool(backend, backend_failure=BackendFailure.retry(3))
+    no_sleep(users)
+    backend.fail["put"] = [ConnectionRefusedError("nope"), TimeoutError("slow")]
+    users.insert(Item(1, "a"))
+    assert backend.calls["put"] == 3
+    assert backend.get_sync(KS, 1) == Item(1, "a")
+    strict = pool(backend, backend_failure=BackendFailure.ERROR)
+    backend.fail["put"] = [ConnectionRefusedError("nope")]
+    with pytest.raises(BackendUnavailable) as transient:
+        strict.insert(Item(2, "b"))
+    assert isinstance(transient.value.__cause__, ConnectionRefusedError)
+    backend.fail["put"] = [RuntimeError("bug in backend")]
+    with pytest.raises(BackendError) as permanent:
+        strict.insert(Item(2, "b"))
+    assert not isinstance(permanent.value, BackendUnavailable)
+    assert isinstance(permanent.value.__cause__, RuntimeError)
+    calls = backend.calls["put"]
+    backend.fail["put"] = [RuntimeError("bug")]
+    users.insert(Item(3, "c"))  # permanent errors are not retried
+    assert backend.calls["put"] == calls + 1
+
+
+@pytest.mark.anyio
+async def test_a_bad_message_does_not_stop_the_listener() -> None:
+    backend = MemoryBackend()
+    users = pool(backend)
+    users.insert(Item(1, "a"))
+    async with users.background():
+        assert users._tier is not None
+        await users._tier.wait_listening()
+        with users.events() as sub:
+            backend.publish_sync(KS, InvalidateId([1, 2]))  # unhashable id from a foreign writer
+            backend.publish_sync(KS, InvalidateId(1))
+            assert await _next_event(sub) == Invalidated(1, EventReason.BACKEND_INVALIDATION)
