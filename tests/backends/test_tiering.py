@@ -640,3 +640,19 @@ async def test_a_bad_message_does_not_stop_the_listener() -> None:
             backend.publish_sync(KS, InvalidateId([1, 2]))  # unhashable id from a foreign writer
             backend.publish_sync(KS, InvalidateId(1))
             assert await _next_event(sub) == Invalidated(1, EventReason.BACKEND_INVALIDATION)
+
+
+@pytest.mark.anyio
+async def test_pools_over_a_file_backend(tmp_path: object) -> None:
+    from sassi.backends import FileBackend
+
+    backend = FileBackend(tmp_path)  # type: ignore[arg-type]
+    writer = pool(backend, namespace="files")
+    reader = pool(backend, namespace="files")
+    await writer.ainsert(Item(1, "async"))
+    writer.insert(Item(2, "sync"))
+    assert await reader.aload(1) == Item(1, "async")
+    assert reader.load(2) == Item(2, "sync")
+    await writer.ainvalidate(1)
+    assert await pool(backend, namespace="files").aload(1) is None
+    assert reader.get(1) == Item(1, "async")  # files have no invalidation channel

@@ -187,3 +187,30 @@ async def test_pools_survive_a_redis_restart(
     finally:
         for backend in backends:
             await backend.aclose()
+
+
+@pytest.mark.anyio
+async def test_predicate_invalidation_crosses_pools(redis_url: str) -> None:
+    from sassi.backends import InvalidateWhere
+
+    backend_a, backend_b = RedisBackend(redis_url), RedisBackend(redis_url)
+    a = sassi.Punnu(Item, namespace="rt-where", backend=backend_a)
+    b = sassi.Punnu(Item, namespace="rt-where", backend=backend_b)
+    for i in range(5):
+        b.insert(Item(i, "x", age=i))
+    F = sassi.fields(Item)
+    try:
+        async with b.background():
+            assert a._tier is not None and b._tier is not None
+            await b._tier.wait_listening()
+            with b.events() as sub:
+                await a._tier.apublish(InvalidateWhere(sassi.predicate.dumps(F.age < 2)))
+                got = {await next_event(sub), await next_event(sub)}
+            assert got == {
+                Invalidated(0, EventReason.BACKEND_INVALIDATION),
+                Invalidated(1, EventReason.BACKEND_INVALIDATION),
+            }
+            assert sorted(v.id for v in b.scope().collect()) == [2, 3, 4]
+    finally:
+        await backend_a.aclose()
+        await backend_b.aclose()
