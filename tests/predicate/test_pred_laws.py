@@ -5,7 +5,10 @@ and compare structurally; repr reads back."""
 
 from __future__ import annotations
 
+import dataclasses
+import decimal
 import math
+import operator
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings
@@ -186,3 +189,73 @@ def test_strategies_cover_every_op() -> None:
     missing = {*LookupOp, *JsonTest, ("present", True), ("present", False)} - seen
     assert not missing
     assert isinstance(sassi.fields(Row).payload.json.exists(), FieldPredicate)
+
+
+# Untyped values: runtime type clashes must be handled identically by every evaluator ----------
+
+
+@dataclasses.dataclass(frozen=True)
+class Loose:
+    id: int
+    value: Any = None
+
+
+LOOSE = sassi.fields(Loose)
+
+_any_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.sampled_from([0.5, float("nan"), -0.0, decimal.Decimal("1"), decimal.Decimal("NaN")]),
+    st.text(alphabet="aAé%_", max_size=3),
+    st.lists(st.integers(0, 2), max_size=2),
+    st.dictionaries(st.sampled_from("ab"), st.integers(0, 2), max_size=2),
+    st.tuples(st.integers(0, 2)),
+)
+
+
+def _loose_leaves() -> st.SearchStrategy[Predicate]:
+    v = LOOSE.value
+    scalar_methods = ["eq", "ne", "lt", "le", "gt", "ge"]
+    ordered = _any_values.filter(lambda x: not isinstance(x, (list, dict)))
+    needles = st.text(alphabet="aAé%_", max_size=2)
+    present = ordered.filter(lambda x: x is not None)
+    choices: list[st.SearchStrategy[Predicate]] = [
+        ordered.map(getattr(v, m)) for m in scalar_methods
+    ]
+    choices += [present.map(getattr(v.present(), m)) for m in scalar_methods]
+    choices += [
+        st.tuples(ordered, ordered).map(lambda lh: v.between(*lh)),
+        st.lists(_any_values, max_size=3).map(v.in_),
+        st.lists(_any_values, max_size=3).map(v.not_in),
+        st.just(v.is_null()),
+        st.just(v.is_not_null()),
+    ]
+    choices += [
+        needles.map(getattr(v, m))
+        for m in ("contains", "icontains", "startswith", "iendswith", "iexact")
+    ]
+    choices.append(st.sampled_from(["a", "b"]).map(lambda k: v.json.has_key(k)))
+    return st.one_of(choices)
+
+
+@SETTINGS
+@given(
+    st.recursive(
+        _loose_leaves(),
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=3).map(lambda cs: And(tuple(cs))),
+            st.lists(inner, max_size=3).map(lambda cs: Or(tuple(cs))),
+            inner.map(operator.invert),
+            st.tuples(inner, inner).map(lambda lr: lr[0] ^ lr[1]),
+        ),
+        max_leaves=5,
+    ),
+    st.lists(_any_values, max_size=8),
+)
+def test_untyped_values_agree_across_evaluators(p: Predicate, values: list[Any]) -> None:
+    items = [Loose(i, v) for i, v in enumerate(values)]
+    expected = [o for o in items if interpret(p, o)]
+    assert [o for o in items if p.evaluate(o)] == expected
+    assert compile_scan(p)(items) == expected
+    assert compile_scan(clone(p))(iter(items)) == expected
