@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.exc import CompileError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, aliased, mapped_column
 
@@ -154,3 +156,47 @@ def test_postgresql_stored_nan_is_never_equal_less_or_greater(pg_conn: sa.Connec
         want = [r.id for r in rows if pred.evaluate(r)]
         query = sa.select(table.c.id).where(to_sqlalchemy(pred, table)).order_by(table.c.id)
         assert list(pg_conn.scalars(query)) == want, pred
+
+
+def test_no_like_and_no_unicode_lower_in_the_generated_sql() -> None:
+    """Wildcards stay literal and folding stays ASCII-only by construction, on both dialects."""
+    string_preds = [
+        F.label.contains("a%"),
+        F.label.icontains("B_"),
+        F.label.startswith("x"),
+        F.label.istartswith("Y"),
+        F.label.endswith("\\"),
+        F.label.iendswith("Z"),
+        F.label.iexact("Q"),
+    ]
+    for pred in string_preds:
+        for dialect in (SQLiteDialect_pysqlite(), PGDialect_psycopg()):
+            sql = str(to_sqlalchemy(pred, TABLE).compile(dialect=dialect)).lower()
+            assert " like " not in sql and "lower(" not in sql and "ilike" not in sql, sql
+
+
+def test_a_nocase_column_still_compares_case_sensitively(sqlite_conn: sa.Connection) -> None:
+    table = sa.Table(
+        "sassi_nocase",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("label", sa.Text(collation="NOCASE")),
+        prefixes=["TEMPORARY"],
+    )
+    table.create(sqlite_conn)
+    items = [Item(1, None, "abc"), Item(2, None, "ABC"), Item(3, None, "Abd")]
+    sqlite_conn.execute(table.insert(), [{"id": i.id, "label": i.label} for i in items])
+    for pred in [
+        F.label == "abc",
+        F.label != "abc",
+        F.label < "B",
+        F.label.in_(["ABC"]),
+        F.label.not_in(["abc"]),
+        F.label.startswith("A"),
+        F.label.contains("b"),
+        F.label.iexact("ABC"),
+    ]:
+        want = [i.id for i in items if pred.evaluate(i)]
+        query = sa.select(table.c.id).where(to_sqlalchemy(pred, table)).order_by(table.c.id)
+        assert list(sqlite_conn.scalars(query)) == want, pred
+    table.drop(sqlite_conn)
