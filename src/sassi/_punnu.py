@@ -103,7 +103,7 @@ from ._index import IndexSet
 from ._model import model_info
 from ._scope import MemQ, Scope
 from ._stats import Metrics, PunnuStats
-from ._store import DEADLINE, VALUE, Store
+from ._store import DEADLINE, EPOCH, VALUE, Store
 from .exceptions import ConflictError
 from .predicate import And, Predicate
 
@@ -273,6 +273,8 @@ class Punnu(Generic[T]):
         self._reserved: Callable[[list[Hashable]], int] | None = None
         self._background: list[Callable[[Punnu[T]], Coroutine[Any, Any, None]]] = []
         self._tier = _tiering.attach(self)  # L2 write/read-through (None without a backend)
+        # The instance attribute shadows the documented method: same contract, fewer lookups.
+        self.__dict__["get"] = self._get if self._metrics_on else self._fast_get()
 
     # reads ----------------------------------------------------------------------------------
 
@@ -285,21 +287,56 @@ class Punnu(Generic[T]):
         :param id: the id.
         :returns: the value or ``None``.
         """
+        return self._get(id)
+
+    def _get(self, id: Hashable) -> T | None:
         entry = self._map.get(id)
         if entry is not None:
-            deadline = entry[2]
+            deadline = entry[DEADLINE]
             if deadline is None or deadline > self._clock():
-                entry[1] = next(self._epoch)
+                entry[EPOCH] = next(self._epoch)
                 if self._metrics_on:
                     self._metrics.hit(CacheTier.L1)
-                return entry[0]  # type: ignore[no-any-return]
-            self._evictions[EventReason.TTL_EXPIRED] += 1
-            if self._metrics_on:
-                self._metrics.eviction(EventReason.TTL_EXPIRED)
+                return entry[VALUE]  # type: ignore[no-any-return]
+            self._expired_read()
+            return None
+        self._miss()
+        return None
+
+    def _expired_read(self) -> None:
+        self._evictions[EventReason.TTL_EXPIRED] += 1
+        if self._metrics_on:
+            self._metrics.eviction(EventReason.TTL_EXPIRED)
+        self._miss()
+
+    def _miss(self) -> None:
         self._misses.bump()
         if self._metrics_on:
             self._metrics.miss()
-        return None
+
+    def _fast_get(self) -> Callable[[Hashable], T | None]:
+        """``get`` as a closure over locals: the hit path is one dict lookup, a deadline check
+        (skipped when the entry has none) and an epoch store. Used when there are no metrics."""
+        lookup = self._map.get
+        stamp = self._epoch.__next__
+        clock = self._clock
+        expired = self._expired_read
+        miss = self._miss
+
+        def get(id: Hashable, /) -> T | None:
+            entry = lookup(id)
+            if entry is not None:
+                deadline = entry[2]
+                if deadline is None or deadline > clock():
+                    entry[1] = stamp()
+                    return entry[0]  # type: ignore[no-any-return]
+                expired()
+                return None
+            miss()
+            return None
+
+        get.__doc__ = Punnu.get.__doc__
+        return get
 
     def __contains__(self, id: object) -> bool:
         entry = self._map.get(id)
@@ -571,10 +608,10 @@ class Punnu(Generic[T]):
             upsert_events: dict[Hashable, Event] = {}
             epoch_base = 0
             if hints:
-                epoch_base = next(self._epoch)
+                epoch_base = self._next_epoch()
                 top = max(rank for _, rank in hints.values())
-                self._epoch = itertools.count(epoch_base + top + 1)
-                self._write_epochs += top + 1
+                for _ in range(top):  # reserve epoch_base .. epoch_base + top
+                    self._next_epoch()
             default_deadline = _deadline(now, seconds)
             for key, value in ordered:
                 entry = entries.get(key)
