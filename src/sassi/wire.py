@@ -189,6 +189,7 @@ class _Codec:
         "_build",
         "_decoder",
         "_field_names",
+        "_headers",
         "_hints_decoder",
         "_list_decoder",
         "get_id",
@@ -218,6 +219,7 @@ class _Codec:
             list[tuple[shadow, int, int, int]]  # type: ignore[valid-type]
         )
         self._build = _builder(model, names)
+        self._headers: dict[Kind, bytes] = {}
 
     def to_map(self, value: Any) -> dict[str, Any]:
         return {name: getattr(value, name) for name in self._field_names}
@@ -230,10 +232,23 @@ class _Codec:
         except (TypeError, ValueError, OverflowError) as exc:
             raise CodecError(f"cannot encode {self.type_name} value: {exc}") from exc
 
+    def header(self, kind: Kind) -> bytes:
+        """This model's header for ``kind`` (cached)."""
+        found = self._headers.get(kind)
+        if found is None:
+            found = self._headers[kind] = encode_header(kind, self.type_name)
+        return found
+
+    def body_offset(self, data: bytes | bytearray | memoryview, kind: Kind) -> int:
+        """Where the body starts, after validating the header (fast path: the exact header)."""
+        expected = self.header(kind)
+        if data[: len(expected)] == expected:
+            return len(expected)
+        return read_header(data, (kind,), self.type_name)[1]
+
     def from_shadow(self, shadow: Any) -> Any:
-        values = [getattr(shadow, f"f{i}") for i in range(len(self._field_names))]
         try:
-            return self._build(values)
+            return self._build(msgspec.structs.astuple(shadow))
         except Exception as exc:  # the model's own validation rejected the data
             raise CodecError(f"cannot build {self.type_name} from wire data: {exc}") from exc
 
@@ -252,12 +267,12 @@ class _Codec:
             raise CodecError(f"bad {self.type_name} entries body: {exc}") from exc
 
 
-def _builder(model: type, names: list[str]) -> Callable[[list[Any]], Any]:
+def _builder(model: type, names: list[str]) -> Callable[[Sequence[Any]], Any]:
     """How to construct ``model`` from its field values in field order."""
     if hasattr(model, "model_validate") and hasattr(model, "model_fields"):  # pydantic v2
         validate = model.model_validate
 
-        def build_pydantic(values: list[Any]) -> Any:
+        def build_pydantic(values: Sequence[Any]) -> Any:
             return validate(dict(zip(names, values, strict=True)), by_name=True, by_alias=False)
 
         return build_pydantic
@@ -279,8 +294,8 @@ def _builder(model: type, names: list[str]) -> Callable[[list[Any]], Any]:
     return lambda values: model(**dict(zip(names, values, strict=True)))
 
 
-def _setattr_builder(model: type, names: list[str]) -> Callable[[list[Any]], Any]:
-    def build(values: list[Any]) -> Any:
+def _setattr_builder(model: type, names: list[str]) -> Callable[[Sequence[Any]], Any]:
+    def build(values: Sequence[Any]) -> Any:
         obj: Any = object.__new__(model)
         for name, value in zip(names, values, strict=True):
             object.__setattr__(obj, name, value)
@@ -325,7 +340,7 @@ def dumps(value: object) -> bytes:
     :raises TypeError: when ``value``'s class is not a model (no identity field).
     """
     c = codec(type(value))
-    return encode_header(Kind.VALUE, c.type_name) + c.encode(value)
+    return c.header(Kind.VALUE) + c.encode(value)
 
 
 def loads(model: type[T], data: bytes | bytearray | memoryview) -> T:
@@ -337,7 +352,7 @@ def loads(model: type[T], data: bytes | bytearray | memoryview) -> T:
     :raises WireFormatError: the subclass for the first header or body check that fails.
     """
     c = codec(model)
-    _, offset = read_header(data, (Kind.VALUE,), c.type_name)
+    offset = c.body_offset(data, Kind.VALUE)
     result: T = c.decode(memoryview(data)[offset:])
     return result
 
