@@ -104,8 +104,10 @@ from ._model import model_info
 from ._scope import MemQ, Scope
 from ._stats import Metrics, PunnuStats
 from ._store import DEADLINE, EPOCH, VALUE, Store
+from .backends._protocol import InvalidateWhere
 from .exceptions import ConflictError
 from .predicate import And, Predicate
+from .predicate import dumps as dumps_predicate
 
 __all__ = ["DEFAULT_TTL", "CommitResult", "Conflict", "Punnu"]
 
@@ -423,6 +425,55 @@ class Punnu(Generic[T]):
             return self.invalidate(id, reason)
         event_reason = EventReason(InvalidationReason(reason).value)
         return await self._tier.ainvalidate(id, event_reason)
+
+    def invalidate_where(self, predicate: Predicate) -> int:
+        """Remove every live entry matching ``predicate``, here and in other processes' pools.
+
+        Local matches go through the commit path and emit ``Invalidated(id, EventReason.MANUAL)``
+        in ascending id order. With a backend, ``InvalidateWhere(sassi.predicate.dumps(predicate,
+        model=Model))`` is then published on its invalidation channel; every pool listening
+        (``async with pool.background()``, this one included) removes its own live matches with
+        ``EventReason.BACKEND_INVALIDATION``. Values stored in the backend are not scanned.
+
+        :param predicate: which entries to drop.
+        :returns: how many local entries were removed.
+        :raises TypeError: when ``predicate`` is not a predicate, or (with a backend) holds an
+            operand the predicate wire form cannot carry; nothing is removed then.
+        :raises BackendError: under ``BackendFailure.ERROR`` when publishing fails (the local
+            entries are already removed: dropping cache entries is always safe).
+        """
+        message = self._where_message(predicate)
+        removed = self._remove_where(predicate)
+        if message is not None and self._tier is not None:
+            self._tier.publish(message)
+        return removed
+
+    async def ainvalidate_where(self, predicate: Predicate) -> int:
+        """Async twin of :meth:`invalidate_where` (publishes with the backend's async API).
+
+        :raises TypeError: when ``predicate`` is not a predicate or cannot be encoded.
+        :raises BackendError: under ``BackendFailure.ERROR`` when publishing fails.
+        """
+        message = self._where_message(predicate)
+        removed = self._remove_where(predicate)
+        if message is not None and self._tier is not None:
+            await self._tier.apublish(message)
+        return removed
+
+    def _where_message(self, predicate: Predicate) -> InvalidateWhere | None:
+        if not isinstance(predicate, Predicate):
+            raise TypeError(f"invalidate_where() takes a sassi predicate, got {predicate!r}")
+        if self._tier is None:
+            return None
+        return InvalidateWhere(dumps_predicate(predicate, model=self.model))
+
+    def _remove_where(self, predicate: Predicate) -> int:
+        with self._lock:
+            matches = [(self._id_of(v), v) for v in self.scope(predicate).collect()]
+            if self._tier is not None:
+                self._tier._touch_all()  # loads in flight must not write a match back
+            removals = [key for key, _ in sorted_by_id(matches)]
+            return self._commit(removals=removals, reason=EventReason.MANUAL).removed
 
     # L2 and snapshots (implemented in sassi._tiering) -----------------------------------------
 
