@@ -32,6 +32,7 @@ import enum
 import fractions
 import itertools
 import keyword
+import operator
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, time
@@ -509,29 +510,94 @@ class _Generator:
         return self._guard(x, nonnull, null_result)
 
 
-def _json_closure(body: JsonPredicate) -> Callable[[Any], bool]:
-    """A specialised ``root -> bool`` for one JSON body (same rules as :func:`json_test`)."""
-    path = body.path
-    test = body.test
-    if test in (JsonTest.IN, JsonTest.NOT_IN) and body.kind is not None:
-        kind: JsonKind = body.kind
-        members = _membership_set(tuple(body.operand))
-        positive = test is JsonTest.IN
-        operands: tuple[Any, ...] = tuple(body.operand)
+_OPERATORS: dict[LookupOp | None, Callable[[Any, Any], Any]] = {
+    LookupOp.EQ: operator.eq,
+    LookupOp.NE: operator.ne,
+    LookupOp.LT: operator.lt,
+    LookupOp.LE: operator.le,
+    LookupOp.GT: operator.gt,
+    LookupOp.GE: operator.ge,
+}
 
-        def membership(root: Any) -> bool:
-            value = _resolve(root, path)
-            if value is _MISSING or json_kind(value) is not kind:
+
+def _resolver(path: tuple[str, ...]) -> Callable[[Any], Any]:
+    """``root -> value at path`` or the missing sentinel, specialised on the path length."""
+    if not path:
+        return lambda root: _MISSING if root is None else root
+    if len(path) == 1:
+        (key,) = path
+        return lambda root: root.get(key, _MISSING) if isinstance(root, dict) else _MISSING
+
+    def walk(root: Any) -> Any:
+        node = root
+        for seg in path:
+            if not isinstance(node, dict):
+                return _MISSING
+            node = node.get(seg, _MISSING)
+        return node
+
+    return walk
+
+
+def _value_check(body: JsonPredicate) -> Callable[[Any], bool]:
+    """``present value -> bool`` for one body (the path has already resolved)."""
+    test, operand, kind = body.test, body.operand, body.kind
+    if test is JsonTest.EXISTS:
+        return lambda v: True
+    if test is JsonTest.IS_NULL:
+        return lambda v: v is None
+    if test is JsonTest.IS_NOT_NULL:
+        return lambda v: v is not None
+    if test is JsonTest.TYPE:
+        return lambda v: json_kind(v) is kind
+    if test is JsonTest.HAS_KEY:
+        return lambda v: isinstance(v, dict) and operand in v
+    if test is JsonTest.HAS_ANY_KEY:
+        keys = frozenset(operand)
+        return lambda v: isinstance(v, dict) and not keys.isdisjoint(v.keys())
+    if test is JsonTest.HAS_ALL_KEYS:
+        keys = frozenset(operand)
+        return lambda v: isinstance(v, dict) and keys <= v.keys()
+    if test is JsonTest.EQ_JSON:
+        return lambda v: json_equal(v, operand)
+    if test is JsonTest.NE_JSON:
+        return lambda v: not json_equal(v, operand)
+    if test is JsonTest.ARRAY_CONTAINS:
+        return lambda v: isinstance(v, (list, tuple)) and any(json_equal(e, operand) for e in v)
+    if test is JsonTest.ARRAY_LEN:
+        length_cmp = _OPERATORS[body.op]
+        return lambda v: isinstance(v, (list, tuple)) and bool(length_cmp(len(v), operand))
+    if test is JsonTest.COMPARE:
+        cmp = _OPERATORS[body.op]
+        return lambda v: json_kind(v) is kind and bool(cmp(v, operand))
+    if test is JsonTest.BETWEEN:
+        low, high = operand
+        return lambda v: json_kind(v) is kind and bool(low <= v <= high)
+    if test in (JsonTest.IN, JsonTest.NOT_IN):
+        operands: tuple[Any, ...] = tuple(operand)
+        members = _membership_set(operands)
+        positive = test is JsonTest.IN
+
+        def membership(v: Any) -> bool:
+            if json_kind(v) is not kind:
                 return False
-            found = value in members if members is not None else _any_eq(value, operands)
-            return found if positive else not found
+            found = v in members if members is not None else _any_eq(v, operands)
+            return found is positive
 
         return membership
-    if not path and test is JsonTest.EXISTS:
-        return lambda root: root is not None
+    raise TypeError(f"cannot compile JSON test {test!r}")
+
+
+def _json_closure(body: JsonPredicate) -> Callable[[Any], bool]:
+    """A specialised ``root -> bool`` for one JSON body (same rules as :func:`json_test`)."""
+    resolve = _resolver(body.path)
+    if body.test is JsonTest.MISSING:
+        return lambda root: resolve(root) is _MISSING
+    check = _value_check(body)
 
     def run(root: Any) -> bool:
-        return json_test(root, body)
+        value = resolve(root)
+        return value is not _MISSING and check(value)
 
     return run
 
