@@ -1,7 +1,9 @@
 """``Punnu``: the typed L1 pool. The facade that ties store, eviction, events and scopes together.
 
 Reads (``get``, ``in``, ``len``) take no lock: one dict lookup, a deadline check skipped for
-entries without a deadline, an epoch store. Every write takes the pool's re-entrant write lock,
+entries without a deadline, an epoch store (``len`` reads the size published at the end of the
+last commit, so it never shows a commit's transient overshoot of ``capacity``). Hits are counted
+for free: every epoch drawn outside the write lock is a hit. Every write takes the pool's re-entrant write lock,
 goes through :meth:`Punnu._commit` (the one choke point), publishes its events to subscribers
 while still holding the lock (so deliveries follow commit order and happen only once the commit
 is visible), and calls the metrics hooks after releasing it.
