@@ -180,6 +180,20 @@ async def test_constructed_from_an_asyncio_client(redis_url: str, anyio_backend:
     await client.aclose()
 
 
+def test_url_and_client_keywords(redis_url: str) -> None:
+    by_url = RedisBackend(url=redis_url)
+    by_url.put_sync(KS, 1, ConformanceItem(1, "a"), None)
+    client = redis.Redis.from_url(redis_url)
+    by_client = RedisBackend(client=client)
+    assert by_client.get_sync(KS, 1) == ConformanceItem(1, "a")
+    with pytest.raises(ValueError):
+        RedisBackend()
+    with pytest.raises(ValueError):
+        RedisBackend(redis_url, client=client)
+    by_url.close()
+    client.close()
+
+
 def test_decode_responses_clients_are_refused(redis_url: str) -> None:
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     with pytest.raises(ValueError, match="decode_responses"):

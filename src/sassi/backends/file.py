@@ -40,7 +40,7 @@ class FileBackend:
         ``time.time``); expiry inside records is absolute unix milliseconds.
     """
 
-    def __init__(self, root: str | os.PathLike[str], *, clock: Callable[[], float] | None = None):
+    def __init__(self, root: str | os.PathLike[str], clock: Callable[[], float] | None = None):
         self.root = Path(root)
         self._clock = clock if clock is not None else time.time
 

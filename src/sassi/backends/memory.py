@@ -30,7 +30,7 @@ class MemoryBackend:
         ``time.monotonic``; pass a :class:`sassi.testing.FakeClock` in tests).
     """
 
-    def __init__(self, *, clock: Callable[[], float] | None = None) -> None:
+    def __init__(self, clock: Callable[[], float] | None = None) -> None:
         self._clock = clock if clock is not None else monotonic
         self._lock = threading.Lock()
         self._data: dict[_Slot, dict[str, tuple[bytes, float | None]]] = {}

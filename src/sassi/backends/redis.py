@@ -212,20 +212,26 @@ class RedisBackend:
     """A :class:`~sassi.backends.Backend` on Redis.
 
     :param target: a ``redis://`` URL, a ``redis.Redis`` client or a ``redis.asyncio.Redis``
-        client. With a sync client, async methods run it in worker threads; with an asyncio
-        client, sync methods and trio use a sync client built from its connection settings.
-        Clients must not use ``decode_responses=True``.
+        client (or pass it as ``url=`` / ``client=``). With a sync client, async methods run it
+        in worker threads; with an asyncio client, sync methods and trio use a sync client
+        built from its connection settings. Clients must not use ``decode_responses=True``.
     :param socket_timeout: seconds before a Redis call counts as unavailable (URL form only).
-    :raises ValueError: for a client with ``decode_responses=True``.
+    :raises ValueError: for a client with ``decode_responses=True``, or not exactly one target.
     :raises TypeError: for anything else than a URL or a redis-py client.
     """
 
     def __init__(
         self,
-        target: str | redis.Redis | redis.asyncio.Redis,
+        target: str | redis.Redis | redis.asyncio.Redis | None = None,
         *,
+        url: str | None = None,
+        client: redis.Redis | redis.asyncio.Redis | None = None,
         socket_timeout: float = 5.0,
     ) -> None:
+        given = [t for t in (target, url, client) if t is not None]
+        if len(given) != 1:
+            raise ValueError("RedisBackend needs exactly one of a URL or a client")
+        target = given[0]
         self._lock = threading.Lock()
         self._sides: weakref.WeakKeyDictionary[Any, _AsyncSide] = weakref.WeakKeyDictionary()
         self._given_async: redis.asyncio.Redis | None = None
