@@ -271,3 +271,26 @@ def test_an_unclosed_backend_leaks_nothing_past_its_event_loop(redis_url: str) -
     assert done.stdout.strip() == "ok"
     assert "ResourceWarning" not in done.stderr, done.stderr
     assert "Exception ignored" not in done.stderr, done.stderr
+
+
+class _Stop(Exception):
+    pass
+
+
+@pytest.mark.anyio
+async def test_reconnect_backoff_doubles_and_caps_at_five_seconds() -> None:
+    backend = RedisBackend(f"redis://127.0.0.1:{_closed_port()}/0", socket_timeout=1.0)
+    stream = backend.invalidations(KS)
+    delays: list[float] = []
+
+    async def record(seconds: float) -> None:
+        delays.append(seconds)
+        if len(delays) == 12:
+            raise _Stop
+
+    stream.sleep = record
+    with pytest.raises(_Stop):
+        await stream.ready()
+    assert delays == [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.0, 5.0, 5.0]
+    await stream.aclose()
+    await backend.aclose()

@@ -463,6 +463,7 @@ class RedisInvalidations:
         self._resync = False
         self._delay = BACKOFF_START
         self._closed = False
+        self.sleep: Callable[[float], Awaitable[None]] = anyio.sleep  # reconnect backoff waits
 
     def __aiter__(self) -> RedisInvalidations:
         return self
@@ -509,7 +510,7 @@ class RedisInvalidations:
                 log.warning(
                     "redis invalidation subscribe failed (%s); retrying in %.3f s", exc, self._delay
                 )
-                await anyio.sleep(self._delay)
+                await self.sleep(self._delay)
                 self._delay = min(self._delay * 2, BACKOFF_CAP)
                 continue
             if self._connected_once:
@@ -534,7 +535,7 @@ class RedisInvalidations:
             except (redis.exceptions.RedisError, OSError) as exc:
                 log.warning("redis invalidation stream lost (%s); reconnecting", exc)
                 await self._drop()
-                await anyio.sleep(self._delay)
+                await self.sleep(self._delay)
                 self._delay = min(self._delay * 2, BACKOFF_CAP)
                 continue
             if msg is None or msg.get("type") != "message":
