@@ -142,9 +142,13 @@ def _column_lookup(target: Any) -> Callable[[str], ColumnElement[Any]]:
         )
 
     def from_mapped(name: str) -> ColumnElement[Any]:
-        if name not in mapper.column_attrs:
-            known = list(mapper.column_attrs.keys())
-            raise ValueError(_unknown(name, f"mapped class {mapper.class_.__qualname__}", known))
+        # Mapped columns, column_property() expressions, synonyms and hybrid properties all
+        # have a SQL expression under the attribute name; relationships do not.
+        descriptors = list(mapper.all_orm_descriptors.keys())  # iterating it yields values
+        known = [k for k in descriptors if k not in mapper.relationships]
+        if name not in known:
+            where = f"mapped class {mapper.class_.__qualname__}"
+            raise ValueError(_unknown(name, where, [k for k in known if not k.startswith("_")]))
         return _as_column(getattr(insp.entity, name), name)
 
     return from_mapped
@@ -202,10 +206,19 @@ def _is_nan(value: object) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
+def _collate(expr: Any, collation: str) -> Any:
+    """``expr COLLATE collation``, parenthesised when ``expr`` is an operator expression.
+
+    ``COLLATE`` binds tighter than ``||`` and friends: without the parentheses a hybrid property
+    such as ``name || '!'`` would collate only its last operand.
+    """
+    return sa.collate(expr if isinstance(expr, sa.ColumnClause) else Grouping(expr), collation)
+
+
 def _codepoint(col: ColumnElement[Any], value: object) -> tuple[Any, Any]:
     """``(sqlite, postgresql)`` forms of ``col`` that compare strings by code point."""
     if isinstance(value, str):
-        return sa.collate(col, "BINARY"), sa.collate(col, "C")
+        return _collate(col, "BINARY"), _collate(col, "C")
     return col, col
 
 
@@ -358,14 +371,14 @@ def _fold(expr: Any, needle: str) -> tuple[Any, Any]:
     from the needle can match no needle character folded or not, so the answer is unchanged
     and the expression stays shallow enough for SQLite's parser.
     """
-    lite: Any = sa.collate(expr, "BINARY")
+    lite: Any = _collate(expr, "BINARY")
     for lower in sorted(set(needle) & set(_LOWER)):
         upper = lower.upper()
         lite = sa.func.replace(
             lite, sa.literal_column(f"'{upper}'"), sa.literal_column(f"'{lower}'")
         )
     pg = sa.func.translate(
-        sa.collate(expr, "C"), sa.literal_column(f"'{_UPPER}'"), sa.literal_column(f"'{_LOWER}'")
+        _collate(expr, "C"), sa.literal_column(f"'{_UPPER}'"), sa.literal_column(f"'{_LOWER}'")
     )
     return lite, pg
 
@@ -376,7 +389,7 @@ def _string(col: ColumnElement[Any], op: LookupOp, needle: str) -> Clause:
         needle = needle.translate(_ASCII_FOLD)
         lite, pg = _fold(col, needle)
     else:
-        lite, pg = sa.collate(col, "BINARY"), sa.collate(col, "C")
+        lite, pg = _collate(col, "BINARY"), _collate(col, "C")
     n = len(needle)
     not_null = col.is_not(None)
     if op in (LookupOp.IEXACT,):
@@ -396,7 +409,7 @@ def _string(col: ColumnElement[Any], op: LookupOp, needle: str) -> Clause:
 
 
 def _pair(value: object) -> tuple[Any, Any]:
-    if not isinstance(value, tuple) or len(value) != 2:
+    if not isinstance(value, tuple | list) or len(value) != 2:
         raise TypeError(f"BETWEEN needs a (low, high) pair, not {value!r}")
     return value[0], value[1]
 
@@ -783,7 +796,7 @@ def _pg_test(body: JsonPredicate, v: Any, t: Any) -> Clause:
         scalar = sa.case((t == pg_kind, sa.cast(v, sa.Boolean)))
     else:
         text = v.op("#>>", return_type=sa.Text)(_pg_text_array(()))
-        scalar = sa.collate(sa.case((t == pg_kind, text)), "C")
+        scalar = _collate(sa.case((t == pg_kind, text)), "C")
 
     def operand(x: Any) -> Any:
         return sa.literal(x, sa.Boolean if kind is JsonKind.BOOL else sa.Text)

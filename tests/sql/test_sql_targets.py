@@ -11,7 +11,16 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.exc import CompileError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, aliased, mapped_column
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    aliased,
+    column_property,
+    mapped_column,
+    relationship,
+)
 
 import sassi
 from sassi.sql import to_sqlalchemy
@@ -200,3 +209,74 @@ def test_a_nocase_column_still_compares_case_sensitively(sqlite_conn: sa.Connect
         query = sa.select(table.c.id).where(to_sqlalchemy(pred, table)).order_by(table.c.id)
         assert list(sqlite_conn.scalars(query)) == want, pred
     table.drop(sqlite_conn)
+
+
+class PeopleBase(DeclarativeBase):
+    pass
+
+
+class Org(PeopleBase):
+    __tablename__ = "sassi_orgs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+
+
+class Person(PeopleBase):
+    """Attributes whose SQL is an expression, not a bare column."""
+
+    __tablename__ = "sassi_people"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column("person_name", sa.Text)
+    org_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sassi_orgs.id"))
+    name_len = column_property(sa.func.length(name))
+    org: Mapped[Org | None] = relationship()
+
+    @hybrid_property
+    def shout(self) -> str:
+        return self.name + "!"
+
+    @shout.inplace.expression
+    @classmethod
+    def _shout_expression(cls) -> sa.ColumnElement[str]:
+        return cls.name + "!"
+
+
+@dataclass(frozen=True)
+class PersonView:
+    id: int
+    name: str
+    name_len: int
+    shout: str
+    org: int | None = None
+
+
+P = sassi.fields(PersonView)
+PEOPLE = [
+    PersonView(1, "ab", 2, "ab!"),
+    PersonView(2, "Bob", 3, "Bob!"),
+    PersonView(3, "b", 1, "b!"),
+]
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
+def test_renamed_columns_column_properties_and_hybrids(
+    request: pytest.FixtureRequest, db: str
+) -> None:
+    conn: sa.Connection = request.getfixturevalue("sqlite_conn" if db == "sqlite" else "pg_conn")
+    PeopleBase.metadata.create_all(conn)
+    with Session(bind=conn) as session:
+        session.execute(sa.insert(Person), [{"id": p.id, "name": p.name} for p in PEOPLE])
+        for pred in [
+            P.name == "Bob",
+            P.name_len >= 2,
+            P.shout.endswith("b!"),
+            P.shout.icontains("B!"),
+            P.shout < "b",
+            P.shout.iexact("BOB!"),
+            P.shout.in_(["b!", "x"]),
+        ]:
+            want = [p.id for p in PEOPLE if pred.evaluate(p)]
+            query = sa.select(Person.id).where(to_sqlalchemy(pred, Person)).order_by(Person.id)
+            assert list(session.scalars(query)) == want, pred
+        with pytest.raises(ValueError, match="'org'"):
+            to_sqlalchemy(P.org == 1, Person)
+    PeopleBase.metadata.drop_all(conn)
