@@ -392,7 +392,16 @@ def test_string_lookups_need_str_fields_and_str_needles() -> None:
 
 def test_fields_cannot_be_operands() -> None:
     with pytest.raises(TypeError, match="field"):
-        F.anything == F.age  # noqa: B015
+        F.anything.eq(F.age)
+    with pytest.raises(TypeError):
+        F.anything < F.age  # noqa: B015
+    # == between fields falls back to identity so containers of fields work
+    assert (F.anything == F.age) is False  # type: ignore[comparison-overlap]
+    assert (F.age == F.age) is True
+    assert (F.age != F.name) is True
+    assert F.age in [F.name, F.age]
+    assert F.age not in [F.name]
+    assert [F.age, F.name].index(F.name) == 1
     with pytest.raises(TypeError):
         F.anything == (F.age > 1)  # noqa: B015
 
@@ -496,3 +505,14 @@ def _thing() -> Thing:
         generic=None,
         mixed=1,
     )
+
+
+def test_builder_classes_are_public() -> None:
+    import sassi.predicate as sp
+
+    for name in ("Field", "Fields", "PresentField", "JsonPath", "JsonValue"):
+        assert getattr(sassi, name) is getattr(sp, name)
+        assert name in sassi.__all__ and name in sp.__all__
+    assert isinstance(F.payload.json, sassi.JsonPath)
+    assert isinstance(F.payload.json.value(int), sassi.JsonValue)
+    assert isinstance(F.maybe.present(), sassi.PresentField)

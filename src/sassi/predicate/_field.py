@@ -206,10 +206,16 @@ class _Builder:
         return FieldPredicate(self.name, op, value, self._present)
 
     # Comparison operators: each is a one-liner into _compare().
+    # ``F.a == F.b`` is not a predicate: returning NotImplemented lets Python fall back to
+    # identity, so ``field in [fields...]`` and container lookups keep working.
     def __eq__(self, other: object) -> FieldPredicate:  # type: ignore[override]
+        if isinstance(other, _Builder):
+            return NotImplemented
         return self._compare(LookupOp.EQ, other)
 
     def __ne__(self, other: object) -> FieldPredicate:  # type: ignore[override]
+        if isinstance(other, _Builder):
+            return NotImplemented
         return self._compare(LookupOp.NE, other)
 
     def __lt__(self, other: object) -> FieldPredicate:
