@@ -314,3 +314,49 @@ def test_wire_never_uses_pickle() -> None:
     source = Path(wire.__file__).read_text()
     assert "import pickle" not in source and "pickle." not in source
     assert sassi.wire is wire
+
+
+def test_rich_field_types_round_trip() -> None:
+    import datetime as dt
+    import decimal
+    import enum
+    from dataclasses import dataclass
+
+    class Color(enum.Enum):
+        RED = "red"
+
+    @dataclass(frozen=True)
+    class Inner:
+        x: int
+
+    @dataclass(frozen=True)
+    class Rich:
+        id: uuid.UUID
+        at: dt.datetime
+        naive: dt.datetime
+        day: dt.date
+        price: decimal.Decimal
+        color: Color
+        inner: Inner
+        tags: frozenset[str]
+        pair: tuple[int, str]
+        maybe: int | None
+        blob: bytes
+
+    value = Rich(
+        uuid.UUID(int=7),
+        dt.datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC),
+        dt.datetime(2020, 1, 2, 3, 4, 5),
+        dt.date(2020, 1, 1),
+        decimal.Decimal("1.10"),
+        Color.RED,
+        Inner(3),
+        frozenset({"a", "b"}),
+        (1, "x"),
+        None,
+        b"\x00\x01",
+    )
+    back = wire.loads(Rich, wire.dumps(value))
+    assert back == value
+    assert type(back.inner) is Inner and type(back.color) is Color
+    assert wire.convert_id(Rich, str(value.id)) == value.id
