@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.exc import CompileError
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -280,3 +281,36 @@ def test_renamed_columns_column_properties_and_hybrids(
         with pytest.raises(ValueError, match="'org'"):
             to_sqlalchemy(P.org == 1, Person)
     PeopleBase.metadata.drop_all(conn)
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
+def test_a_json_null_root_is_a_missing_document(request: pytest.FixtureRequest, db: str) -> None:
+    """SQLAlchemy's JSON type stores None as the JSON text 'null' unless none_as_null=True."""
+    conn: sa.Connection = request.getfixturevalue("sqlite_conn" if db == "sqlite" else "pg_conn")
+    json_type = sa.JSON().with_variant(JSONB(), "postgresql")  # none_as_null=False: None -> 'null'
+    table = sa.Table(
+        "sassi_json_null_root",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("payload", json_type),
+        prefixes=["TEMPORARY"],
+    )
+    table.create(conn)
+    items = [Item(1, None, None, payload=None), Item(2, None, None, payload={"a": None})]
+    conn.execute(table.insert(), [{"id": i.id, "payload": i.payload} for i in items])
+    assert conn.scalar(sa.select(sa.func.count()).where(table.c.payload.is_(None))) == 0
+    root = F.payload.json
+    for pred in [
+        root.missing(),
+        root.exists(),
+        root.is_json_null(),
+        root.is_not_json_null(),
+        root.eq_json(None),
+        root.ne_json({"a": None}),
+        root.key("a").is_json_null(),
+        root.key("a").missing(),
+    ]:
+        want = [i.id for i in items if pred.evaluate(i)]
+        query = sa.select(table.c.id).where(to_sqlalchemy(pred, table)).order_by(table.c.id)
+        assert list(conn.scalars(query)) == want, pred
+    table.drop(conn)
