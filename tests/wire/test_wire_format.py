@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import struct
 import uuid
 from pathlib import Path
 
 import msgspec
 import pytest
-from wire_models import SAMPLES, BareClass, StructModel, User
+from wire_models import SAMPLES, BareClass, Color, Inner, Rich, StructModel, User
 
 import sassi
 from sassi import wire
@@ -317,32 +319,6 @@ def test_wire_never_uses_pickle() -> None:
 
 
 def test_rich_field_types_round_trip() -> None:
-    import datetime as dt
-    import decimal
-    import enum
-    from dataclasses import dataclass
-
-    class Color(enum.Enum):
-        RED = "red"
-
-    @dataclass(frozen=True)
-    class Inner:
-        x: int
-
-    @dataclass(frozen=True)
-    class Rich:
-        id: uuid.UUID
-        at: dt.datetime
-        naive: dt.datetime
-        day: dt.date
-        price: decimal.Decimal
-        color: Color
-        inner: Inner
-        tags: frozenset[str]
-        pair: tuple[int, str]
-        maybe: int | None
-        blob: bytes
-
     value = Rich(
         uuid.UUID(int=7),
         dt.datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC),
@@ -359,4 +335,5 @@ def test_rich_field_types_round_trip() -> None:
     back = wire.loads(Rich, wire.dumps(value))
     assert back == value
     assert type(back.inner) is Inner and type(back.color) is Color
+    assert type(back.naive) is dt.datetime and type(back.price) is decimal.Decimal
     assert wire.convert_id(Rich, str(value.id)) == value.id

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
+import enum
 import typing
+import uuid
 from dataclasses import dataclass
 
 import attrs
@@ -69,6 +73,30 @@ class PlainClass:
 class BareClass:
     id: int
     label: str
+
+
+class Color(enum.Enum):
+    RED = "red"
+
+
+@dataclass(frozen=True)
+class Inner:
+    x: int
+
+
+@dataclass(frozen=True)
+class Rich:
+    id: uuid.UUID
+    at: dt.datetime
+    naive: dt.datetime
+    day: dt.date
+    price: decimal.Decimal
+    color: Color
+    inner: Inner
+    tags: frozenset[str]
+    pair: tuple[int, str]
+    maybe: int | None
+    blob: bytes
 
 
 SAMPLES: list[object] = [
