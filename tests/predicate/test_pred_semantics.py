@@ -388,3 +388,28 @@ def test_evaluate_works_on_every_node_kind() -> None:
         p = make()
         for o in PEOPLE:
             check(p, o)
+
+
+def test_concurrent_first_use_from_threads_agrees() -> None:
+    import threading
+
+    preds = [(F.age >= n) & F.name.istartswith("a") | F.year.is_null() for n in range(20)]
+    data = PEOPLE * 50
+    expected = [[o for o in data if interpret(p, o)] for p in preds]
+    results: dict[int, list[list[Person]]] = {}
+    barrier = threading.Barrier(4)
+
+    def worker(k: int) -> None:
+        barrier.wait()
+        out = []
+        for i, p in enumerate(preds):
+            scan = compile_scan(p) if (i + k) % 2 else None
+            out.append(scan(data) if scan else [o for o in data if p.evaluate(o)])
+        results[k] = out
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(results[k] == expected for k in range(4))
