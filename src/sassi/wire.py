@@ -29,6 +29,12 @@ in the model's field order; fields typed ``sassi.JSON`` hold plain JSON values):
   array of ``count`` entries ``[value, ttl tag (0 none, 1 remaining), remaining ms (u64),
   rank (u32, dense LRU rank, 0 = least recently used)]``.
 
+Field values are decoded against the model's field annotations (msgspec types: dataclasses,
+attrs, Structs, NamedTuples, enums, UUID, datetime, Decimal, tuples, sets, unions...); a field
+whose annotation cannot be resolved or decoded (``sassi.JSON``, foreign classes, postponed
+annotations of function-local classes) comes back as the plain MessagePack value (None, bool,
+int, float, str, bytes, list, dict). Sets and frozensets are written in iteration order.
+
 A declared count above the caller's capacity raises :class:`TooManyEntries` before any entry is
 decoded; a count that the remaining bytes cannot hold is a :class:`CodecError` (nothing large is
 ever allocated from a declared count); duplicate ids raise :class:`DuplicateId`. Nothing here
