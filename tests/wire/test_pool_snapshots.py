@@ -5,6 +5,8 @@ from __future__ import annotations
 import struct
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from wire_models import User
 
 import sassi
@@ -240,3 +242,30 @@ def test_insert_serialized() -> None:
 def test_snapshot_mode_must_be_a_snapshot_mode() -> None:
     with pytest.raises(TypeError):
         filled().snapshot("entries_only")  # type: ignore[arg-type]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 40), st.sampled_from([None, 1.0, 5.0, 50.0])), max_size=30),
+    st.lists(st.integers(0, 40), max_size=10),
+    st.floats(0, 20),
+    st.sampled_from(list(SnapshotMode)),
+)
+def test_snapshots_round_trip_the_live_entries(
+    writes: list[tuple[int, float | None]], reads: list[int], elapsed: float, mode: SnapshotMode
+) -> None:
+    clock = FakeClock()
+    source = filled(capacity=16, clock=clock)
+    for ident, ttl in writes:
+        source.insert(u(ident), ttl=ttl)
+    for ident in reads:
+        source.get(ident)
+    clock.advance(elapsed)
+    data = source.snapshot(mode)
+    target = filled(capacity=16, clock=FakeClock(5.0))
+    target.insert(u(99))
+    stats = target.restore(data)
+    live = sorted(v.id for v in source.scope().collect())
+    assert sorted(v.id for v in target.scope().collect()) == live
+    assert stats == RestoreStats(inserted=len(live), updated=0, removed=1)
+    assert target.export_entries() == source.export_entries()
