@@ -347,14 +347,18 @@ _NONE_SAFE_EQ: tuple[type, ...] = (
     uuid.UUID,
 )
 
+# ``{f}`` is the ASCII fold of ``{x}``: ``str.lower`` equals ASCII-only folding on ASCII text
+# and is much faster than ``translate``, which handles the rest.
+_FOLD = "(_lower({x}) if _isascii({x}) else _translate({x}, _LOWER))"
+
 _STRING_FUNCS: dict[LookupOp, str] = {
     LookupOp.CONTAINS: "_contains({x}, {c})",
-    LookupOp.ICONTAINS: "_contains(_translate({x}, _LOWER), {c})",
+    LookupOp.ICONTAINS: "_contains({f}, {c})",
     LookupOp.STARTSWITH: "_startswith({x}, {c})",
-    LookupOp.ISTARTSWITH: "_startswith(_translate({x}, _LOWER), {c})",
+    LookupOp.ISTARTSWITH: "_startswith({f}, {c})",
     LookupOp.ENDSWITH: "_endswith({x}, {c})",
-    LookupOp.IENDSWITH: "_endswith(_translate({x}, _LOWER), {c})",
-    LookupOp.IEXACT: "(_translate({x}, _LOWER) == {c})",
+    LookupOp.IENDSWITH: "_endswith({f}, {c})",
+    LookupOp.IEXACT: "({f} == {c})",
 }
 
 _COMPARE_SYMBOLS: dict[LookupOp, str] = {
@@ -407,6 +411,8 @@ class _Generator:
             "_startswith": str.startswith,
             "_endswith": str.endswith,
             "_translate": str.translate,
+            "_lower": str.lower,
+            "_isascii": str.isascii,
             "_LOWER": _ASCII_LOWER,
             "_any_eq": _any_eq,
             "_ERRORS": EVAL_ERRORS,
@@ -463,7 +469,9 @@ class _Generator:
             return f"({x} is not None and {call})" if present else call
         if kind is OpKind.STRING:
             needle = fold_ascii(v) if OPS[op].case_insensitive else v  # type: ignore[arg-type]
-            return self._guard(x, _STRING_FUNCS[op].format(x=x, c=self.const(needle)), False)
+            folded = _FOLD.format(x=x)
+            test = _STRING_FUNCS[op].format(x=x, f=folded, c=self.const(needle))
+            return self._guard(x, test, False)
         if op is LookupOp.IS_NULL:
             return "False" if present else f"({x} is None)"
         if op is LookupOp.IS_NOT_NULL:
