@@ -18,7 +18,7 @@ import pytest
 
 import sassi
 from sassi import BackendFailure, EventReason, Invalidated
-from sassi.backends import InvalidateWhere, Keyspace, MemoryBackend
+from sassi.backends import InvalidateId, InvalidateWhere, Keyspace, MemoryBackend
 from sassi.exceptions import BackendError, BackendUnavailable
 from sassi.predicate import dumps, loads
 from sassi.testing import FakeClock
@@ -308,3 +308,28 @@ def test_wire_text_is_what_the_listener_decodes() -> None:
     predicate = (F.age.between(1, 2) ^ F.name.iexact("x")) | ~F.age.is_null()
     pool.invalidate_where(predicate)
     assert backend.published[0][1] == InvalidateWhere(dumps(predicate, model=Person))
+
+
+@pytest.mark.anyio
+async def test_own_echo_removes_nothing_twice() -> None:
+    """The publishing pool hears its own message too; its matches are already gone."""
+    backend = MemoryBackend()
+    pool = filled(backend=backend)
+    async with pool.background():
+        assert pool._tier is not None
+        await pool._tier.wait_listening()
+        with pool.events() as sub:
+            assert await pool.ainvalidate_where(ADULT) == 2
+            # a marker behind the echo on the same FIFO channel: once it is applied, so is the echo
+            await backend.publish(Keyspace(None, "tests.iw.Person"), InvalidateId(5))
+            seen: list[sassi.Event] = []
+            with anyio.fail_after(10):
+                while len(seen) < 3:
+                    seen.append(await sub.receive())
+            assert seen == [
+                Invalidated(2, EventReason.MANUAL),
+                Invalidated(4, EventReason.MANUAL),
+                Invalidated(5, EventReason.BACKEND_INVALIDATION),
+            ]
+            assert sub.receive_nowait() is None
+    assert sorted(p.id for p in pool.scope().collect()) == [1, 3]
