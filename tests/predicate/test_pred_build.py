@@ -419,6 +419,20 @@ def test_unannotated_models_accept_anything() -> None:
     assert sassi.fields(Plain).id.name == "id"
 
 
+def test_str_and_bytes_subclasses_compare_with_plain_values() -> None:
+    class Email(str):
+        pass
+
+    G = Fields("G", {"email": Email, "raw": bytes})
+    assert (G.email == "a@b").value == "a@b"
+    assert G.email.icontains("@").value == "@"
+    assert (G.raw == b"x").value == b"x"
+    with pytest.raises(TypeError):
+        G.email == b"x"  # noqa: B015
+    with pytest.raises(TypeError):
+        G.raw == "x"  # noqa: B015
+
+
 def test_annotation_forms_from_typing() -> None:
     G = Fields(
         "G",

@@ -74,6 +74,10 @@ def _class_accepts(cls: type, value: Any, ordering: bool) -> bool:
         return isinstance(value, bool)
     if issubclass(cls, _NUMERIC_TYPES) and not issubclass(cls, bool):
         return isinstance(value, _NUMERIC_TYPES) and not isinstance(value, bool)
+    if issubclass(cls, str):  # str subclasses compare with plain str (and vice versa)
+        return isinstance(value, str)
+    if issubclass(cls, bytes):
+        return isinstance(value, bytes)
     if issubclass(cls, _dt.datetime):
         return isinstance(value, _dt.datetime)
     if issubclass(cls, _dt.date):
