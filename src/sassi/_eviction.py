@@ -36,7 +36,12 @@ def pick_victim(
     if n <= SAMPLE_SIZE:
         positions: range | list[int] = range(n)
     else:
-        positions = (rng or random).sample(range(n), SAMPLE_SIZE)
+        draw = (rng or random).random
+        positions = []
+        while len(positions) < SAMPLE_SIZE:  # distinct uniform positions, O(1) expected
+            pos = int(draw() * n)
+            if pos not in positions:
+                positions.append(pos)
     best_pos = -1
     best_epoch = 0
     for pos in positions:

@@ -78,14 +78,21 @@ import logging
 import math
 import random
 import threading
-from collections.abc import AsyncIterator, Callable, Coroutine, Hashable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Hashable,
+    Iterable,
+    Sequence,
+)
 from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
 import anyio
 
-from . import _tiering
+from . import _fetch, _tiering
 from ._clock import monotonic
 from ._config import (
     BackendFailure,
@@ -134,17 +141,34 @@ DEFAULT_TTL = _DefaultTTL.DEFAULT_TTL
 """Sentinel for "use the pool's default ttl" (distinct from ``None``, "never expires")."""
 
 
-@dataclass(slots=True)
 class CommitResult:
     """What one :meth:`Punnu._commit` did (see the module docstring)."""
 
-    events: list[Event] = field(default_factory=list)
-    stored: dict[Hashable, Any] = field(default_factory=dict)
-    applied: int = 0
-    inserted: int = 0
-    updated: int = 0
-    removed: int = 0
-    lru_evictions: int = 0
+    __slots__ = (
+        "applied",
+        "events",
+        "inserted",
+        "lru_evictions",
+        "removed",
+        "stored",
+        "updated",
+    )
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.stored: dict[Hashable, Any] = {}
+        self.applied = 0
+        self.inserted = 0
+        self.updated = 0
+        self.removed = 0
+        self.lru_evictions = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"CommitResult(applied={self.applied}, inserted={self.inserted}, "
+            f"updated={self.updated}, removed={self.removed}, "
+            f"lru_evictions={self.lru_evictions}, events={len(self.events)})"
+        )
 
 
 class _Tally:
@@ -208,6 +232,7 @@ class Punnu(Generic[T]):
         "_fetches",
         "_hub",
         "_id_of",
+        "_inflight",
         "_lock",
         "_map",
         "_metrics",
@@ -277,6 +302,7 @@ class Punnu(Generic[T]):
         self._reserved: Callable[[list[Hashable]], int] | None = None
         self._background: list[Callable[[Punnu[T]], Coroutine[Any, Any, None]]] = []
         self._tier = _tiering.attach(self)  # L2 write/read-through (None without a backend)
+        self._inflight = _fetch.InFlight(self._record_coalesced)  # fetch flights (sassi._fetch)
         # The instance attribute shadows the documented method: same contract, fewer lookups.
         self.__dict__["get"] = self._get if self._metrics_on else self._fast_get()
 
@@ -618,6 +644,13 @@ class Punnu(Generic[T]):
         precheck: Callable[[float], None] | None = None,
     ) -> CommitResult:
         """The single write path; see the module docstring."""
+        if (
+            type(upserts) is tuple
+            and len(upserts) == 1
+            and not removals
+            and not (replace_all or sweep or hints)
+        ):
+            return self._commit_one(upserts[0], conflict, ttl, protect, precheck)
         config = self.config
         policy = config.on_conflict
         seconds = config.ttl if ttl is DEFAULT_TTL else ttl
@@ -645,6 +678,8 @@ class Punnu(Generic[T]):
             removal_ids = list(removals)
             if replace_all:
                 removal_ids.extend(k for k in store.keys if k not in pending)
+            if self._inflight:  # a fetch racing these removals must not write back (sassi._fetch)
+                self._inflight.removed(removal_ids)
             for key in removal_ids:
                 if key in pending:
                     continue
@@ -691,41 +726,193 @@ class Punnu(Generic[T]):
 
             lru_events: list[Event] = []
             if len(entries) > config.capacity:
-                store.pop_expired(now)
                 protected = ordered[0][0] if protect and len(ordered) == 1 else None
-                while len(entries) > config.capacity:
-                    victim = pick_victim(store, protected, self._rng)
-                    if victim is None:
-                        break
-                    store.remove(victim)
-                    if victim in upsert_events:
-                        del upsert_events[victim]
-                        if victim not in prior_live:
-                            continue
-                    result.lru_evictions += 1
-                    lru_events.append(Invalidated(victim, EventReason.LRU_EVICT))
+                self._evict(now, protected, upsert_events, prior_live, lru_events)
 
             result.applied = len(upsert_events)
             result.updated = sum(1 for k in upsert_events if k in prior_live)
             result.inserted = result.applied - result.updated
+            result.lru_evictions = len(lru_events)
             events = result.events
             events.extend(removal_events)
             events.extend(lru_events)
             events.extend(upsert_events.values())
-            if events:
-                evictions = self._evictions
-                for event in events:
-                    if type(event) is Invalidated:
-                        evictions[event.reason] += 1
-                self._hub.publish(events)
-            size = self._size = len(entries)
+            self._publish(events)
+        self._after_commit(events)
+        return result
+
+    def _commit_one(
+        self,
+        upsert: tuple[Hashable, T],
+        conflict: Conflict,
+        ttl: float | _DefaultTTL | None,
+        protect: bool,
+        precheck: Callable[[float], None] | None,
+    ) -> CommitResult:
+        """:meth:`_commit` for exactly one upsert and nothing else (the insert/fetch path)."""
+        key, value = upsert
+        policy = self.config.on_conflict
+        result = CommitResult()
+        with self._lock:
+            now = self._clock()
+            entry = self._map.get(key)
+            if entry is not None and (entry[DEADLINE] is None or entry[DEADLINE] > now):
+                old = entry[VALUE]
+                if conflict is Conflict.KEEP or (
+                    policy is OnConflict.REJECT and conflict is not Conflict.REPLACE
+                ):
+                    if conflict is Conflict.RAISE:
+                        raise ConflictError(
+                            f"{self.type_name} id {key!r} is already cached (OnConflict.REJECT)"
+                        )
+                    if precheck is not None:
+                        precheck(now)
+                    result.stored[key] = old
+                    return result
+                event: Event = (
+                    Updated(old, value) if policy is OnConflict.UPDATE else Inserted(value)
+                )
+                result.updated = 1
+            else:
+                event = Inserted(value)
+                result.inserted = 1
+            if precheck is not None:
+                precheck(now)
+            seconds = self.config.ttl if ttl is DEFAULT_TTL else ttl
+            self._store.put(key, value, self._next_epoch(), _deadline(now, seconds))
+            result.stored[key] = value
+            events = result.events
+            if len(self._map) > self.config.capacity:
+                upsert_events = {key: event}
+                prior = {key} if result.updated else set()
+                self._evict(now, key if protect else None, upsert_events, prior, events)
+                result.lru_evictions = len(events)
+                if key not in upsert_events:
+                    result.inserted = result.updated = 0
+                    self._publish(events)
+                    self._after_commit(events)
+                    return result
+            result.applied = 1
+            events.append(event)
+            self._publish(events)
+        self._after_commit(events)
+        return result
+
+    def _evict(
+        self,
+        now: float,
+        protected: Hashable | None,
+        upsert_events: dict[Hashable, Event],
+        prior_live: set[Hashable],
+        lru_events: list[Event],
+    ) -> None:
+        """Bring the store back to capacity (caller holds the lock and checked it is over).
+
+        Drops every expired entry silently, then evicts sampled-LRU victims. A victim that is
+        one of this commit's upserts loses its pending event; it gets an ``LRU_EVICT`` event
+        only if a live value was resident before the commit (otherwise it was transient).
+        """
+        store = self._store
+        entries = store.map
+        capacity = self.config.capacity
+        store.pop_expired(now)
+        while len(entries) > capacity:
+            victim = pick_victim(store, protected, self._rng)
+            if victim is None:
+                break
+            store.remove(victim)
+            if victim in upsert_events:
+                del upsert_events[victim]
+                if victim not in prior_live:
+                    continue
+            lru_events.append(Invalidated(victim, EventReason.LRU_EVICT))
+
+    def _publish(self, events: list[Event]) -> None:
+        """Count and deliver a commit's events and publish its size (caller holds the lock)."""
+        if events:
+            evictions = self._evictions
+            for event in events:
+                if type(event) is Invalidated:
+                    evictions[event.reason] += 1
+            self._hub.publish(events)
+        self._size = len(self._map)
+
+    def _after_commit(self, events: list[Event]) -> None:
+        """Metrics for a committed write (called after releasing the lock; never raises)."""
         if events and self._metrics_on:
             metrics = self._metrics
             for event in events:
                 if type(event) is Invalidated:
                     metrics.eviction(event.reason)
-            metrics.size(size)
-        return result
+            metrics.size(self._size)
+
+    # fetching (implemented in sassi._fetch) ---------------------------------------------------
+
+    async def aget_or_fetch(
+        self, id: Hashable, fetcher: Callable[[Any], Awaitable[T | None]]
+    ) -> T | None:
+        """The live value for ``id``, else ``await fetcher(id)``, cached, with single-flight.
+
+        On an L1 hit the fetcher is not called. Concurrent callers for one id share one fetcher
+        call and get the same object; the value is inserted once inside that call ("insert if
+        absent or expired, else return the live value": ``on_conflict`` does not apply), so
+        there is exactly one ``Inserted`` event. ``None`` caches nothing. An exception from the
+        fetcher reaches every waiter and is not cached. A cancelled caller leaves without
+        cancelling the fetch while others wait; when all have left it is cancelled. If ``id``
+        is invalidated while the fetch runs, the fetched value is returned but not cached.
+
+        :param id: the id.
+        :param fetcher: ``async (id) -> value | None``.
+        :returns: the cached, fetched or already-live value, or ``None``.
+        :raises IdentityMismatchError: when the fetched value has another id (nothing cached).
+        :raises TypeError: when the fetcher returned something other than the pool's model.
+        """
+        return await _fetch.aget_or_fetch(self, id, fetcher)
+
+    def get_or_fetch(self, id: Hashable, fetcher: Callable[[Any], T | None]) -> T | None:
+        """Sync twin of :meth:`aget_or_fetch`: concurrent threads share one ``fetcher(id)`` call.
+
+        :param id: the id.
+        :param fetcher: ``(id) -> value | None`` (a plain function).
+        :returns: the cached, fetched or already-live value, or ``None``.
+        :raises IdentityMismatchError: when the fetched value has another id (nothing cached).
+        :raises TypeError: when the fetcher returned an awaitable or not the pool's model.
+        """
+        return _fetch.get_or_fetch(self, id, fetcher)
+
+    async def aget_or_fetch_many(
+        self, ids: Iterable[Hashable], fetcher: Callable[[list[Any]], Awaitable[Iterable[T]]]
+    ) -> list[T]:
+        """The live values for ``ids``, fetching the missing ones in one ``await fetcher(...)``.
+
+        ``fetcher`` receives the missing ids (deduplicated, in input order) and returns an
+        iterable of values; all-hit or empty input never calls it. Every returned id must have
+        been asked for; a duplicate returned id keeps the first value. The fetched values are
+        inserted in one atomic commit that follows ``on_conflict``.
+
+        :param ids: the ids.
+        :param fetcher: ``async (missing_ids) -> iterable of values``.
+        :returns: the hits in input order, then the fetched values in the fetcher's order.
+        :raises IdentityMismatchError: when a returned id was not asked for (nothing inserted).
+        :raises ConflictError: under ``OnConflict.REJECT`` when a fetched id is live by the time
+            of the commit (nothing inserted).
+        """
+        return await _fetch.aget_or_fetch_many(self, ids, fetcher)
+
+    def get_or_fetch_many(
+        self, ids: Iterable[Hashable], fetcher: Callable[[list[Any]], Iterable[T]]
+    ) -> list[T]:
+        """Sync twin of :meth:`aget_or_fetch_many`.
+
+        :param ids: the ids.
+        :param fetcher: ``(missing_ids) -> iterable of values`` (a plain function).
+        :returns: the hits in input order, then the fetched values in the fetcher's order.
+        :raises IdentityMismatchError: when a returned id was not asked for (nothing inserted).
+        :raises ConflictError: under ``OnConflict.REJECT`` when a fetched id is live (nothing
+            inserted).
+        :raises TypeError: when the fetcher returned an awaitable.
+        """
+        return _fetch.get_or_fetch_many(self, ids, fetcher)
 
     # queries --------------------------------------------------------------------------------
 
