@@ -60,6 +60,7 @@ import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
+from ._json import check_json_value
 from ._json_body import JsonKind, JsonPredicate, JsonTest
 from ._nodes import FALSE, TRUE, And, Const, FieldPredicate, Not, Or, Predicate, Xor
 from ._ops import OPS, LookupOp, OpKind
@@ -211,34 +212,18 @@ def _body(field: str, body: JsonPredicate) -> dict[str, Any]:
     if test in _LIST_OPERAND_TESTS:
         if not isinstance(body.operand, tuple | list):
             raise TypeError(f"{field}: json {test.value} operand must be a tuple")
-        operand = [_json_value(field, v) for v in body.operand]
+        operand = [check_json_value(v, what=field) for v in body.operand]
     else:
-        operand = _json_value(field, body.operand)
+        operand = check_json_value(body.operand, what=field)
+    if not all(isinstance(k, str) for k in body.path):
+        raise TypeError(f"{field}: JSON path keys must be str, got {body.path!r}")
     return {
-        "path": [_json_value(field, k) for k in body.path],
+        "path": list(body.path),
         "test": test.value,
         "op": None if body.op is None else body.op.value,
         "kind": None if body.kind is None else body.kind.value,
         "operand": operand,
     }
-
-
-def _json_value(field: str, value: Any) -> Any:
-    """A JSON value as itself (tuples become arrays); anything else is a TypeError."""
-    if value is None or isinstance(value, bool | str):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, enum.Enum):
-        return float(value) if isinstance(value, float) else int(value)
-    if isinstance(value, list | tuple):
-        return [_json_value(field, v) for v in value]
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for k, v in value.items():
-            if not isinstance(k, str):
-                raise TypeError(f"{field}: JSON object keys must be str, got {k!r}")
-            out[k] = _json_value(field, v)
-        return out
-    raise TypeError(f"{field}: {type(value).__name__} is not a JSON value: {value!r}")
 
 
 def _value(field: str, value: Any) -> Any:
