@@ -100,13 +100,16 @@ class TaskFlights(Generic[V]):
 
     One instance serves any number of keys. The registry is partitioned by thread, so event
     loops running in different threads never share a flight (anyio events are loop-bound).
+
+    :param on_coalesced: called (outside any lock) each time a caller joins a running flight.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, on_coalesced: Callable[[], object] | None = None) -> None:
         self._lock = threading.Lock()
         self._flights: dict[tuple[int, Hashable], _TaskFlight[V]] = {}
         self._fetches = 0
         self._coalesced = 0
+        self._on_coalesced = on_coalesced
 
     async def run(self, key: Hashable, fetch: Callable[[], Awaitable[V]]) -> V:
         """Return the result of ``fetch()``, sharing one execution with concurrent callers.
@@ -131,6 +134,8 @@ class TaskFlights(Generic[V]):
             else:
                 self._coalesced += 1
             flight.waiters += 1
+        if not host and self._on_coalesced is not None:
+            self._on_coalesced()
         if host:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._drive, slot, flight, fetch)
@@ -202,13 +207,16 @@ class ThreadFlights(Generic[V]):
 
     The first thread for a cold key runs ``fetch()`` itself; the others block until it ends.
     Works with no event loop at all, from any thread.
+
+    :param on_coalesced: called (outside any lock) each time a thread joins a running flight.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, on_coalesced: Callable[[], object] | None = None) -> None:
         self._lock = threading.Lock()
         self._flights: dict[Hashable, _ThreadFlight[V]] = {}
         self._fetches = 0
         self._coalesced = 0
+        self._on_coalesced = on_coalesced
 
     def run(self, key: Hashable, fetch: Callable[[], V]) -> V:
         """Return the result of ``fetch()``, sharing one call with concurrent threads.
@@ -234,6 +242,8 @@ class ThreadFlights(Generic[V]):
             else:
                 self._coalesced += 1
         if not leader:
+            if self._on_coalesced is not None:
+                self._on_coalesced()
             flight.done.wait()
             return flight.outcome.unwrap()
         outcome = flight.outcome
