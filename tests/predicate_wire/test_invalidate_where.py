@@ -333,3 +333,44 @@ async def test_own_echo_removes_nothing_twice() -> None:
             ]
             assert sub.receive_nowait() is None
     assert sorted(p.id for p in pool.scope().collect()) == [1, 3]
+
+
+def test_concurrent_writers_each_match_removed_exactly_once() -> None:
+    import threading
+
+    pool: sassi.Punnu[Person] = sassi.Punnu(Person, capacity=100_000, event_capacity=100_000)
+    per_writer, writers = 400, 3
+    removed_counts: list[int] = []
+    done = threading.Event()
+    start = threading.Barrier(writers + 1)
+
+    def write(w: int) -> None:
+        start.wait()
+        for i in range(per_writer):
+            key = w * per_writer + i
+            pool.insert(Person(key, 30 if key % 2 else 5))
+
+    def invalidate() -> None:
+        start.wait()
+        while not done.is_set():
+            removed_counts.append(pool.invalidate_where(ADULT))
+
+    with pool.events() as sub:
+        threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+        remover = threading.Thread(target=invalidate)
+        remover.start()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        done.set()
+        remover.join()
+        removed_counts.append(pool.invalidate_where(ADULT))
+        events = drain(sub)
+    adults = {k for k in range(writers * per_writer) if k % 2}
+    manual = [e.id for e in events if isinstance(e, Invalidated)]
+    assert sorted(manual) == sorted(adults)  # every adult once, no minor, none twice
+    assert sum(removed_counts) == len(adults)
+    assert sorted(p.id for p in pool.scope().collect()) == sorted(
+        k for k in range(writers * per_writer) if not k % 2
+    )
