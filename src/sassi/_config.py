@@ -70,8 +70,8 @@ class InvalidationReason(enum.StrEnum):
 class CacheTier(enum.StrEnum):
     """Which tier served a hit (passed to ``metrics.record_hit``)."""
 
-    L1 = "l1"
-    L2 = "l2"
+    L1 = "L1"
+    L2 = "L2"
 
 
 class RefreshMode(enum.Enum):

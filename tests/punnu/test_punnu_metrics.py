@@ -47,6 +47,7 @@ def test_records_hit_and_miss_with_type_name() -> None:
     pool.get(1)
     pool.get(2)
     assert rec.calls == [("hit", "test.Metric", CacheTier.L1), ("miss", "test.Metric")]
+    assert rec.calls[0][2] == "L1"
 
 
 def test_records_size_after_insert_insert_invalidate() -> None:
