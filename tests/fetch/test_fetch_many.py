@@ -45,7 +45,7 @@ class Batch:
 
     def sync(self, ids: list[int]) -> Iterable[User]:
         self.calls.append(list(ids))
-        return self.make(ids)  # type: ignore[no-any-return]
+        return self.make(ids)
 
     async def async_(self, ids: list[int]) -> Iterable[User]:
         await anyio.lowlevel.checkpoint()
