@@ -67,7 +67,15 @@ from .exceptions import (
 if TYPE_CHECKING:
     from ._punnu import Punnu
 
-__all__ = ["RestoreStats", "Tiering", "export_entries", "restore", "restore_entries", "snapshot"]
+__all__ = [
+    "BackendIdentityMismatch",
+    "RestoreStats",
+    "Tiering",
+    "export_entries",
+    "restore",
+    "restore_entries",
+    "snapshot",
+]
 
 log = logging.getLogger("sassi.tiering")
 R = TypeVar("R")
@@ -97,6 +105,11 @@ def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
         return 0.0
     base: float = min(0.025 * 2.0 ** (attempt - 2), 1.0)
     return base + (base * 0.25 * rng.random() if rng is not None else 0.0)
+
+
+class BackendIdentityMismatch(IdentityMismatchError, BackendError):
+    """The backend holds a value under another id: an identity mismatch *and* a backend fault,
+    so ``except IdentityMismatchError`` and ``except BackendError`` both catch it."""
 
 
 class _Aborted(Exception):
@@ -398,7 +411,7 @@ class Tiering:
         pool = self.pool
         if not isinstance(value, pool.model) or pool._id_of(value) != key:
             got = pool._id_of(value) if isinstance(value, pool.model) else type(value).__name__
-            error = IdentityMismatchError(
+            error = BackendIdentityMismatch(
                 f"backend returned {got!r} for {pool.type_name} id {key!r}; not cached"
             )
             self._failed("get", key, error)

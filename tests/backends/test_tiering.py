@@ -111,6 +111,8 @@ def test_load_rejects_a_value_with_another_id() -> None:
     users = pool(backend)
     with pytest.raises(IdentityMismatchError):
         users.load(1)
+    with pytest.raises(BackendError):  # also a backend fault, whatever the failure policy
+        users.load(1)
     assert len(users) == 0
 
 
