@@ -627,7 +627,8 @@ def attach(pool: Punnu[Any]) -> Tiering | None:
     async def listener(owner: Punnu[Any]) -> None:
         await tier.listen()
 
-    pool._background.append(listener)
+    if callable(getattr(tier.backend, "invalidations", None)):
+        pool._background.append(listener)
     return tier
 
 
