@@ -94,6 +94,17 @@ def test_unknown_field_lists_known_fields() -> None:
         _ = F["agee"]
 
 
+def test_fields_namespace_survives_copy() -> None:
+    import copy
+
+    G = copy.copy(F)
+    assert G.age.name == "age"
+    H = copy.deepcopy(F)
+    assert H.name.name == "name"
+    with pytest.raises(AttributeError):
+        _ = F.__wrapped__
+
+
 def test_dir_lists_fields() -> None:
     names = dir(F)
     assert "age" in names and "payload" in names

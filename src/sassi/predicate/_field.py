@@ -396,11 +396,11 @@ class Fields:
         self._fields = {name: Field(name, ann, owner) for name, ann in annotations.items()}
 
     def __getattr__(self, name: str) -> Field:
+        if name in Fields.__slots__ or (name.startswith("__") and name.endswith("__")):
+            raise AttributeError(name)  # protocol probes, or a copy not yet initialised
         try:
             return self._fields[name]
         except KeyError:
-            if name.startswith("__") and name.endswith("__"):
-                raise AttributeError(name) from None
             known = ", ".join(self._fields) or "none"
             raise AttributeError(
                 f"{self._owner} has no field {name!r} (known fields: {known})"
