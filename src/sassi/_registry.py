@@ -24,6 +24,7 @@ from __future__ import annotations
 import abc
 import threading
 import types
+import typing
 import weakref
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
@@ -73,6 +74,12 @@ def _is_protocol(proto: object) -> bool:
     return isinstance(proto, type) and bool(getattr(proto, "_is_protocol", False))
 
 
+def _unalias(proto: Any) -> Any:
+    """``Box[int]`` -> ``Box``: type arguments are erased at runtime, so queries ignore them."""
+    origin = typing.get_origin(proto)
+    return origin if isinstance(origin, type) else proto
+
+
 def _is_trait(proto: object) -> bool:
     """A ``typing.Protocol`` class or an abstract base class (``abc.ABCMeta`` instance)."""
     if not isinstance(proto, type) or proto is Protocol:
@@ -94,6 +101,7 @@ def protocol_members(proto: type) -> frozenset[str]:
     :returns: the member names.
     :raises TypeError: when ``proto`` is neither a protocol nor an abstract base class.
     """
+    proto = _unalias(proto)
     if not _is_trait(proto):
         raise TypeError(
             f"{_name(proto)} is not a typing.Protocol or an abstract base class; "
@@ -156,6 +164,7 @@ def trait_impl(proto: type) -> Callable[[C], C]:
         when the decorated object is not a class or lacks members the protocol declares (at
         decoration time; the message names the class, the protocol and every missing member).
     """
+    proto = _unalias(proto)
     if not _is_trait(proto):
         raise TypeError(
             f"trait_impl({_name(proto)}): expected a typing.Protocol or an abstract base class; "
@@ -190,6 +199,7 @@ def implements(model: type, proto: type) -> bool:
     :param proto: a protocol, an abstract base class, or any class.
     :returns: ``True`` when values of ``model`` may be treated as ``proto``.
     """
+    proto = _unalias(proto)
     if not isinstance(model, type) or not isinstance(proto, type):
         return False
     if proto in model.__mro__:
@@ -207,6 +217,7 @@ def require_impl(model: type, proto: type) -> None:
     :param proto: the protocol asked for.
     :raises TypeError: naming the model and the protocol, when it does not.
     """
+    proto = _unalias(proto)
     if not isinstance(proto, type):
         raise TypeError(f"filter_impl expects a protocol class, got {proto!r}")
     if implements(model, proto):
@@ -294,6 +305,7 @@ class Sassi:
         :returns: a new list of values.
         :raises TypeError: when ``proto`` is not a class.
         """
+        proto = _unalias(proto)
         if not isinstance(proto, type):
             raise TypeError(f"all_impl expects a protocol class, got {proto!r}")
         with self._lock:

@@ -443,3 +443,32 @@ def test_registry_is_thread_safe() -> None:
         registry.register(pools[m][0])
     assert len(registry) == len(models)
     assert sorted(v.id for v in registry.all_impl(Greeter)) == [0] * len(models)
+
+
+def test_generic_protocols_ignore_type_arguments() -> None:
+    from typing import TypeVar
+
+    T = TypeVar("T", covariant=True)
+
+    class Box(Protocol[T]):
+        def unwrap(self) -> T: ...
+
+    @sassi.trait_impl(Box[int])
+    @dataclass(frozen=True)
+    class IntBox:
+        id: int
+
+        def unwrap(self) -> int:
+            return self.id
+
+    assert protocol_members(Box[int]) == {"unwrap"}
+    assert implements(IntBox, Box) and implements(IntBox, Box[str])  # erased at runtime
+    require_impl(IntBox, Box[int])
+    registry = sassi.Sassi()
+    boxes: Punnu[IntBox] = Punnu(IntBox)
+    boxes.insert(IntBox(3))
+    registry.register(boxes)
+    assert [b.unwrap() for b in registry.all_impl(Box[int])] == [3]
+    assert [b.id for b in boxes.scope().filter_impl(Box).collect()] == [3]
+    with pytest.raises(TypeError, match="Protocol"):
+        sassi.trait_impl(list[int])
