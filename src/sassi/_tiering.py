@@ -124,6 +124,7 @@ class _Reservations:
         self._held: dict[Hashable, list[Callable[[], None]]] = {}
 
     def acquire_sync(self, key: Hashable) -> None:
+        """Take ``key``, blocking this thread while someone else holds it."""
         while True:
             with self._lock:
                 waiters = self._held.get(key)
@@ -135,6 +136,7 @@ class _Reservations:
             event.wait()
 
     async def acquire(self, key: Hashable) -> None:
+        """Take ``key``, waiting (without blocking the event loop) while someone holds it."""
         while True:
             with self._lock:
                 waiters = self._held.get(key)
@@ -146,20 +148,24 @@ class _Reservations:
             await waiter.event.wait()
 
     def release(self, key: Hashable) -> None:
+        """Give ``key`` back and wake everyone waiting for it (they race to take it)."""
         with self._lock:
             waiters = self._held.pop(key, [])
         for wake in waiters:
             wake()
 
     def count(self, keys: list[Hashable]) -> int:
+        """How many of ``keys`` are held right now."""
         with self._lock:
             return sum(1 for k in keys if k in self._held)
 
     def any(self) -> bool:
+        """Whether any key is held."""
         with self._lock:
             return bool(self._held)
 
     def held(self) -> list[Hashable]:
+        """The keys held right now."""
         with self._lock:
             return list(self._held)
 
