@@ -40,8 +40,17 @@ def _key_function(key: Any) -> Callable[[Any], Any] | None:
     return key  # type: ignore[no-any-return]
 
 
-def _by_id(item: Any) -> Hashable:
-    return model_info(type(item)).get_id(item)  # type: ignore[no-any-return]
+def _id_key() -> Callable[[Any], Any]:
+    """A key function returning each item's id; remembers the last class's id getter."""
+    last: list[Any] = [None, None]
+
+    def key(item: Any) -> Any:
+        cls = type(item)
+        if cls is not last[0]:
+            last[0], last[1] = cls, model_info(cls).get_id
+        return last[1](item)
+
+    return key
 
 
 def _none_first(getter: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -199,14 +208,15 @@ class MemQ:
         A ``Field`` key sorts ``None`` before every value, as predicates do.
         """
         getter = _key_function(key)
-        if getter is None:
-            sort_key: Callable[[Any], Any] = _by_id
-        elif key is getter:
-            sort_key = getter
-        else:
-            sort_key = _none_first(getter)
 
         def run(items: list[Any]) -> list[Any]:
+            sort_key: Callable[[Any], Any]
+            if getter is None:
+                sort_key = _id_key()
+            elif key is getter:
+                sort_key = getter
+            else:
+                sort_key = _none_first(getter)
             return sorted(items, key=sort_key, reverse=reverse)
 
         return MemQ("sort", key, run)
@@ -214,8 +224,8 @@ class MemQ:
     @staticmethod
     def unique(key: Any = None) -> MemQ:
         """Keep the first item per ``key`` (default: per id)."""
-        getter = _key_function(key) or _by_id
-        return MemQ("unique", key, lambda items: _unique(getter, items))
+        getter = _key_function(key)
+        return MemQ("unique", key, lambda items: _unique(getter or _id_key(), items))
 
     @staticmethod
     def group_by(key: Any) -> MemQ:
