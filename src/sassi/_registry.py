@@ -229,10 +229,11 @@ def require_impl(model: type, proto: type) -> None:
 
 
 def _pool_model(pool: object) -> type:
-    model = getattr(pool, "model", None)
-    if not isinstance(model, type) or not callable(getattr(pool, "scope", None)):
+    from ._punnu import Punnu
+
+    if not isinstance(pool, Punnu):
         raise TypeError(f"Sassi.register expects a sassi.Punnu, got {pool!r}")
-    return model
+    return pool.model
 
 
 class Sassi:
