@@ -27,13 +27,17 @@ import types
 import typing
 import weakref
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ._model import _raw_field_names
+
+if TYPE_CHECKING:
+    from ._punnu import Punnu
 
 __all__ = ["Sassi", "implements", "protocol_members", "require_impl", "trait_impl"]
 
 C = TypeVar("C", bound=type)
+M = TypeVar("M")
 
 # Names typing puts on every Protocol class; they are machinery, not members.
 _NOT_MEMBERS = frozenset(
@@ -255,9 +259,9 @@ class Sassi:
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        self._pools: dict[type, Any] = {}
+        self._pools: dict[type, Punnu[Any]] = {}
 
-    def register(self, pool: Any) -> None:
+    def register(self, pool: Punnu[Any]) -> None:
         """Add ``pool`` under its model; a pool already registered for that model is replaced.
 
         :param pool: a :class:`sassi.Punnu`.
@@ -277,7 +281,7 @@ class Sassi:
         with self._lock:
             return self._pools.pop(model, None) is not None
 
-    def pool(self, model: type) -> Any:
+    def pool(self, model: type[M]) -> Punnu[M] | None:
         """The pool registered for ``model`` (the same object), or ``None`` when there is none.
 
         :param model: a model class.
@@ -286,7 +290,7 @@ class Sassi:
         with self._lock:
             return self._pools.get(model)
 
-    def pools(self) -> list[Any]:
+    def pools(self) -> list[Punnu[Any]]:
         """Every registered pool, in registration order.
 
         :returns: a new list.
