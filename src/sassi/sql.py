@@ -665,7 +665,7 @@ def _sqlite_json(col: ColumnElement[Any], body: JsonPredicate) -> Clause:
     return sa.not_(resolved) if test is JsonTest.MISSING else resolved
 
 
-# PostgreSQL: jsonb, #> with a text[] path, each prefix checked to be an object -----------------
+# PostgreSQL: jsonb, a strict SQL/JSON path, jsonb_typeof, numeric -------------------------------
 
 
 def _pg_text_array(items: Sequence[str]) -> Any:
