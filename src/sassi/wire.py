@@ -83,7 +83,6 @@ _U64 = struct.Struct("<Q")
 _EXPIRY = struct.Struct("<BQ")
 HINTS_VERSION = 1
 _MAX_U64 = 2**64 - 1
-_MAX_U32 = 2**32 - 1
 # what msgspec (or a bad string inside the data) can raise while decoding untrusted bytes
 _DECODE_ERRORS = (msgspec.MsgspecError, ValueError, TypeError, OverflowError, RecursionError)
 
@@ -157,13 +156,6 @@ def read_header(
     if got != type_name:
         raise TypeNameMismatch(got, type_name)
     return Kind(kind), end
-
-
-def peek_kind(data: bytes | bytearray | memoryview) -> int | None:
-    """The kind byte of a container whose magic and major look right, else ``None``."""
-    if len(data) < HEADER_LEN or bytes(data[:8]) != MAGIC:
-        return None
-    return int(data[10])
 
 
 # --- per-model codecs -----------------------------------------------------------------------

@@ -109,3 +109,24 @@ async def test_close_wakes_a_waiting_reader() -> None:
         with anyio.fail_after(5):
             await done.wait()
     assert received == []
+
+
+def test_unknown_type_name_without_a_model_hint_is_a_backend_error() -> None:
+    from sassi.exceptions import BackendError
+
+    backend = MemoryBackend()
+    unknown = Keyspace(None, "never.registered.Model")
+    backend.put_raw(unknown, 1, b"whatever")
+    with pytest.raises(BackendError, match=r"never\.registered\.Model"):
+        backend.get_sync(unknown, 1)
+
+
+@pytest.mark.parametrize("ttl", ["10", True, object()])
+def test_bad_ttl_types_are_type_errors(ttl: object) -> None:
+    with pytest.raises(TypeError):
+        MemoryBackend().put_sync(KS, 1, ConformanceItem(1, "a"), ttl)  # type: ignore[arg-type]
+
+
+def test_nan_ttl_is_a_value_error() -> None:
+    with pytest.raises(ValueError):
+        MemoryBackend().put_sync(KS, 1, ConformanceItem(1, "a"), float("nan"))

@@ -337,3 +337,9 @@ def test_rich_field_types_round_trip() -> None:
     assert type(back.inner) is Inner and type(back.color) is Color
     assert type(back.naive) is dt.datetime and type(back.price) is decimal.Decimal
     assert wire.convert_id(Rich, str(value.id)) == value.id
+
+
+def test_type_names_longer_than_the_header_allows_are_refused() -> None:
+    with pytest.raises(ValueError):
+        wire.encode_header(wire.Kind.VALUE, "x" * 70_000)
+    assert len(wire.encode_header(wire.Kind.VALUE, "é" * 10)) == 14 + 20
