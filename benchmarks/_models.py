@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import random
 from dataclasses import dataclass
 
@@ -27,21 +26,19 @@ _SYLLABLES = ("al", "be", "ca", "do", "el", "fi", "ga", "ha", "io", "ju", "ka", 
 def make_users(n: int, seed: int = 7) -> list[User]:
     """``n`` users with ids ``0..n-1``; ~5% have no age, names start with varied letters."""
     rng = random.Random(seed)
-    users = []
-    for i in range(n):
-        name = "".join(rng.choice(_SYLLABLES) for _ in range(3))
-        age = None if rng.random() < 0.05 else rng.randrange(1, 90)
-        users.append(
-            User(
-                id=i,
-                name=name,
-                age=age,
-                org=rng.randrange(20),
-                email=f"user{i}@example.com",
-                score=rng.random() * 1000.0,
-            )
+    rand = rng.random
+    parts = [rng.choices(_SYLLABLES, k=n) for _ in range(3)]
+    return [
+        User(
+            id=i,
+            name=a + b + c,
+            age=None if rand() < 0.05 else 1 + int(rand() * 89),
+            org=int(rand() * 20),
+            email=f"user{i}@example.com",
+            score=rand() * 1000.0,
         )
-    return users
+        for i, (a, b, c) in enumerate(zip(*parts, strict=True))
+    ]
 
 
 def shuffled_ids(n: int, seed: int = 11) -> list[int]:
@@ -51,7 +48,14 @@ def shuffled_ids(n: int, seed: int = 11) -> list[int]:
     return ids
 
 
-@functools.cache
+_shared: list[User] = []
+
+
 def users(n: int) -> list[User]:
-    """``make_users(n)``, built once per process and shared (benchmarks never mutate it)."""
-    return make_users(n)
+    """The first ``n`` of one shared, deterministic population (built once, grown on demand).
+
+    Benchmarks never mutate it; memory measurements call :func:`make_users` instead.
+    """
+    if len(_shared) < n:
+        _shared[:] = make_users(max(n, 200_000))
+    return _shared[:n]
