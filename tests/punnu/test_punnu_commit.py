@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sassi import (
     ConflictError,
@@ -182,3 +185,51 @@ def test_events_emitted_for_removals_lru_and_upserts_in_that_order() -> None:
         Inserted(Row(5)),
         Inserted(Row(6)),
     ]
+
+
+single_ops = st.lists(
+    st.tuples(
+        st.integers(0, 12),
+        st.sampled_from(list(Conflict)),
+        st.none() | st.sampled_from([0.5, 2.0]),
+        st.booleans(),
+        st.sampled_from([0.0, 0.5, 1.0]),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    capacity=st.integers(1, 8),
+    policy=st.sampled_from(list(OnConflict)),
+    ops=single_ops,
+)
+def test_single_upsert_fast_path_matches_the_general_path(
+    capacity: int, policy: OnConflict, ops: list[tuple[Any, ...]]
+) -> None:
+    clocks = [FakeClock(), FakeClock()]
+    pools = [Punnu(Row, capacity=capacity, on_conflict=policy, clock=c) for c in clocks]
+    subs = [p.events() for p in pools]
+    for p in pools:
+        p._rng = random.Random(7)
+    for n, (key, conflict, ttl, protect, step) in enumerate(ops):
+        value = Row(key, str(n))
+        outcomes = []
+        for pool, clock, shape in zip(pools, clocks, (tuple, list), strict=True):
+            clock.advance(step)
+            upserts = shape([(key, value)])
+            try:
+                r = pool._commit(upserts, conflict=conflict, ttl=ttl, protect=protect)
+            except ConflictError:
+                outcomes.append("conflict")
+                continue
+            outcomes.append(
+                (r.stored, r.applied, r.inserted, r.updated, r.removed, r.lru_evictions, r.events)
+            )
+        assert outcomes[0] == outcomes[1]
+        assert drain(subs[0]) == drain(subs[1])
+        assert {r.id: r for r in pools[0].scope().collect()} == {
+            r.id: r for r in pools[1].scope().collect()
+        }
+        assert len(pools[0]) == len(pools[1]) <= capacity
