@@ -215,7 +215,7 @@ def test_single_upsert_fast_path_matches_the_general_path(
         p._rng = random.Random(7)
     for n, (key, conflict, ttl, protect, step) in enumerate(ops):
         value = Row(key, str(n))
-        outcomes = []
+        outcomes: list[object] = []
         for pool, clock, shape in zip(pools, clocks, (tuple, list), strict=True):
             clock.advance(step)
             upserts = shape([(key, value)])
