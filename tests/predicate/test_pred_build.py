@@ -541,3 +541,36 @@ def test_builder_classes_are_public() -> None:
     assert isinstance(F.payload.json, sassi.JsonPath)
     assert isinstance(F.payload.json.value(int), sassi.JsonValue)
     assert isinstance(F.maybe.present(), sassi.PresentField)
+
+
+def test_accepted_ordering_operands_really_compare() -> None:
+    """Whatever the validation table accepts for ordering, Python can actually order."""
+    from sassi.predicate._field import annotation_accepts
+
+    samples: dict[type, list[Any]] = {
+        int: [0, -5, 2**70],
+        float: [0.5, -0.0, float("inf")],
+        decimal.Decimal: [decimal.Decimal("1.5")],
+        fractions.Fraction: [fractions.Fraction(1, 3)],
+        bool: [True, False],
+        str: ["", "abc"],
+        bytes: [b"x"],
+        dt.date: [dt.date(2020, 1, 1)],
+        dt.datetime: [dt.datetime(2020, 1, 1)],
+        dt.time: [dt.time(12)],
+    }
+    operands = [v for values in samples.values() for v in values] + [None, [1], {"a": 1}, 1j]
+    accepted = 0
+    for ann, values in samples.items():
+        for operand in operands:
+            if not annotation_accepts(ann, operand, ordering=True):
+                continue
+            accepted += 1
+            for value in values:
+                value < operand  # noqa: B015 - must not raise
+                value >= operand  # noqa: B015
+    assert accepted > 20
+    # and the ones refused would raise (or mix bool with numbers, which sassi refuses on purpose)
+    assert not annotation_accepts(dt.date, dt.datetime(2020, 1, 1), ordering=True)
+    with pytest.raises(TypeError):
+        dt.date(2020, 1, 1) < dt.datetime(2020, 1, 1)  # noqa: B015
