@@ -325,3 +325,52 @@ async def test_many_receivers_from_worker_threads() -> None:
             for base in range(4):
                 group.start_soon(anyio.to_thread.run_sync, produce, base)
     assert sorted(got) == sorted(b * 100 + i for b in range(4) for i in range(50))
+
+
+def test_an_event_is_delivered_only_after_its_commit_is_visible() -> None:
+    pool = Punnu(User, event_capacity=100_000)
+    sub = pool.events()
+    done = threading.Event()
+    problems: list[int] = []
+    seen = 0
+
+    def consumer() -> None:
+        nonlocal seen
+        while True:
+            event = sub.receive_nowait()
+            if event is None:
+                if done.is_set() and seen == 2_000:
+                    return
+                continue
+            seen += 1
+            if not isinstance(event, Inserted):
+                problems.append(-1)
+            elif pool.get(event.value.id) is not event.value:
+                problems.append(event.value.id)
+
+    thread = threading.Thread(target=consumer)
+    thread.start()
+    for i in range(2_000):
+        pool.insert(User(i))
+    done.set()
+    thread.join()
+    assert problems == []
+
+
+def test_hits_are_counted_exactly_across_threads() -> None:
+    pool = Punnu(User)
+    for i in range(10):
+        pool.insert(User(i))
+
+    def reader() -> None:
+        for n in range(1_000):
+            pool.get(n % 20)  # half hits, half misses
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stats = pool.stats()
+    assert (stats.hits, stats.misses) == (2_000, 2_000)
+    assert stats.hit_ratio == 0.5
