@@ -259,3 +259,27 @@ def test_untyped_values_agree_across_evaluators(p: Predicate, values: list[Any])
     assert [o for o in items if p.evaluate(o)] == expected
     assert compile_scan(p)(items) == expected
     assert compile_scan(clone(p))(iter(items)) == expected
+
+
+def _json_numbers(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [n for v in value.values() for n in _json_numbers(v)]
+    if isinstance(value, list):
+        return [n for v in value for n in _json_numbers(v)]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return [value]
+    return []
+
+
+@SETTINGS
+@given(rows(sql_safe=True), predicates(max_leaves=4, sql_safe=True))
+def test_sql_safe_strategies_stay_representable(row: Row, p: Predicate) -> None:
+    numbers = [row.age, row.score, *_json_numbers(row.payload)]
+    for n in numbers:
+        if isinstance(n, float):
+            assert math.isfinite(n)
+        elif isinstance(n, int):
+            assert -(2**63) <= n < 2**63
+    assert row.name is None or "\x00" not in row.name
+    for text in [repr(p)]:
+        assert "nan" not in text and "inf" not in text
