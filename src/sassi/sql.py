@@ -21,9 +21,12 @@ How the in-memory semantics survive SQL (``docs/sql.md`` has the long version):
 from __future__ import annotations
 
 import decimal
+import fractions
 import json
 import math
+import numbers
 import operator
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -247,45 +250,70 @@ def _bracket(op: LookupOp, low: object, high: object) -> tuple[LookupOp, object]
     return (LookupOp.LE, low) if op in (LookupOp.LT, LookupOp.LE) else (LookupOp.GE, high)
 
 
+def _exact_number(value: object) -> fractions.Fraction | float | None:
+    """A finite number operand as an exact ``Fraction``, an infinite one as ``±inf``, else None.
+
+    ``bool`` is not a number here; NaN (float or Decimal) is handled by the callers.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        return fractions.Fraction(value) if math.isfinite(value) else value
+    if isinstance(value, decimal.Decimal):
+        if value.is_nan():
+            return None
+        return fractions.Fraction(value) if value.is_finite() else float(value)
+    if isinstance(value, numbers.Rational):
+        return fractions.Fraction(int(value.numerator), int(value.denominator))
+    return None
+
+
 def _exact(col_type: Any, op: LookupOp, value: object) -> tuple[LookupOp, object] | bool:
     """Rewrite a numeric comparison so the database decides it exactly as Python does.
 
-    Python compares ints and floats exactly; databases convert one side (PostgreSQL turns
-    ``bigint = float8`` into a float comparison, and neither database takes an integer beyond
-    64 bits). An integer column against a fractional float becomes a comparison with its floor
-    or ceiling; a float column against an integer that no double equals becomes a comparison
-    with the neighbouring doubles; an operand beyond every storable value becomes a constant.
+    Python compares ints, floats, Decimals and Fractions exactly; databases convert one side
+    (PostgreSQL turns ``bigint = float8`` into a float comparison, drivers round a Decimal to a
+    double for a float column, Fractions cannot be bound at all, and neither database takes an
+    integer beyond 64 bits). So, for integer and float columns: an operand a column value can
+    equal is bound as that value (an ``int`` or a ``float``); one strictly between two storable
+    values becomes ``<=`` the lower / ``>=`` the upper (equality false, inequality true); one
+    beyond every storable value becomes a constant.
 
     :returns: the new ``(op, operand)``, or the constant answer for every non-NULL value.
     """
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return op, value
     if isinstance(col_type, sa.Integer):
-        number: int | float = value
-        if isinstance(number, float):
-            if math.isinf(number):
-                return _ORDER_SIDE[op][0 if number > 0 else 1]
-            if not number.is_integer():
-                floor = math.floor(number)
-                rewritten = _bracket(op, floor, floor + 1)
-                if isinstance(rewritten, bool):
-                    return rewritten
-                op, number = rewritten[0], floor if rewritten[1] == floor else floor + 1
-            number = int(number)
-        if not _INT64[0] <= number <= _INT64[1]:
-            return _ORDER_SIDE[op][0 if number > 0 else 1]
-        return op, number
-    if isinstance(col_type, sa.Float) and isinstance(value, int):
-        try:
-            f = float(value)
-        except OverflowError:
-            f = math.inf if value > 0 else -math.inf
-        if math.isfinite(f) and int(f) == value:
-            return op, f
-        if f > value:
-            return _bracket(op, math.nextafter(f, -math.inf), f)
-        return _bracket(op, f, math.nextafter(f, math.inf))
-    return op, value
+        lo_int, hi_int = _INT64
+    elif isinstance(col_type, sa.Float):
+        lo_int = hi_int = 0
+    else:
+        return op, value
+    q = _exact_number(value)
+    if q is None:
+        return op, value
+    if isinstance(q, float):  # an infinity: a float column can hold it, an integer one cannot
+        return (op, q) if isinstance(col_type, sa.Float) else _ORDER_SIDE[op][0 if q > 0 else 1]
+    if isinstance(col_type, sa.Integer):
+        floor = q.numerator // q.denominator
+        if q.denominator != 1:
+            rewritten = _bracket(op, floor, floor + 1)
+            if isinstance(rewritten, bool):
+                return rewritten
+            op = rewritten[0]
+            floor = floor if op is LookupOp.LE else floor + 1
+        if not lo_int <= floor <= hi_int:
+            return _ORDER_SIDE[op][0 if floor > 0 else 1]
+        return op, floor
+    try:
+        f = float(q)
+    except OverflowError:  # beyond the largest double: between it and infinity
+        biggest = sys.float_info.max
+        return _bracket(op, biggest, math.inf) if q > 0 else _bracket(op, -math.inf, -biggest)
+    exact = fractions.Fraction(f)
+    if exact == q:
+        return op, f
+    if exact > q:
+        return _bracket(op, math.nextafter(f, -math.inf), f)
+    return _bracket(op, f, math.nextafter(f, math.inf))
 
 
 def _compare(col: ColumnElement[Any], op: LookupOp, value: object) -> Clause:

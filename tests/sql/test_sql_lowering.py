@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 import sqlalchemy as sa
@@ -98,6 +100,22 @@ CASES: list[tuple[sassi.Predicate, list[int]]] = [
     (F.f < 2**60 + 1, [1, 2, 3, 4, 6, 7]),
     (F.f == 0.0, [4]),
     (F.f > 1e308, [5]),
+    (F.f < math.inf, [1, 2, 3, 4, 6, 7]),
+    (F.f >= math.inf, [5]),
+    (F.f.in_([math.inf]), [5]),
+    (F.n < math.inf, ALL),
+    (F.n > -math.inf, [2, 3, 4, 5, 6, 7]),
+    (F.n.in_([math.inf, 7]), [4]),
+    # Decimal and Fraction operands compare exactly too (drivers would round or refuse them)
+    (F.f > Decimal("0.1"), [2, 3, 5, 6, 7]),
+    (F.f == Decimal("0.1"), []),
+    (F.f < Fraction(1, 3), [1, 4, 7]),
+    (F.f.in_([Fraction(3, 2), Decimal("2")]), [2, 3]),
+    (F.f < Decimal("1e400"), [1, 2, 3, 4, 6, 7]),
+    (F.n == Fraction(5, 1), [2]),
+    (F.n < Decimal("2.5"), [1, 3, 5]),
+    (F.n.present() >= Fraction(7, 2), [2, 4, 6]),
+    (F.n.in_([Decimal("5"), Fraction(7, 2)]), [2]),
     # NaN operands compare as Python does: == never, != always, only None sorts below
     (F.f == NAN, []),
     (F.f != NAN, ALL),
