@@ -588,11 +588,14 @@ class Punnu(Generic[T]):
     def sweep_expired(self) -> int:
         """Remove every expired entry now, emitting ``Invalidated(id, TTL_EXPIRED)`` for each.
 
+        A metrics ``record_size`` sample is taken after every sweep, even an empty one.
+
         :returns: how many entries were removed.
         """
-        if not self._store.timed:
-            return 0
-        return self._commit(sweep=True).removed
+        removed = self._commit(sweep=True).removed if self._store.timed else 0
+        if not removed and self._metrics_on:
+            self._metrics.size(self._size)
+        return removed
 
     def apply_delta(self, delta: Delta[T]) -> DeltaStats:
         """Apply a :class:`Delta` in one atomic commit.

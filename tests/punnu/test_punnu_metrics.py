@@ -89,6 +89,10 @@ def test_records_sweep_evictions() -> None:
     pool.sweep_expired()
     assert rec.of("eviction") == [(EventReason.TTL_EXPIRED,)]
     assert rec.of("size")[-1] == (0,)
+    pool.insert(Item(2), ttl=100)
+    samples = len(rec.of("size"))
+    assert pool.sweep_expired() == 0  # nothing expired: still one size sample
+    assert rec.of("size")[samples:] == [(1,)]
 
 
 def test_missing_methods_are_skipped() -> None:
