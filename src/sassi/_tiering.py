@@ -37,6 +37,7 @@ from __future__ import annotations
 import logging
 import math
 import random
+import secrets
 import threading
 import time
 from collections.abc import Awaitable, Callable, Hashable
@@ -180,7 +181,10 @@ class Tiering:
         config = pool.config
         self.pool = pool
         self.backend: Any = config.backend
-        self.keyspace = Keyspace.for_model(pool.model, config.namespace)
+        # a unique origin: backends do not echo this pool's own messages back to its listener
+        self.keyspace = Keyspace.for_model(
+            pool.model, config.namespace, origin=secrets.token_hex(8)
+        )
         self.mode = config.backend_failure.mode
         self.attempts = config.backend_failure.attempts if self.mode == "retry" else 1
         self.reservations = _Reservations()

@@ -658,3 +658,21 @@ async def test_pools_over_a_file_backend(tmp_path: object) -> None:
     await writer.ainvalidate(1)
     assert await pool(backend, namespace="files").aload(1) is None
     assert reader.get(1) == Item(1, "async")  # files have no invalidation channel
+
+
+@pytest.mark.anyio
+async def test_a_pool_never_hears_its_own_echo() -> None:
+    backend = MemoryBackend()
+    a = pool(backend)
+    b = pool(backend)
+    async with a.background():
+        assert a._tier is not None
+        await a._tier.wait_listening()
+        a.insert(Item(1, "first"))
+        a.invalidate(1)
+        a.insert(Item(1, "re-inserted"))  # the echo of the invalidate must not remove this
+        a.insert(Item(2, "two"))
+        with a.events() as sub:
+            b.invalidate(2)  # a message from another pool, delivered after any echo would be
+            assert await _next_event(sub) == Invalidated(2, EventReason.BACKEND_INVALIDATION)
+        assert a.get(1) == Item(1, "re-inserted")

@@ -214,3 +214,25 @@ async def test_predicate_invalidation_crosses_pools(redis_url: str) -> None:
     finally:
         await backend_a.aclose()
         await backend_b.aclose()
+
+
+@pytest.mark.anyio
+async def test_own_invalidations_are_not_echoed_over_redis(redis_url: str) -> None:
+    backend_a, backend_b = RedisBackend(redis_url), RedisBackend(redis_url)
+    a = sassi.Punnu(Item, namespace="rt-echo", backend=backend_a)
+    b = sassi.Punnu(Item, namespace="rt-echo", backend=backend_b)
+    try:
+        async with a.background():
+            assert a._tier is not None
+            await a._tier.wait_listening()
+            await a.ainsert(Item(1, "first"))
+            await a.ainvalidate(1)
+            await a.ainsert(Item(1, "re-inserted"))
+            a.insert(Item(2, "two"))
+            with a.events() as sub:
+                await b.ainvalidate(2)  # published after the echo would have been
+                assert await next_event(sub) == Invalidated(2, EventReason.BACKEND_INVALIDATION)
+            assert a.get(1) == Item(1, "re-inserted")
+    finally:
+        await backend_a.aclose()
+        await backend_b.aclose()

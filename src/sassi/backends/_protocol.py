@@ -37,25 +37,32 @@ __all__ = [
 class Keyspace:
     """Where one pool's values live in a backend: ``(namespace, type_name)``.
 
-    Two keyspaces are equal when namespace and type name are; ``model`` is an optional hint
-    (the class values decode into) that takes no part in equality. Without it, a backend
-    decodes into the class last seen for ``type_name`` by this process (any :func:`sassi.wire.dumps`,
-    :func:`sassi.wire.loads` or pool touching that model registers it).
+    Two keyspaces are equal when namespace and type name are; ``model`` and ``origin`` take no
+    part in equality. ``model`` is the class values decode into; without it, a backend decodes
+    into the class last seen for ``type_name`` by this process (any :func:`sassi.wire.dumps`,
+    :func:`sassi.wire.loads` or pool touching that model registers it). ``origin`` names the
+    writer: messages a backend publishes for an ``invalidate`` / ``publish`` made with a given
+    origin are not delivered to streams opened with that same origin (a pool never hears its
+    own echo, which could otherwise remove a value it re-inserted meanwhile).
 
     :param namespace: the pool's ``namespace`` option (``None`` for none).
     :param type_name: ``sassi.type_name(Model)``.
     :param model: optional model class to decode into.
+    :param origin: optional writer identity (each pool makes a unique one).
     """
 
     namespace: str | None
     type_name: str
     model: type | None = field(default=None, compare=False, repr=False)
+    origin: str | None = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def for_model(cls, model: type, namespace: str | None = None) -> Keyspace:
+    def for_model(
+        cls, model: type, namespace: str | None = None, *, origin: str | None = None
+    ) -> Keyspace:
         """The keyspace of ``model`` under ``namespace`` (with the model hint set)."""
         wire.codec(model)
-        return cls(namespace, _type_name(model), model)
+        return cls(namespace, _type_name(model), model, origin)
 
     @property
     def token(self) -> str:

@@ -49,9 +49,16 @@ class LocalStream:
 
     :param on_close: called once with this stream when it is closed (unsubscribes it).
     :param maxlen: pending messages kept before collapsing into one ``InvalidateAll``.
+    :param origin: the subscriber's writer identity; messages pushed with it are dropped.
     """
 
-    def __init__(self, on_close: Callable[[LocalStream], None], maxlen: int = 1024) -> None:
+    def __init__(
+        self,
+        on_close: Callable[[LocalStream], None],
+        maxlen: int = 1024,
+        origin: str | None = None,
+    ) -> None:
+        self.origin = origin
         self._items: deque[Invalidation] = deque()
         self._lock = threading.Lock()
         self._waiter: _Waiter | None = None
@@ -59,8 +66,13 @@ class LocalStream:
         self._on_close = on_close
         self._maxlen = maxlen
 
-    def push(self, message: Invalidation) -> None:
-        """Queue ``message`` and wake the reader (callable from any thread)."""
+    def push(self, message: Invalidation, origin: str | None = None) -> None:
+        """Queue ``message`` and wake the reader (callable from any thread).
+
+        :param origin: the publisher's identity; equal to this stream's, the message is dropped.
+        """
+        if origin is not None and origin == self.origin:
+            return
         with self._lock:
             if self._closed:
                 return

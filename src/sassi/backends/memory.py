@@ -89,14 +89,14 @@ class MemoryBackend:
         slot = self._slot(keyspace)
         with self._lock:
             self._data.get(slot, {}).pop(token, None)
-        self._publish(slot, InvalidateId(id))
+        self._publish(slot, InvalidateId(id), keyspace.origin)
 
     def invalidate_all_sync(self, keyspace: Keyspace) -> None:
         """Remove every value of the keyspace and notify its subscribers."""
         slot = self._slot(keyspace)
         with self._lock:
             self._data.pop(slot, None)
-        self._publish(slot, InvalidateAll())
+        self._publish(slot, InvalidateAll(), keyspace.origin)
 
     async def get(self, keyspace: Keyspace, id: Any) -> Any | None:
         """Async twin of :meth:`get_sync` (never blocks)."""
@@ -118,7 +118,7 @@ class MemoryBackend:
 
     def publish_sync(self, keyspace: Keyspace, message: Invalidation) -> None:
         """Deliver ``message`` to every subscriber of the keyspace (stores nothing)."""
-        self._publish(self._slot(keyspace), message)
+        self._publish(self._slot(keyspace), message, keyspace.origin)
 
     async def publish(self, keyspace: Keyspace, message: Invalidation) -> None:
         """Async twin of :meth:`publish_sync`."""
@@ -127,7 +127,8 @@ class MemoryBackend:
     def invalidations(self, keyspace: Keyspace) -> LocalStream:
         """A new subscription to the keyspace's messages, live from this call on.
 
-        Close it (``close()`` / ``aclose()``) to unsubscribe.
+        Messages published with the keyspace's own ``origin`` are not delivered. Close it
+        (``close()`` / ``aclose()``) to unsubscribe.
         """
         slot = self._slot(keyspace)
 
@@ -135,16 +136,16 @@ class MemoryBackend:
             with self._lock:
                 self._subscribers.get(slot, set()).discard(stream)
 
-        stream = LocalStream(unsubscribe)
+        stream = LocalStream(unsubscribe, origin=keyspace.origin)
         with self._lock:
             self._subscribers.setdefault(slot, set()).add(stream)
         return stream
 
-    def _publish(self, slot: _Slot, message: Invalidation) -> None:
+    def _publish(self, slot: _Slot, message: Invalidation, origin: str | None) -> None:
         with self._lock:
             targets = list(self._subscribers.get(slot, ()))
         for stream in targets:
-            stream.push(message)
+            stream.push(message, origin)
 
     def __len__(self) -> int:
         """Stored entries across all keyspaces (expired ones included until read)."""

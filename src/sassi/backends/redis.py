@@ -12,7 +12,8 @@ Keys of one keyspace share a Cluster hash tag::
 index members whose expiry has passed (Redis ``TIME``). ``invalidate`` deletes and publishes
 ``{"v":1,"op":"id","id":<json id>}`` in one script; ``invalidate_all`` drains the index in
 batches of 500 (never ``SCAN``), then publishes ``{"v":1,"op":"all"}``; ``publish`` of an
-:class:`InvalidateWhere` sends ``{"v":1,"op":"where","predicate":"<predicate JSON>"}``.
+:class:`InvalidateWhere` sends ``{"v":1,"op":"where","predicate":"<predicate JSON>"}``. A
+keyspace with an ``origin`` adds ``"o":"<origin>"``; a stream skips messages carrying its own.
 
 Sync methods use a ``redis.Redis`` client. Async methods use a ``redis.asyncio.Redis`` client
 (one per event loop) under asyncio; under trio, where redis-py's asyncio client cannot run, they
@@ -26,6 +27,7 @@ stale when Redis restarts); then connection errors and timeouts raise
 
 from __future__ import annotations
 
+import enum
 import logging
 import math
 import threading
@@ -101,7 +103,6 @@ redis.call('DEL', unpack(members))
 redis.call('ZREM', KEYS[1], unpack(members))
 return #members
 """
-_MSG_ALL = b'{"v":1,"op":"all"}'
 
 
 def _wrap(exc: Exception, what: str) -> BackendError:
@@ -193,19 +194,28 @@ def _ttl_ms(ttl: float | timedelta | None) -> int:
     return ms
 
 
-def _message_id(raw: bytes) -> bytes:
-    return b'{"v":1,"op":"id","id":' + raw + b"}"
+def encode_message(message: Invalidation, origin: str | None = None) -> bytes:
+    """The JSON form of an invalidation message on the Redis channel.
 
+    ``{"v":1,"op":"id","id":<json id>}``, ``{"v":1,"op":"all"}`` or
+    ``{"v":1,"op":"where","predicate":"<predicate JSON>"}``, plus ``"o":"<origin>"`` when the
+    writer has an origin.
 
-def encode_message(message: Invalidation) -> bytes:
-    """The JSON form of an invalidation message on the Redis channel."""
+    :raises CodecError: when an id has no JSON form.
+    :raises TypeError: for anything else than an invalidation message.
+    """
+    body: dict[str, Any] = {"v": 1}
     if isinstance(message, InvalidateId):
-        return _message_id(wire.encode_id(message.id))
-    if isinstance(message, InvalidateWhere):
-        return msgspec.json.encode({"v": 1, "op": "where", "predicate": message.predicate})
-    if isinstance(message, InvalidateAll):
-        return _MSG_ALL
-    raise TypeError(f"not an invalidation message: {message!r}")
+        body.update(op="id", id=message.id)
+    elif isinstance(message, InvalidateWhere):
+        body.update(op="where", predicate=message.predicate)
+    elif isinstance(message, InvalidateAll):
+        body["op"] = "all"
+    else:
+        raise TypeError(f"not an invalidation message: {message!r}")
+    if origin is not None:
+        body["o"] = origin
+    return wire.encode_id(body)  # compact JSON with sassi's id encoding rules
 
 
 class RedisBackend:
@@ -363,7 +373,8 @@ class RedisBackend:
 
     def _invalidate_args(self, keyspace: Keyspace, id: Any) -> tuple[list[str], list[Any]]:
         keys = _Keys(keyspace)
-        return [keys.value(id), keys.index], [keys.channel, _message_id(wire.encode_id(id))]
+        message = encode_message(InvalidateId(id), keyspace.origin)
+        return [keys.value(id), keys.index], [keys.channel, message]
 
     def invalidate_sync(self, keyspace: Keyspace, id: Any) -> None:
         """Delete ``id`` and publish an id message, atomically (idempotent).
@@ -392,7 +403,8 @@ class RedisBackend:
         keys = _Keys(keyspace)
         while _run("invalidate_all", self._drain, keys=[keys.index], args=[BATCH]):
             pass
-        _run("invalidate_all", self._sync.publish, keys.channel, _MSG_ALL)
+        message = encode_message(InvalidateAll(), keyspace.origin)
+        _run("invalidate_all", self._sync.publish, keys.channel, message)
 
     async def invalidate_all(self, keyspace: Keyspace) -> None:
         """Async twin of :meth:`invalidate_all_sync`."""
@@ -402,7 +414,8 @@ class RedisBackend:
         keys = _Keys(keyspace)
         while await _arun("invalidate_all", side.drain, keys=[keys.index], args=[BATCH]):
             pass
-        await _arun("invalidate_all", side.client.publish, keys.channel, _MSG_ALL)
+        message = encode_message(InvalidateAll(), keyspace.origin)
+        await _arun("invalidate_all", side.client.publish, keys.channel, message)
         return None
 
     def publish_sync(self, keyspace: Keyspace, message: Invalidation) -> None:
@@ -410,7 +423,12 @@ class RedisBackend:
 
         :raises BackendUnavailable: when Redis cannot be reached.
         """
-        _run("publish", self._sync.publish, _Keys(keyspace).channel, encode_message(message))
+        _run(
+            "publish",
+            self._sync.publish,
+            _Keys(keyspace).channel,
+            encode_message(message, keyspace.origin),
+        )
 
     async def publish(self, keyspace: Keyspace, message: Invalidation) -> None:
         """Async twin of :meth:`publish_sync`."""
@@ -418,7 +436,10 @@ class RedisBackend:
         if side is None:
             return await self._thread(self.publish_sync, keyspace, message)
         await _arun(
-            "publish", side.client.publish, _Keys(keyspace).channel, encode_message(message)
+            "publish",
+            side.client.publish,
+            _Keys(keyspace).channel,
+            encode_message(message, keyspace.origin),
         )
         return None
 
@@ -448,6 +469,14 @@ class RedisBackend:
                     keepers.remove(side.keeper)
             await side.keeper.aclose()  # closes the client
         self._sync.close()
+
+
+class _Own(enum.Enum):
+    OWN = "own"
+
+
+_OWN = _Own.OWN
+"""What :meth:`RedisInvalidations._parse` returns for a message this stream's writer sent."""
 
 
 class RedisInvalidations:
@@ -541,15 +570,20 @@ class RedisInvalidations:
             if msg is None or msg.get("type") != "message":
                 continue
             parsed = self._parse(msg.get("data"))
-            if parsed is not None:
+            if parsed is _OWN:
+                self._delay = BACKOFF_START
+            elif parsed is not None:
                 self._delay = BACKOFF_START
                 return parsed
 
-    def _parse(self, data: Any) -> Invalidation | None:
+    def _parse(self, data: Any) -> Invalidation | _Own | None:
         try:
             body = msgspec.json.decode(data)
             if not isinstance(body, dict) or body.get("v") != 1:
                 raise ValueError("not a version-1 sassi message")
+            origin = body.get("o")
+            if origin is not None and origin == self._keyspace.origin:
+                return _OWN  # our own echo: already applied locally
             if body.get("op") == "all":
                 return InvalidateAll()
             if body.get("op") == "where" and isinstance(body.get("predicate"), str):

@@ -338,6 +338,27 @@ class BackendConformance:
                 await stream.aclose()
 
     @pytest.mark.anyio
+    async def test_own_messages_are_not_echoed(self) -> None:
+        if not self.has_invalidation_stream:
+            pytest.skip("this backend has no invalidation stream")
+        mine = Keyspace.for_model(ConformanceItem, "conf", origin="writer-a")
+        theirs = Keyspace.for_model(ConformanceItem, "conf", origin="writer-b")
+        async with self.aopened() as b:
+            stream: Any = b.invalidations(mine)
+            try:
+                await stream.ready()
+                b.invalidate_sync(mine, 1)  # our own: not delivered back
+                await b.invalidate(mine, 2)
+                b.invalidate_all_sync(mine)
+                b.invalidate_sync(theirs, 3)
+                b.invalidate_sync(self.ks, 4)  # no origin: delivered
+                with anyio.fail_after(10):
+                    assert await stream.__anext__() == InvalidateId(3)
+                    assert await stream.__anext__() == InvalidateId(4)
+            finally:
+                await stream.aclose()
+
+    @pytest.mark.anyio
     async def test_publish_reaches_subscribers_without_storing(self) -> None:
         async with self.aopened() as b:
             can_publish = isinstance(b, SupportsPublish)
