@@ -70,7 +70,14 @@ INTS = st.integers(-4, 4) | st.sampled_from(BIG_INTS)
 FLOATS = st.sampled_from(
     [0.0, -0.0, 0.5, 1.0, -2.5, 1e-300, 2.0**53, 9.2e18, 2.0**63, math.inf, -math.inf]
 ) | st.floats(allow_nan=False, width=64)
-NUMBERS = INTS | FLOATS | st.just(math.nan) | st.sampled_from([2**64, -(2**70)])
+NUMBERS = (
+    INTS
+    | FLOATS
+    | st.just(math.nan)
+    | st.sampled_from([2**64, -(2**70)])
+    | st.decimals(allow_nan=False)
+    | st.fractions(max_denominator=7)
+)
 KEYS = st.sampled_from(["a", "b", "", "a.b", 'q"', "é", "0", "$", "a b"])
 
 WIDE_JSON_NUMBERS = [2**53 + 1, 2**60, 2.0**60, 1e23, 10**18, 9.223372036854776e18, -(2**63)]
