@@ -32,6 +32,9 @@ from ._model import fields as fields
 from ._model import model_info as model_info
 from ._model import type_name as type_name
 from ._punnu import Punnu as Punnu
+from ._refresh import DeltaRefreshHandle as DeltaRefreshHandle
+from ._refresh import RefreshHandle as RefreshHandle
+from ._refresh import UpdateResult as UpdateResult
 from ._registry import Sassi as Sassi
 from ._registry import trait_impl as trait_impl
 from ._scope import MemQ as MemQ
@@ -90,6 +93,7 @@ __all__ = [
     "Const",
     "Delta",
     "DeltaQuery",
+    "DeltaRefreshHandle",
     "DeltaStats",
     "DuplicateId",
     "Event",
@@ -123,6 +127,7 @@ __all__ = [
     "Punnu",
     "PunnuConfig",
     "PunnuStats",
+    "RefreshHandle",
     "RefreshMode",
     "RestoreStats",
     "Sassi",
@@ -136,6 +141,7 @@ __all__ = [
     "TypeNameMismatch",
     "UnsupportedFlags",
     "UnsupportedKind",
+    "UpdateResult",
     "Updated",
     "VersionMismatch",
     "WireFormatError",

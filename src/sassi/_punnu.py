@@ -88,7 +88,7 @@ from collections.abc import (
     Sequence,
 )
 from datetime import timedelta
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import anyio
 
@@ -101,6 +101,7 @@ from ._config import (
     InvalidationReason,
     OnConflict,
     PunnuConfig,
+    RefreshMode,
     SnapshotMode,
     make_config,
     positive_seconds,
@@ -117,6 +118,10 @@ from .backends._protocol import InvalidateWhere
 from .exceptions import ConflictError
 from .predicate import And, Predicate
 from .predicate import dumps as dumps_predicate
+
+if TYPE_CHECKING:
+    from ._delta import DeltaQuery
+    from ._refresh import DeltaRefreshHandle, RefreshHandle
 
 __all__ = ["DEFAULT_TTL", "CommitResult", "Conflict", "Punnu"]
 
@@ -947,6 +952,58 @@ class Punnu(Generic[T]):
         """One line: how a scope with ``ops`` reads the pool (which index, or a scan)."""
         with self._lock:
             return self._indexes.plan_ops(self._store, ops).explain
+
+    # refresh (implemented in sassi._refresh) -------------------------------------------------
+
+    def periodic_refresh(
+        self,
+        interval: float | timedelta,
+        fetcher: Callable[[], Any],
+        mode: RefreshMode = RefreshMode.UPSERT_ONLY,
+    ) -> contextlib.AbstractAsyncContextManager[RefreshHandle]:
+        """Refetch every row each ``interval`` while an ``async with`` block runs.
+
+        ``async with pool.periodic_refresh(60, fetch_all) as handle:`` — ``fetcher()`` (async
+        or plain) returns all rows. ``UPSERT_ONLY`` never deletes; ``REPLACE`` also removes live
+        residents missing from the result (``Invalidated(MANUAL)``). Writes follow
+        ``on_conflict`` (``REJECT`` keeps the old value) and the default ttl, in one commit per
+        tick. The first scheduled tick comes one ``interval`` after entry; ``await
+        handle.refresh_now()`` runs one in between (never overlapping a scheduled one) and
+        raises what the fetch raised. Scheduled errors are logged and the loop goes on; a failed
+        tick changes nothing. Leaving the block stops it.
+
+        :param interval: seconds (or a ``timedelta``) between scheduled ticks.
+        :param fetcher: ``() -> iterable of values``.
+        :param mode: ``RefreshMode.UPSERT_ONLY`` (default) or ``RefreshMode.REPLACE``.
+        :returns: an async context manager yielding a :class:`RefreshHandle`.
+        :raises ValueError: when ``interval <= 0``.
+        :raises TypeError: when ``mode`` is not a ``RefreshMode`` or ``fetcher`` not callable.
+        """
+        from . import _refresh
+
+        return _refresh.periodic_refresh(self, interval, fetcher, mode)
+
+    def delta_refresh(
+        self, interval: float | timedelta, fetcher: Callable[[DeltaQuery[T]], Any]
+    ) -> contextlib.AbstractAsyncContextManager[DeltaRefreshHandle[T]]:
+        """Apply what changed since the last watermark, each ``interval``, while a block runs.
+
+        ``async with pool.delta_refresh(30, fetch_changes) as handle:`` — ``fetcher(query)``
+        (async or plain) gets a :class:`DeltaQuery` (``since``: the last successful watermark,
+        inclusive, or ``None`` for everything; ``recover_ids``: evicted ids to send again) and
+        returns a :class:`Delta`. See :class:`DeltaRefreshHandle` for ``update()``,
+        ``update_full()``, ``watermark`` and eviction recovery.
+
+        :param interval: seconds (or a ``timedelta``) between scheduled ticks.
+        :param fetcher: ``(DeltaQuery) -> Delta``.
+        :returns: an async context manager yielding a :class:`DeltaRefreshHandle`.
+        :raises TypeError: when the model declares no ``watermark`` or ``fetcher`` is not
+            callable.
+        :raises ValueError: when ``interval <= 0``.
+        """
+        from . import _refresh
+
+        return _refresh.delta_refresh(self, interval, fetcher)
 
     # events, stats, background --------------------------------------------------------------
 
