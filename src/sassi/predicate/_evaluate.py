@@ -282,10 +282,12 @@ def _leaf(node: FieldPredicate, obj: Any) -> bool:
     if op is LookupOp.BETWEEN:
         low, high = _pair(v)
         return _le(low, x) and _le(x, high)
-    if op is LookupOp.IN:
-        return any(_eq(x, e) for e in v)  # type: ignore[attr-defined]
-    if op is LookupOp.NOT_IN:
-        return not any(_eq(x, e) for e in v)  # type: ignore[attr-defined]
+    if op is LookupOp.IN or op is LookupOp.NOT_IN:
+        # Mirror the generated code exactly: operands that are all safely hashable use a set,
+        # so an unhashable value raises TypeError (-> the predicate is false for that object).
+        fast = _membership_set(v)  # type: ignore[arg-type]
+        found = (x in fast) if fast is not None else any(_eq(x, e) for e in v)  # type: ignore[attr-defined]
+        return found if op is LookupOp.IN else not found
     raise ValueError(f"unknown op {op!r}")
 
 

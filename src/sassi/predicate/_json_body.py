@@ -26,8 +26,10 @@ class _JsonMarker:
 
 JSON_MARKER = _JsonMarker()
 
+# Deliberately not recursive (list["JSON"]): pydantic cannot build a schema for a recursive
+# Annotated alias, and the element types are checked by the JSON predicates themselves.
 JSON: TypeAlias = Annotated[
-    Union[bool, int, float, str, list["JSON"], dict[str, "JSON"], None],  # noqa: UP007
+    Union[bool, int, float, str, list[Any], dict[str, Any], None],  # noqa: UP007
     JSON_MARKER,
 ]
 """The annotation for JSON-valued model fields: ``payload: sassi.JSON | None``."""
