@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import anyio
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sassi import (
     Event,
@@ -19,6 +21,7 @@ from sassi import (
     Subscription,
     Updated,
 )
+from sassi._events import EventHub
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,3 +377,35 @@ def test_hits_are_counted_exactly_across_threads() -> None:
     stats = pool.stats()
     assert (stats.hits, stats.misses) == (2_000, 2_000)
     assert stats.hit_ratio == 0.5
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    capacity=st.integers(1, 6),
+    steps=st.lists(st.one_of(st.integers(1, 9), st.just(0)), max_size=40),
+)
+def test_subscription_buffer_matches_the_lossy_model(capacity: int, steps: list[int]) -> None:
+    """Positive step: publish that many events in one commit; 0: one receive_nowait."""
+    hub = EventHub(capacity)
+    sub = hub.subscribe()
+    buffer: list[Event] = []
+    skipped = 0
+    counter = 0
+    for step in steps:
+        if step:
+            batch: list[Event] = [Invalidated(counter + i, EventReason.MANUAL) for i in range(step)]
+            counter += step
+            hub.publish(batch)
+            for event in batch:
+                if len(buffer) >= capacity:
+                    buffer.pop(0)
+                    skipped += 1
+                buffer.append(event)
+        else:
+            expected: Event | None
+            if skipped:
+                expected, skipped = Lagged(skipped), 0
+            else:
+                expected = buffer.pop(0) if buffer else None
+            assert sub.receive_nowait() == expected
+        assert len(sub._buffer) <= capacity
