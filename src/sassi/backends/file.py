@@ -93,8 +93,12 @@ class FileBackend:
         data = wire.encode_file_entry(value, expires)
         tmp = target.with_name(f".tmp-{secrets.token_hex(8)}-{target.name}")
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "xb") as fh:
+            try:
+                fh = open(tmp, "xb")  # noqa: SIM115 - closed just below
+            except FileNotFoundError:  # first write into this keyspace (or after invalidate_all)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fh = open(tmp, "xb")  # noqa: SIM115
+            with fh:
                 fh.write(data)
             os.replace(tmp, target)
         except OSError as exc:
