@@ -631,6 +631,9 @@ def attach(pool: Punnu[Any]) -> Tiering | None:
     if pool.config.backend is None:
         return None
     tier = Tiering(pool)
+    bind_clock = getattr(tier.backend, "bind_clock", None)
+    if callable(bind_clock):  # MemoryBackend without its own clock follows the pool's
+        bind_clock(pool._clock)
     if tier.strict:
         pool._reserved = tier.reserved_count
 

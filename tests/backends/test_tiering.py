@@ -676,3 +676,20 @@ async def test_a_pool_never_hears_its_own_echo() -> None:
             b.invalidate(2)  # a message from another pool, delivered after any echo would be
             assert await _next_event(sub) == Invalidated(2, EventReason.BACKEND_INVALIDATION)
         assert a.get(1) == Item(1, "re-inserted")
+
+
+def test_memory_backend_without_a_clock_follows_the_pool_clock() -> None:
+    clock = FakeClock()
+    backend = MemoryBackend()
+    users = pool(backend, ttl=10, clock=clock)
+    users.insert(Item(1, "a"))
+    other = pool(backend, clock=FakeClock(5_000.0))  # the first pool's clock stays
+    clock.advance(10)
+    assert users.get(1) is None
+    assert users.load(1) is None  # expired in L2 too: nothing stale comes back
+    assert other.load(1) is None
+    own = MemoryBackend(clock=FakeClock())
+    pool(own, clock=clock)
+    own.put_sync(KS, 2, Item(2, "b"), 1)
+    clock.advance(100)
+    assert own.get_sync(KS, 2) == Item(2, "b")  # an explicit clock is never replaced

@@ -26,15 +26,25 @@ _Slot = tuple[str | None, str]
 class MemoryBackend:
     """A thread-safe in-memory :class:`~sassi.backends.Backend`.
 
-    :param clock: zero-argument callable returning monotonic seconds (default
-        ``time.monotonic``; pass a :class:`sassi.testing.FakeClock` in tests).
+    :param clock: zero-argument callable returning monotonic seconds. Without one, the backend
+        adopts the clock of the first pool it is attached to (so ``Punnu(..., clock=FakeClock(),
+        backend=MemoryBackend())`` expires L1 and L2 on the same fake time, like the Rust
+        crate's single runtime clock), else ``time.monotonic``.
     """
 
     def __init__(self, clock: Callable[[], float] | None = None) -> None:
-        self._clock = clock if clock is not None else monotonic
+        self._clock: Callable[[], float] = clock if clock is not None else monotonic
+        self._clock_fixed = clock is not None
         self._lock = threading.Lock()
         self._data: dict[_Slot, dict[str, tuple[bytes, float | None]]] = {}
         self._subscribers: dict[_Slot, set[LocalStream]] = {}
+
+    def bind_clock(self, clock: Callable[[], float]) -> None:
+        """Adopt a pool's clock, unless a clock was given or another pool's was adopted."""
+        with self._lock:
+            if not self._clock_fixed:
+                self._clock = clock
+                self._clock_fixed = True
 
     @staticmethod
     def _slot(keyspace: Keyspace) -> _Slot:
