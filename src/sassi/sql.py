@@ -27,7 +27,9 @@ import math
 import numbers
 import operator
 import sys
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -112,7 +114,56 @@ def to_sqlalchemy(predicate: Predicate, table_or_model: Any) -> Clause:
     :raises TypeError: when ``table_or_model`` is none of the accepted kinds, or a node is not a
         sassi predicate.
     """
-    return _Lowerer(_column_lookup(table_or_model)).lower(predicate)
+    key = _cache_key(predicate, table_or_model)
+    if key is not None:
+        with _CACHE_LOCK:
+            hit = _CACHE.get(key)
+            if hit is not None:
+                _CACHE.move_to_end(key)
+                return hit
+    clause = _Lowerer(_column_lookup(table_or_model)).lower(predicate)
+    if key is not None:
+        with _CACHE_LOCK:
+            _CACHE[key] = clause
+            while len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
+    return clause
+
+
+# Lowered clauses are immutable, so a (predicate, table) pair is lowered once. The key spells out
+# operand types: predicates compare structurally with ==, which equates 1, 1.0 and True, yet
+# `int_col = true` is an error on PostgreSQL. Mappings (unhashable) are not cached.
+_CACHE_SIZE = 512
+_CACHE: OrderedDict[Hashable, Clause] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+
+
+def _typed(value: object) -> Hashable:
+    """A hashable stand-in for a predicate or operand that keeps every operand's type."""
+    if isinstance(value, FieldPredicate):
+        return (value.field, value.op, value.present, _typed(value.value))
+    if isinstance(value, And | Or):
+        return (type(value), *(_typed(c) for c in value.children))
+    if isinstance(value, Not):
+        return (Not, _typed(value.child))
+    if isinstance(value, Xor):
+        return (Xor, _typed(value.left), _typed(value.right))
+    if isinstance(value, Const | JsonPredicate):
+        return value  # JSON bodies already tell bool from number; 1 and 1.0 lower alike there
+    if isinstance(value, tuple | list):
+        return (type(value), *(_typed(v) for v in value))
+    return (type(value), value)
+
+
+def _cache_key(predicate: Predicate, target: object) -> Hashable | None:
+    if not isinstance(target, sa.FromClause | type):
+        return None
+    key = (target, _typed(predicate))
+    try:
+        hash(key)
+    except TypeError:  # an unhashable operand
+        return None
+    return key
 
 
 def _column_lookup(target: Any) -> Callable[[str], ColumnElement[Any]]:

@@ -314,3 +314,34 @@ def test_a_json_null_root_is_a_missing_document(request: pytest.FixtureRequest, 
         query = sa.select(table.c.id).where(to_sqlalchemy(pred, table)).order_by(table.c.id)
         assert list(conn.scalars(query)) == want, pred
     table.drop(conn)
+
+
+def test_lowering_is_cached_per_table_but_never_across_operand_types(
+    sqlite_conn: sa.Connection,
+) -> None:
+    """Predicates compare with ==, so 1, 1.0 and True are equal keys; the cache tells them apart."""
+
+    @dataclass(frozen=True)
+    class Loose:
+        id: int
+        x: Any
+
+    X = sassi.fields(Loose).x
+    table = sa.Table(
+        "sassi_loose",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("x", sa.Integer),
+        prefixes=["TEMPORARY"],
+    )
+    assert to_sqlalchemy(X == 1, table) is to_sqlalchemy(X == 1, table)
+    assert to_sqlalchemy(X == 1, table) is not to_sqlalchemy(X == 1, table.alias())
+    one, one_float, yes = (to_sqlalchemy(X.eq(v), table) for v in (1, 1.0, True))
+    assert len({id(one), id(one_float), id(yes)}) == 3
+    mapping = {"x": table.c.x}
+    assert to_sqlalchemy(X == 1, mapping) is not to_sqlalchemy(X == 1, mapping)
+    table.create(sqlite_conn)
+    sqlite_conn.execute(table.insert(), [{"id": 1, "x": 1}, {"id": 2, "x": 2}])
+    for clause in (one, one_float, yes):
+        assert list(sqlite_conn.scalars(sa.select(table.c.id).where(clause))) == [1]
+    table.drop(sqlite_conn)
