@@ -553,8 +553,10 @@ def test_planner_picks_the_most_selective_term() -> None:
     assert chosen.candidates == {r.id for r in rows if r.v == 7}
     assert chosen.residual == And((broad, selective))
     assert "'v'" in chosen.explain and "10 candidates of 1000" in chosen.explain
-    # ranges are estimated too: 3 of 100 distinct values
-    ranged = plan([broad, FieldPredicate("v", LookupOp.BETWEEN, (10, 12))], indexes, total=1000)
+    # ranges are estimated too: 3 of 100 distinct values (30 rows: 3%, above the default 2%)
+    between = FieldPredicate("v", LookupOp.BETWEEN, (10, 12))
+    assert plan([broad, between], indexes, total=1000).candidates is None
+    ranged = plan([broad, between], indexes, total=1000, selectivity_limit=0.05)
     assert ranged.index == "v"
     assert ranged.candidates == {r.id for r in rows if 10 <= r.v <= 12}
 
