@@ -492,6 +492,7 @@ class RedisInvalidations:
         self._resync = False
         self._delay = BACKOFF_START
         self._closed = False
+        self._limiter: anyio.CapacityLimiter | None = None
         self.sleep: Callable[[float], Awaitable[None]] = anyio.sleep  # reconnect backoff waits
 
     def __aiter__(self) -> RedisInvalidations:
@@ -502,9 +503,15 @@ class RedisInvalidations:
         if side is None:
             self._threaded = True
             self._pubsub = self._backend._sync.pubsub()  # type: ignore[no-untyped-call]
-            await anyio.to_thread.run_sync(self._pubsub.subscribe, self._channel)
+            if self._limiter is None:  # own thread slot: never starve the default limiter
+                self._limiter = anyio.CapacityLimiter(1)
+            await anyio.to_thread.run_sync(
+                self._pubsub.subscribe, self._channel, limiter=self._limiter
+            )
             while True:
-                msg = await anyio.to_thread.run_sync(self._pubsub.get_message, False, 1.0)
+                msg = await anyio.to_thread.run_sync(
+                    self._pubsub.get_message, False, 1.0, limiter=self._limiter
+                )
                 if msg is not None and msg.get("type") == "subscribe":
                     return
         self._threaded = False
@@ -549,7 +556,7 @@ class RedisInvalidations:
     async def _next_raw(self) -> Any:
         if self._threaded:
             return await anyio.to_thread.run_sync(
-                self._pubsub.get_message, True, 1.0, abandon_on_cancel=True
+                self._pubsub.get_message, True, 1.0, abandon_on_cancel=True, limiter=self._limiter
             )
         return await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
 
