@@ -72,6 +72,14 @@ query path rendered the predicate's `repr` on every call (~30% of the time). Nar
 few µs more (walking the sorted keys of the range). The ordered part of an index is built on the
 first range query, so fields only queried with `==`/`in_` pay only for the hash map on insert.
 
+Selectivity decides everything else. A scan reads the residents in memory order (~50-100 ns a
+row, prefetch-friendly); every index candidate costs a few random memory accesses (bucket, entry,
+value) — ~1-2 µs each on this machine. The forced-index rows of the table put the break-even
+between 1% (index ~2x faster) and 5% (index ~2x slower) of the residents, so the planner uses an
+index only when its estimate is at most 2% of them (`sassi._index.SELECTIVITY_LIMIT`) and scans
+otherwise; `scope.explain()` says which. Before this was measured the limit was 25%, which made
+broad range queries up to 10x slower than a scan.
+
 ### Inserts
 
 There is no numeric goal for inserts. A `Punnu.insert` takes the write lock, checks the conflict
