@@ -294,3 +294,14 @@ async def test_reconnect_backoff_doubles_and_caps_at_five_seconds() -> None:
     assert delays == [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.0, 5.0, 5.0]
     await stream.aclose()
     await backend.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_closed_stream_ends(redis_url: str) -> None:
+    backend = RedisBackend(redis_url)
+    stream = backend.invalidations(KS)
+    await stream.ready()
+    await stream.aclose()
+    await stream.ready()  # nothing to do any more
+    assert [m async for m in stream] == []
+    await backend.aclose()

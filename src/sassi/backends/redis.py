@@ -536,9 +536,7 @@ class RedisInvalidations:
 
     async def ready(self) -> None:
         """Subscribe now (retrying with backoff) unless already subscribed."""
-        while self._pubsub is None:
-            if self._closed:
-                raise StopAsyncIteration
+        while self._pubsub is None and not self._closed:
             try:
                 await self._subscribe()
             except (redis.exceptions.RedisError, OSError) as exc:
@@ -563,6 +561,8 @@ class RedisInvalidations:
     async def __anext__(self) -> Invalidation:
         while True:
             await self.ready()
+            if self._closed:
+                raise StopAsyncIteration
             if self._resync:
                 self._resync = False
                 return InvalidateAll()
