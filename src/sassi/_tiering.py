@@ -30,6 +30,26 @@ drain). If the stream fails it is reopened with a capped backoff; if it ends, th
 Snapshots (no backend needed): :func:`export_entries`, :func:`snapshot`,
 :func:`restore_entries`, :func:`restore` — whole-pool replace through the pool's single commit
 path, every check done before anything changes.
+
+Internal API for other modules
+==============================
+
+``pool._tier`` is ``None`` without a backend, else a :class:`Tiering` with:
+
+``keyspace`` / ``backend``
+    What the pool passes to the backend (the keyspace carries a unique ``origin``, so the
+    backend never echoes this pool's own messages back to its listener).
+``insert`` / ``ainsert`` / ``invalidate`` / ``ainvalidate`` / ``load`` / ``aload``
+    Called by the pool's methods of the same names.
+``publish(message)`` / ``await apublish(message)``
+    Send an invalidation message (e.g. ``InvalidateWhere``) under the failure policy.
+``reserved_count(ids)``, ``wait_unreserved_sync(id)`` / ``await wait_unreserved(id)``
+    Strict-write reservations: fetch inserts wait for them; ``apply_delta`` counts them
+    (``pool._reserved``).
+``_touch_all()``
+    Mark every in-flight ``load`` stale (call while removing entries outside this module).
+``await wait_listening()``
+    Returns once the listener inside ``pool.background()`` is subscribed (tests, startup).
 """
 
 from __future__ import annotations
