@@ -427,3 +427,58 @@ async def test_backend_invalidation_messages_update_the_indexes() -> None:
             assert event == sassi.Invalidated(2, sassi.EventReason.BACKEND_INVALIDATION)
             assert ids(assert_same_as_scan(listener, F.age == 5)) == [0, 1, 3]
             assert_in_step(listener)
+
+
+# -- fetch inserts, invalidate_where, periodic refresh ----------------------------------------
+
+
+def test_fetch_inserts_are_indexed() -> None:
+    pool = make_pool()
+    assert pool.get_or_fetch(1, lambda i: Row(i, age=9)) == Row(1, age=9)
+    fetched = pool.get_or_fetch_many([1, 2, 3], lambda ids: [Row(i, age=9) for i in ids])
+    assert sorted(r.id for r in fetched) == [1, 2, 3]
+    assert ids(assert_same_as_scan(pool, F.age == 9)) == [1, 2, 3]
+    assert_in_step(pool)
+
+
+@pytest.mark.anyio
+async def test_async_fetch_inserts_are_indexed() -> None:
+    pool = make_pool()
+
+    async def one(i: int) -> Row:
+        return Row(i, name="fetched")
+
+    async def many(wanted: list[int]) -> list[Row]:
+        return [Row(i, name="batch") for i in wanted]
+
+    await pool.aget_or_fetch(5, one)
+    await pool.aget_or_fetch_many([5, 6, 7], many)
+    assert ids(assert_same_as_scan(pool, F.name == "fetched")) == [5]
+    assert ids(assert_same_as_scan(pool, F.name == "batch")) == [6, 7]
+    assert_in_step(pool)
+
+
+def test_invalidate_where_uses_and_updates_the_indexes() -> None:
+    pool = make_pool()
+    for i in range(30):
+        pool.insert(Row(i, age=i % 3))
+    assert pool.invalidate_where(F.age == 1) == 10
+    assert ids(assert_same_as_scan(pool, F.age == 1)) == []
+    assert len(ids(assert_same_as_scan(pool, F.age.in_([0, 2])))) == 20
+    assert_in_step(pool)
+
+
+@pytest.mark.anyio
+async def test_replace_refresh_updates_the_indexes() -> None:
+    pool = make_pool()
+    for i in range(5):
+        pool.insert(Row(i, age=1))
+
+    async def fetch_all() -> list[Row]:
+        return [Row(i, age=2) for i in range(3, 8)]
+
+    async with pool.periodic_refresh(3600, fetch_all, mode=sassi.RefreshMode.REPLACE) as handle:
+        await handle.refresh_now()
+    assert ids(assert_same_as_scan(pool, F.age == 1)) == []
+    assert ids(assert_same_as_scan(pool, F.age == 2)) == [3, 4, 5, 6, 7]
+    assert_in_step(pool)
