@@ -128,3 +128,7 @@ def test_unreadable_root_is_backend_unavailable(tmp_path: Path) -> None:
         backend.put_sync(KS, 1, ConformanceItem(1, "a"), None)
     with pytest.raises(BackendUnavailable):
         backend.get_sync(KS, 1)
+
+
+def test_repr(tmp_path: Path) -> None:
+    assert repr(FileBackend(tmp_path)) == f"FileBackend({str(tmp_path)!r})"

@@ -130,3 +130,9 @@ def test_bad_ttl_types_are_type_errors(ttl: object) -> None:
 def test_nan_ttl_is_a_value_error() -> None:
     with pytest.raises(ValueError):
         MemoryBackend().put_sync(KS, 1, ConformanceItem(1, "a"), float("nan"))
+
+
+def test_repr() -> None:
+    backend = MemoryBackend()
+    backend.put_sync(KS, 1, ConformanceItem(1, "a"), None)
+    assert repr(backend) == "<MemoryBackend 1 entries>"

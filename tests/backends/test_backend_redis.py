@@ -305,3 +305,9 @@ async def test_a_closed_stream_ends(redis_url: str) -> None:
     await stream.ready()  # nothing to do any more
     assert [m async for m in stream] == []
     await backend.aclose()
+
+
+def test_repr() -> None:
+    backend = RedisBackend("redis://127.0.0.1:1234/2")
+    assert repr(backend) == "<RedisBackend 127.0.0.1:1234 db=2>"
+    backend.close()

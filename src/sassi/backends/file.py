@@ -44,6 +44,9 @@ class FileBackend:
         self.root = Path(root)
         self._clock = clock if clock is not None else time.time
 
+    def __repr__(self) -> str:
+        return f"FileBackend({str(self.root)!r})"
+
     def keyspace_dir(self, keyspace: Keyspace) -> Path:
         """The directory of one keyspace."""
         ns = "ns_none" if keyspace.namespace is None else "ns_" + keyspace.namespace.encode().hex()

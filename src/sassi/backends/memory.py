@@ -157,6 +157,9 @@ class MemoryBackend:
         for stream in targets:
             stream.push(message, origin)
 
+    def __repr__(self) -> str:
+        return f"<MemoryBackend {len(self)} entries>"
+
     def __len__(self) -> int:
         """Stored entries across all keyspaces (expired ones included until read)."""
         with self._lock:

@@ -274,6 +274,11 @@ class RedisBackend:
         self._invalidate = self._sync.register_script(_INVALIDATE)
         self._drain = self._sync.register_script(_DRAIN)
 
+    def __repr__(self) -> str:
+        kwargs = self._sync.connection_pool.connection_kwargs
+        where = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}"
+        return f"<RedisBackend {where} db={kwargs.get('db', 0)}>"
+
     @staticmethod
     def _check_bytes(kwargs: dict[str, Any]) -> None:
         if kwargs.get("decode_responses"):
