@@ -41,7 +41,8 @@ ttl=DEFAULT_TTL, protect=False, replace_all=False, sweep=False, hints=None, prec
     Event order: removals (incl. ``replace_all`` and ``sweep``), then LRU evictions, then
     ``Inserted``/``Updated`` of the upserts that survived, in id order.
 ``CommitResult``
-    ``events`` (what was published), ``stored`` (id -> the value resident for each upsert id
+    ``events`` (what was published; ``Inserted``/``Updated`` are only built while the pool has
+    a subscriber, ``Invalidated`` always), ``stored`` (id -> the value resident for each upsert id
     after the upsert step: the new value, or the live prior that was kept), ``applied``
     (surviving upserts), ``inserted``/``updated`` (survivors without/with a live prior),
     ``removed`` (live entries removed by removals/replace_all/sweep), ``lru_evictions``.
@@ -71,6 +72,7 @@ ttl=DEFAULT_TTL, protect=False, replace_all=False, sweep=False, hints=None, prec
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import enum
 import itertools
@@ -616,9 +618,7 @@ class Punnu(Generic[T]):
         """
         if not isinstance(delta, Delta):
             raise TypeError(f"apply_delta() needs a sassi.Delta, got {type(delta).__qualname__}")
-        for item in delta.items:
-            self._checked_id(item)
-        upserts, tombstones = normalize_delta(delta, self._id_of)
+        upserts, tombstones = normalize_delta(delta, self._checked_id)
         with self._lock:
             if self._reserved is not None:
                 skips = self._reserved([k for k, _ in upserts] + tombstones)
@@ -636,6 +636,14 @@ class Punnu(Generic[T]):
     def _next_epoch(self) -> int:
         self._write_epochs += 1
         return next(self._epoch)
+
+    def _reserve_epochs(self, n: int) -> int:
+        """Draw ``n`` consecutive recency epochs (caller holds the lock); returns the first."""
+        self._write_epochs += n
+        first = next(self._epoch)
+        if n > 1:
+            collections.deque(itertools.islice(self._epoch, n - 1), maxlen=0)
+        return first
 
     def _commit(
         self,
@@ -700,15 +708,15 @@ class Punnu(Generic[T]):
                     result.removed += 1
                     removal_events.append(Invalidated(key, EventReason.TTL_EXPIRED))
 
-            prior_live: set[Hashable] = set()
-            upsert_events: dict[Hashable, Event] = {}
+            prior: dict[Hashable, Any] = {}  # id -> the live value this commit replaced
+            survivors: dict[Hashable, Any] = {}  # id -> value written (evictions remove)
             epoch_base = 0
             if hints:
-                epoch_base = self._next_epoch()
-                top = max(rank for _, rank in hints.values())
-                for _ in range(top):  # reserve epoch_base .. epoch_base + top
-                    self._next_epoch()
+                epoch_base = self._reserve_epochs(1 + max(rank for _, rank in hints.values()))
+            epoch = self._reserve_epochs(len(ordered)) if ordered else 0
             default_deadline = _deadline(now, seconds)
+            stored = result.stored
+            put = store.put
             for key, value in ordered:
                 entry = entries.get(key)
                 if entry is not None and (entry[DEADLINE] is None or entry[DEADLINE] > now):
@@ -716,37 +724,40 @@ class Punnu(Generic[T]):
                     if conflict is Conflict.KEEP or (
                         policy is OnConflict.REJECT and conflict is not Conflict.REPLACE
                     ):
-                        result.stored[key] = old
+                        stored[key] = old
                         continue
-                    prior_live.add(key)
-                    event: Event = (
-                        Updated(old, value) if policy is OnConflict.UPDATE else Inserted(value)
-                    )
-                else:
-                    event = Inserted(value)
+                    prior[key] = old
                 hint = hints.get(key) if hints else None
                 if hint is None:
-                    store.put(key, value, self._next_epoch(), default_deadline)
+                    put(key, value, epoch, default_deadline)
+                    epoch += 1
                 else:
-                    store.put(key, value, epoch_base + hint[1], _deadline(now, hint[0]))
-                result.stored[key] = value
-                upsert_events[key] = event
+                    put(key, value, epoch_base + hint[1], _deadline(now, hint[0]))
+                stored[key] = value
+                survivors[key] = value
 
             lru_events: list[Event] = []
             if len(entries) > config.capacity:
                 protected = ordered[0][0] if protect and len(ordered) == 1 else None
-                self._evict(now, protected, upsert_events, prior_live, lru_events)
+                self._evict(now, protected, survivors, prior, lru_events)
 
-            result.applied = len(upsert_events)
-            result.updated = sum(1 for k in upsert_events if k in prior_live)
+            result.applied = len(survivors)
+            result.updated = sum(1 for k in survivors if k in prior) if prior else 0
             result.inserted = result.applied - result.updated
             result.lru_evictions = len(lru_events)
             events = result.events
             events.extend(removal_events)
             events.extend(lru_events)
-            events.extend(upsert_events.values())
+            if survivors and self._hub.active:  # nobody listening: skip building them
+                if policy is OnConflict.UPDATE and prior:
+                    events.extend(
+                        Updated(prior[k], v) if k in prior else Inserted(v)
+                        for k, v in survivors.items()
+                    )
+                else:
+                    events.extend(map(Inserted, survivors.values()))
             self._publish(events)
-        self._after_commit(events)
+        self._after_commit(events, bool(events or survivors))
         return result
 
     def _commit_one(
@@ -777,12 +788,9 @@ class Punnu(Generic[T]):
                         precheck(now)
                     result.stored[key] = old
                     return result
-                event: Event = (
-                    Updated(old, value) if policy is OnConflict.UPDATE else Inserted(value)
-                )
                 result.updated = 1
             else:
-                event = Inserted(value)
+                old = None
                 result.inserted = 1
             if precheck is not None:
                 precheck(now)
@@ -791,34 +799,38 @@ class Punnu(Generic[T]):
             result.stored[key] = value
             events = result.events
             if len(self._map) > self.config.capacity:
-                upsert_events = {key: event}
-                prior = {key} if result.updated else set()
-                self._evict(now, key if protect else None, upsert_events, prior, events)
+                survivors = {key: value}
+                prior = {key: old} if result.updated else {}
+                self._evict(now, key if protect else None, survivors, prior, events)
                 result.lru_evictions = len(events)
-                if key not in upsert_events:
+                if key not in survivors:
                     result.inserted = result.updated = 0
                     self._publish(events)
-                    self._after_commit(events)
+                    self._after_commit(events, bool(events))
                     return result
             result.applied = 1
-            events.append(event)
+            if self._hub.active:  # nobody listening: skip building the event
+                if result.updated and policy is OnConflict.UPDATE:
+                    events.append(Updated(old, value))
+                else:
+                    events.append(Inserted(value))
             self._publish(events)
-        self._after_commit(events)
+        self._after_commit(events, True)
         return result
 
     def _evict(
         self,
         now: float,
         protected: Hashable | None,
-        upsert_events: dict[Hashable, Event],
-        prior_live: set[Hashable],
+        survivors: dict[Hashable, Any],
+        prior: dict[Hashable, Any],
         lru_events: list[Event],
     ) -> None:
         """Bring the store back to capacity (caller holds the lock and checked it is over).
 
         Drops every expired entry silently, then evicts sampled-LRU victims. A victim that is
-        one of this commit's upserts loses its pending event; it gets an ``LRU_EVICT`` event
-        only if a live value was resident before the commit (otherwise it was transient).
+        one of this commit's upserts leaves ``survivors``; it gets an ``LRU_EVICT`` event only
+        if a live value was resident before the commit (in ``prior``; otherwise transient).
         """
         store = self._store
         entries = store.map
@@ -829,9 +841,9 @@ class Punnu(Generic[T]):
             if victim is None:
                 break
             store.remove(victim)
-            if victim in upsert_events:
-                del upsert_events[victim]
-                if victim not in prior_live:
+            if victim in survivors:
+                del survivors[victim]
+                if victim not in prior:
                     continue
             lru_events.append(Invalidated(victim, EventReason.LRU_EVICT))
 
@@ -845,9 +857,13 @@ class Punnu(Generic[T]):
             self._hub.publish(events)
         self._size = len(self._map)
 
-    def _after_commit(self, events: list[Event]) -> None:
-        """Metrics for a committed write (called after releasing the lock; never raises)."""
-        if events and self._metrics_on:
+    def _after_commit(self, events: list[Event], changed: bool) -> None:
+        """Metrics for a committed write (called after releasing the lock; never raises).
+
+        ``changed``: the commit emitted at least one event (built or not: upsert events are
+        only materialised when someone subscribes), so a size sample is due.
+        """
+        if changed and self._metrics_on:
             metrics = self._metrics
             for event in events:
                 if type(event) is Invalidated:
@@ -1012,7 +1028,8 @@ class Punnu(Generic[T]):
 
         :returns: a new subscription.
         """
-        return self._hub.subscribe()
+        with self._lock:  # never between a commit's "anyone listening?" and its publish
+            return self._hub.subscribe()
 
     def _record_fetch(self, n: int = 1) -> None:
         self._fetches.add(n)
