@@ -485,3 +485,40 @@ def test_sync_invalidate_of_a_resident_during_a_refetch_emits_only_its_event() -
     assert pool.get(1) is None
     events = drain(sub)
     assert events == [Inserted(User(1, "racing writer")), Invalidated(1, events[1].reason)]  # type: ignore[union-attr]
+
+
+class InsertOnMiss:
+    """A metrics hook that caches id 1 when a lookup misses, like a flight ending just then."""
+
+    def __init__(self) -> None:
+        self.pool: Punnu[User] | None = None
+
+    def record_miss(self, type_name: str) -> None:
+        assert self.pool is not None
+        self.pool.insert(User(1, "cached meanwhile"))
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_a_value_cached_between_the_l1_check_and_the_flight_is_not_fetched_again(
+    mode: str,
+) -> None:
+    metrics = InsertOnMiss()
+    pool = Punnu(User, metrics=metrics)
+    metrics.pool = pool
+    calls: list[int] = []
+
+    def fetch(id: int) -> User:
+        calls.append(id)
+        return User(id, "fetched")
+
+    async def afetch(id: int) -> User:
+        return fetch(id)
+
+    if mode == "sync":
+        value = pool.get_or_fetch(1, fetch)
+    else:
+        value = await pool.aget_or_fetch(1, afetch)
+    assert value == User(1, "cached meanwhile")
+    assert calls == []
+    assert pool.stats().fetches == 0

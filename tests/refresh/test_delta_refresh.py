@@ -411,7 +411,11 @@ async def test_recovered_ids_not_returned_are_forgotten() -> None:
         await handle.update()  # asks for 1, the source no longer has it
         pool.insert(Row(4))  # evicts 2 (1 is gone from membership, 3 is not ours)
         assert handle.pending_eviction_recovery_count() == 1
-        await handle.update()
+        await handle.update()  # asks for 2, gone too
+        for i in (1, 5, 6):  # someone else caches 1 again, and it is evicted again
+            pool.insert(Row(i))
+        assert pool.get(1) is None
+        assert handle.pending_eviction_recovery_count() == 0  # no longer ours to recover
     assert [q.recover_ids for q in src.queries] == [frozenset(), {1}, {2}]
 
 
