@@ -693,3 +693,49 @@ def test_memory_backend_without_a_clock_follows_the_pool_clock() -> None:
     own.put_sync(KS, 2, Item(2, "b"), 1)
     clock.advance(100)
     assert own.get_sync(KS, 2) == Item(2, "b")  # an explicit clock is never replaced
+
+
+def test_threads_writing_and_reading_through_one_backend() -> None:
+    """Writers and readers on several threads: no error, never a value under another id."""
+    import random
+
+    backend = MemoryBackend()
+    # strict writes serialise per id, so L1 and L2 agree once the writers are done
+    writer = pool(backend, capacity=50, backend_failure=BackendFailure.ERROR)
+    reader = pool(backend, capacity=20)
+    errors: list[BaseException] = []
+    wrong: list[tuple[int, object]] = []
+
+    def write(seed: int) -> None:
+        rng = random.Random(seed)
+        try:
+            for _ in range(300):
+                ident = rng.randrange(40)
+                if rng.random() < 0.3:
+                    writer.invalidate(ident)
+                else:
+                    writer.insert(Item(ident, f"v{seed}", age=seed))
+        except BaseException as exc:
+            errors.append(exc)
+
+    def read(seed: int) -> None:
+        rng = random.Random(seed)
+        try:
+            for _ in range(300):
+                ident = rng.randrange(40)
+                got = reader.load(ident)
+                if got is not None and got.id != ident:
+                    wrong.append((ident, got))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(3)]
+    threads += [threading.Thread(target=read, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and wrong == []
+    assert len(reader) <= 20 and len(writer) <= 50
+    for ident in range(40):  # L2 agrees with the writer's last word on every id
+        assert backend.get_sync(KS, ident) == writer.get(ident)
