@@ -1,0 +1,95 @@
+"""Fetch helpers next to an L2 backend: never touch it, and wait out strict writes of the same id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import anyio
+import pytest
+
+from sassi import BackendFailure, Event, Inserted, Punnu, Subscription
+from sassi.backends import MemoryBackend
+
+pytestmark = pytest.mark.anyio
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    name: str = ""
+
+
+def drain(sub: Subscription) -> list[Event]:
+    out = []
+    while (event := sub.receive_nowait()) is not None:
+        out.append(event)
+    return out
+
+
+class GatedBackend(MemoryBackend):
+    """A memory backend whose async ``put`` waits for ``gate``; counts every call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = anyio.Event()
+        self.putting = anyio.Event()
+        self.calls: list[str] = []
+
+    async def put(self, keyspace: Any, id: Any, value: Any, ttl: float | timedelta | None) -> None:
+        self.calls.append("put")
+        self.putting.set()
+        await self.gate.wait()
+        await super().put(keyspace, id, value, ttl)
+
+    async def get(self, keyspace: Any, id: Any) -> Any:
+        self.calls.append("get")
+        return await super().get(keyspace, id)
+
+
+async def test_a_fetch_insert_waits_for_a_strict_write_of_the_same_id_and_keeps_it() -> None:
+    backend = GatedBackend()
+    pool = Punnu(User, backend=backend, backend_failure=BackendFailure.ERROR)
+    sub = pool.events()
+    written = User(1, "strict write")
+    fetched: list[User | None] = []
+
+    async def fetch(id: int) -> User:
+        return User(id, "fetched")
+
+    async def lazy() -> None:
+        fetched.append(await pool.aget_or_fetch(1, fetch))
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(pool.ainsert, written)
+            await backend.putting.wait()  # the strict write holds id 1
+            tg.start_soon(lazy)
+            await anyio.wait_all_tasks_blocked()
+            assert fetched == []  # the fetch finished but its insert waits
+            assert len(pool) == 0
+            backend.gate.set()
+    assert fetched == [written]
+    assert fetched[0] is written
+    assert pool.get(1) is written
+    assert drain(sub) == [Inserted(written)]
+
+
+async def test_fetch_helpers_never_read_or_write_the_backend() -> None:
+    backend = GatedBackend()
+    backend.gate.set()
+    pool = Punnu(User, backend=backend)
+
+    async def fetch(id: int) -> User:
+        return User(id)
+
+    async def fetch_many(ids: list[int]) -> list[User]:
+        return [User(i) for i in ids]
+
+    await pool.aget_or_fetch(1, fetch)
+    pool.get_or_fetch(2, lambda id: User(id))
+    await pool.aget_or_fetch_many([3, 4], fetch_many)
+    pool.get_or_fetch_many([5], lambda ids: [User(i) for i in ids])
+    assert backend.calls == []
+    assert len(pool) == 5
