@@ -466,6 +466,18 @@ class Tiering:
             return value
         return result.stored.get(key, value)
 
+    def _decoded(self, value: Any) -> Any:
+        """A backend may hand back wire bytes instead of a value: decode them."""
+        if isinstance(value, bytes | bytearray | memoryview):
+            return wire.loads(self.pool.model, value)
+        return value
+
+    def _get_sync(self, key: Hashable) -> Any:
+        return self._decoded(self.backend.get_sync(self.keyspace, key))
+
+    async def _get(self, key: Hashable) -> Any:
+        return self._decoded(await self.backend.get(self.keyspace, key))
+
     def _read_failed(self, key: Hashable, exc: BackendError) -> None:
         self._failed("get", key, exc)
         if self.strict:
@@ -479,7 +491,7 @@ class Tiering:
         self._begin_load(key)
         try:
             try:
-                value = self._call_sync("get", self.backend.get_sync, self.keyspace, key)
+                value = self._call_sync("get", self._get_sync, key)
             except BackendError as exc:
                 self._read_failed(key, exc)
                 return None
@@ -495,7 +507,7 @@ class Tiering:
         self._begin_load(key)
         try:
             try:
-                value = await self._call("get", self.backend.get, self.keyspace, key)
+                value = await self._call("get", self._get, key)
             except BackendError as exc:
                 self._read_failed(key, exc)
                 return None

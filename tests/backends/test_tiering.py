@@ -739,3 +739,27 @@ def test_threads_writing_and_reading_through_one_backend() -> None:
     assert len(reader) <= 20 and len(writer) <= 50
     for ident in range(40):  # L2 agrees with the writer's last word on every id
         assert backend.get_sync(KS, ident) == writer.get(ident)
+
+
+class BytesBackend(MemoryBackend):
+    """A third-party backend that hands back the stored wire bytes."""
+
+    def get_sync(self, keyspace: Keyspace, id: object) -> object:
+        if id == 2:
+            return b"\x00 not a container"
+        value = super().get_sync(keyspace, id)
+        return None if value is None else sassi.wire.dumps(value)
+
+    async def get(self, keyspace: Keyspace, id: object) -> object:
+        return self.get_sync(keyspace, id)
+
+
+@pytest.mark.anyio
+async def test_backends_may_return_wire_bytes() -> None:
+    backend = BytesBackend()
+    pool(backend).insert(Item(1, "a"))
+    assert pool(backend).load(1) == Item(1, "a")
+    assert await pool(backend).aload(1) == Item(1, "a")
+    assert pool(backend).load(2) is None  # undecodable: a backend failure (L1_ONLY: a miss)
+    with pytest.raises(BackendError):
+        await pool(backend, backend_failure=BackendFailure.ERROR).aload(2)
