@@ -120,7 +120,10 @@ class Backend(Protocol):
     """
 
     async def get(self, keyspace: Keyspace, id: Any) -> Any | None:
-        """The stored value for ``id``, or ``None`` when absent or expired."""
+        """The stored value for ``id``, or ``None`` when absent or expired.
+
+        A backend may return the value's kind-1 wire bytes instead; the pool decodes them.
+        """
         ...
 
     async def put(
