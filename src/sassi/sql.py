@@ -495,6 +495,8 @@ def _pair(value: object) -> tuple[Any, Any]:
 
 def _lower_field(col: ColumnElement[Any], node: FieldPredicate) -> Clause:
     op, value, present = node.op, node.value, node.present
+    if isinstance(col.type, sa.JSON):
+        return _json_column(col, node)
     if op is LookupOp.IS_NULL:
         return sa.false() if present else col.is_(None)
     if op is LookupOp.IS_NOT_NULL:
@@ -511,6 +513,67 @@ def _lower_field(col: ColumnElement[Any], node: FieldPredicate) -> Clause:
     if isinstance(value, str):
         return _string(col, op, value)
     raise TypeError(f"{op.name} needs a str needle, not {value!r}")
+
+
+# Plain comparisons on a JSON column: Python's == on the loaded value --------------------------
+
+
+def _json_column(col: ColumnElement[Any], node: FieldPredicate) -> Clause:
+    """``F.payload == v``, ``!=``, ``in_``, ``not_in``, ``is_null`` on a JSON-typed column.
+
+    In memory these compare the loaded Python value with ``==``: dicts ignore key order, ints and
+    floats compare exactly, and ``True == 1``. A JSON ``null`` root loads as ``None``, so it is
+    ``None`` here too. Ordering and string lookups have no JSON meaning and are refused.
+    """
+    op, value, present = node.op, node.value, node.present
+    null = _PerDialect(_sqlite_null_root(col), _pg_null_root(col))
+    if op is LookupOp.IS_NULL:
+        return sa.false() if present else null
+    if op is LookupOp.IS_NOT_NULL:
+        return sa.not_(null)
+    if op in (LookupOp.EQ, LookupOp.NE):
+        values: tuple[Any, ...] = (value,)
+    elif op in (LookupOp.IN, LookupOp.NOT_IN):
+        values = tuple(value)  # type: ignore[arg-type]
+    else:
+        raise TypeError(
+            f"{op.name} on the JSON column {node.field!r} has no SQL form; compare a typed value "
+            f"instead: F.{node.field}.json.path(...).value(int) < 3"
+        )
+    wanted = [v for v in values if v is not None]
+    has_none = (not present) and any(v is None for v in values)
+    equal: Clause = (
+        sa.and_(
+            sa.not_(null),
+            _PerDialect(
+                sa.or_(*(_sqlite_root_eq(col, v) for v in wanted)),
+                sa.or_(*(_pg_root_eq(col, v) for v in wanted)),
+            ),
+        )
+        if wanted
+        else sa.false()
+    )
+    if op in (LookupOp.EQ, LookupOp.IN):
+        return sa.or_(equal, null) if has_none else equal
+    if present or has_none:
+        return sa.and_(sa.not_(null), sa.not_(equal))
+    return sa.not_(equal)
+
+
+def _sqlite_null_root(col: ColumnElement[Any]) -> Clause:
+    return sa.or_(col.is_(None), sa.func.json_type(col) == "null")
+
+
+def _pg_null_root(col: ColumnElement[Any]) -> Clause:
+    return sa.or_(col.is_(None), sa.func.jsonb_typeof(sa.cast(col, JSONB)) == "null")
+
+
+def _sqlite_root_eq(col: ColumnElement[Any], x: Any) -> Clause:
+    return _no_null(_lite_eq(sa.func.json_type(col), sa.func.json_extract(col, "$"), x, True))
+
+
+def _pg_root_eq(col: ColumnElement[Any], x: Any) -> Clause:
+    return _pg_eq(sa.type_coerce(sa.cast(col, JSONB), JSONB), x, python=True)
 
 
 # JSON documents ---------------------------------------------------------------------------------
@@ -608,14 +671,25 @@ def _as_clause(expr: Any) -> Clause:
     return expr  # type: ignore[no-any-return]
 
 
-def _lite_eq(t: Any, v: Any, x: Any) -> Clause:
-    """Structural JSON equality of the node ``(t, v)`` with the Python JSON value ``x``."""
+def _lite_eq(t: Any, v: Any, x: Any, python: bool = False) -> Clause:
+    """Structural equality of the SQLite JSON node ``(t, v)`` with the Python value ``x``.
+
+    JSON equality (``python=False``): ``true`` is never a number. Python equality
+    (``python=True``, for plain ``==`` on a JSON column): ``True == 1`` and ``False == 0``, and
+    anything that is not a JSON value (a tuple, a set, a non-str key) never equals.
+    """
     if x is None:
         return _as_clause(t == "null")
     if isinstance(x, bool):
-        return _as_clause(t == ("true" if x else "false"))
+        same = _as_clause(t == ("true" if x else "false"))
+        return sa.or_(same, _lite_eq(t, v, int(x))) if python else same
     if isinstance(x, int | float):
-        return sa.and_(t.in_(("integer", "real")), _lite_number(v, LookupOp.EQ, x))
+        if x != x:  # NaN equals nothing
+            return sa.false()
+        number = sa.and_(t.in_(("integer", "real")), _lite_number(v, LookupOp.EQ, x))
+        if python and x in (0, 1):
+            return sa.or_(number, t == ("true" if x == 1 else "false"))
+        return number
     if isinstance(x, str):
         return sa.and_(t == "text", v == x)
     if isinstance(x, list):
@@ -623,23 +697,21 @@ def _lite_eq(t: Any, v: Any, x: Any) -> Clause:
         parts: list[Clause] = [t == "array", sa.func.json_array_length(arr) == len(x)]
         for i, item in enumerate(x):
             e = _lite_each(arr)
-            parts.append(
-                sa.exists().select_from(e).where(e.c.key == i, _lite_eq(e.c.type, e.c.value, item))
-            )
+            item_eq = _lite_eq(e.c.type, e.c.value, item, python)
+            parts.append(sa.exists().select_from(e).where(e.c.key == i, item_eq))
         return sa.and_(*parts)
-    if isinstance(x, dict):
+    if isinstance(x, dict) and all(isinstance(k, str) for k in x):
         obj = _lite_container("object", t, v)
         size = _lite_each(obj)
         count = sa.select(sa.func.count()).select_from(size).scalar_subquery()
         parts = [t == "object", count == len(x)]
         for key, item in x.items():
             e = _lite_each(obj)
-            parts.append(
-                sa.exists()
-                .select_from(e)
-                .where(e.c.key == key, _lite_eq(e.c.type, e.c.value, item))
-            )
+            item_eq = _lite_eq(e.c.type, e.c.value, item, python)
+            parts.append(sa.exists().select_from(e).where(e.c.key == key, item_eq))
         return sa.and_(*parts)
+    if python:
+        return sa.false()
     raise TypeError(f"not a JSON value: {x!r}")
 
 
@@ -786,29 +858,62 @@ def _has_wide_number(x: Any) -> bool:
     return False
 
 
-def _pg_eq(v: Any, x: Any) -> Clause:
-    """NULL-free JSON equality of the jsonb value ``v`` (NULL when missing) with ``x``.
+def _has_bool_or_number(x: Any) -> bool:
+    if isinstance(x, bool | int | float):
+        return True
+    if isinstance(x, list | tuple):
+        return any(_has_bool_or_number(v) for v in x)
+    if isinstance(x, dict):
+        return any(_has_bool_or_number(v) for v in x.values())
+    return False
+
+
+def _is_json(x: Any) -> bool:
+    if x is None or isinstance(x, bool | int | str):
+        return True
+    if isinstance(x, float):
+        return x == x
+    if isinstance(x, list):
+        return all(_is_json(v) for v in x)
+    if isinstance(x, dict):
+        return all(isinstance(k, str) and _is_json(v) for k, v in x.items())
+    return False
+
+
+def _pg_eq(v: Any, x: Any, python: bool = False) -> Clause:
+    """NULL-free equality of the jsonb value ``v`` (NULL when missing) with the Python value ``x``.
 
     ``jsonb`` equality already ignores key order, compares numbers as decimals and never equates
-    ``true`` with ``1``; operands holding numbers beyond 2**53 are expanded structurally so each
-    number goes through :func:`_pg_number`.
+    ``true`` with ``1``. Operands holding numbers beyond 2**53 are expanded structurally so each
+    number goes through :func:`_pg_number`; so are operands compared with Python equality
+    (``python=True``: ``True == 1``, and non-JSON values never equal), see :func:`_lite_eq`.
     """
-    if not _has_wide_number(x):
+    if python and not _is_json(x):
+        return sa.false()
+    if not _has_wide_number(x) and not (python and _has_bool_or_number(x)):
         return _no_null(_as_clause(v == _pg_json_literal(x)))
     t = sa.func.jsonb_typeof(v)
+    if isinstance(x, bool):
+        same = _as_clause(v == _pg_json_literal(x))
+        return _no_null(sa.or_(same, _pg_eq(v, int(x), python)))
     if isinstance(x, int | float):
         number = sa.case((t == "number", sa.cast(v, sa.Numeric)))
-        return _no_null(sa.and_(t == "number", _pg_number(number, LookupOp.EQ, x)))
+        equal = sa.and_(t == "number", _pg_number(number, LookupOp.EQ, x))
+        if python and x in (0, 1):
+            equal = sa.or_(equal, v == _pg_json_literal(x == 1))
+        return _no_null(equal)
     if isinstance(x, list):
         length = sa.func.jsonb_array_length(sa.case((t == "array", v)))
-        items = [_pg_eq(v.op("->", return_type=JSONB)(i), item) for i, item in enumerate(x)]
+        items = [_pg_eq(v.op("->", return_type=JSONB)(i), item, python) for i, item in enumerate(x)]
         return _no_null(sa.and_(t == "array", length == len(x), *items))
-    keys = sa.func.jsonb_object_keys(
-        sa.case((t == "object", v), else_=sa.cast(sa.literal("{}", sa.Text), JSONB))
-    ).table_valued("value")
-    count = sa.select(sa.func.count()).select_from(keys).scalar_subquery()
-    members = [_pg_eq(v.op("->", return_type=JSONB)(k), item) for k, item in x.items()]
-    return _no_null(sa.and_(t == "object", count == len(x), *members))
+    if isinstance(x, dict):
+        keys = sa.func.jsonb_object_keys(
+            sa.case((t == "object", v), else_=sa.cast(sa.literal("{}", sa.Text), JSONB))
+        ).table_valued("value")
+        count = sa.select(sa.func.count()).select_from(keys).scalar_subquery()
+        members = [_pg_eq(v.op("->", return_type=JSONB)(k), item, python) for k, item in x.items()]
+        return _no_null(sa.and_(t == "object", count == len(x), *members))
+    return _no_null(_as_clause(v == _pg_json_literal(x)))  # None or str
 
 
 def _json_text(x: Any) -> str:

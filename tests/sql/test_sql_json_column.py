@@ -1,0 +1,106 @@
+"""Plain ``==``/``!=``/``in_``/``not_in``/``is_null`` on a JSON column, as Python compares values.
+
+In memory these compare the loaded value with ``==`` (dicts ignore key order, ``True == 1``), and
+a JSON ``null`` root loads as ``None`` — stored either as SQL NULL (``none_as_null=True``) or as
+the JSON text ``null`` (SQLAlchemy's default). Every case runs on both databases and both ways of
+storing ``None``; each states its answer and also checks in-memory evaluation agrees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+import sassi
+from sassi.sql import to_sqlalchemy
+
+
+@dataclass(frozen=True)
+class Doc:
+    id: int
+    j: sassi.JSON | None = None
+
+
+F = sassi.fields(Doc)
+DOCS = [
+    Doc(1),
+    Doc(2, {"a": 1, "b": [True, None]}),
+    Doc(3, {"b": [1, None], "a": True}),
+    Doc(4, [1, 2.0]),
+    Doc(5, "s"),
+    Doc(6, 0),
+    Doc(7, False),
+    Doc(8, {"a": 2**60}),
+    Doc(9, {}),
+]
+CASES: list[tuple[sassi.Predicate, list[int]]] = [
+    (F.j == {"a": 1, "b": [1, None]}, [2, 3]),  # True == 1, key order ignored
+    (F.j == {"b": [True, None], "a": 1.0}, [2, 3]),
+    (F.j == {"a": 1}, []),
+    (F.j == {}, [9]),
+    (F.j == [1, 2], [4]),
+    (F.j == [2, 1], []),
+    (F.j == 0, [6, 7]),  # False == 0
+    (F.j == False, [6, 7]),  # noqa: E712 - building a predicate
+    (F.j == True, []),  # noqa: E712
+    (F.j == "s", [5]),
+    (F.j == {"a": 2.0**60}, [8]),
+    (F.j == {"a": 2**60 + 1}, []),
+    (F.j != "s", [1, 2, 3, 4, 6, 7, 8, 9]),
+    (F.j.present() != "s", [2, 3, 4, 6, 7, 8, 9]),
+    (F.j == None, [1]),  # noqa: E711
+    (F.j != None, [2, 3, 4, 5, 6, 7, 8, 9]),  # noqa: E711
+    (F.j.is_null(), [1]),
+    (F.j.is_not_null(), [2, 3, 4, 5, 6, 7, 8, 9]),
+    (F.j.in_([[1, 2], 0, None]), [1, 4, 6, 7]),
+    (F.j.in_([]), []),
+    (F.j.present().in_([0, [1, 2]]), [4, 6, 7]),
+    (F.j.not_in([False, "s", []]), [1, 2, 3, 4, 8, 9]),
+    (F.j.not_in([None, "s", {}]), [2, 3, 4, 6, 7, 8]),
+    (~(F.j == {"a": 1, "b": [1, None]}), [1, 4, 5, 6, 7, 8, 9]),
+]
+
+
+@pytest.fixture(
+    scope="module",
+    params=[("sqlite", True), ("sqlite", False), ("postgresql", True), ("postgresql", False)],
+    ids=["sqlite-null", "sqlite-json-null", "postgresql-null", "postgresql-json-null"],
+)
+def loaded(request: pytest.FixtureRequest) -> Iterator[tuple[sa.Connection, sa.Table]]:
+    db, none_as_null = request.param
+    conn: sa.Connection = request.getfixturevalue("sqlite_conn" if db == "sqlite" else "pg_conn")
+    json_type = sa.JSON(none_as_null=none_as_null).with_variant(
+        JSONB(none_as_null=none_as_null), "postgresql"
+    )
+    table = sa.Table(
+        f"sassi_json_column_{int(none_as_null)}",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("j", json_type),
+        prefixes=["TEMPORARY"],
+    )
+    table.create(conn)
+    conn.execute(table.insert(), [{"id": d.id, "j": d.j} for d in DOCS])
+    yield conn, table
+    table.drop(conn)
+
+
+@pytest.mark.parametrize(("predicate", "expected"), CASES, ids=[repr(p) for p, _ in CASES])
+def test_json_column_equality_is_python_equality(
+    loaded: tuple[sa.Connection, sa.Table], predicate: sassi.Predicate, expected: list[int]
+) -> None:
+    conn, table = loaded
+    assert [d.id for d in DOCS if predicate.evaluate(d)] == expected
+    query = sa.select(table.c.id).where(to_sqlalchemy(predicate, table)).order_by(table.c.id)
+    assert list(conn.scalars(query)) == expected
+
+
+def test_ordering_and_string_lookups_on_a_json_column_are_refused() -> None:
+    table = sa.Table("docs", sa.MetaData(), sa.Column("id", sa.Integer), sa.Column("j", sa.JSON))
+    for pred in [F.j < 3, F.j.between(1, 2), F.j.contains("x"), F.j.iexact("s")]:
+        with pytest.raises(TypeError, match=r"\.json\.path"):
+            to_sqlalchemy(pred, table)
