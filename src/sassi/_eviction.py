@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Hashable
 
-from ._store import EPOCH, Store
+from ._store import Store
 
 __all__ = ["SAMPLE_SIZE", "pick_victim"]
 
@@ -45,7 +45,7 @@ def pick_victim(
     best_pos = -1
     best_epoch = 0
     for pos in positions:
-        epoch = entries[keys[pos]][EPOCH]
+        epoch = entries[keys[pos]].epoch
         if best_pos < 0 or epoch < best_epoch:
             best_pos, best_epoch = pos, epoch
     best = keys[best_pos]
@@ -56,7 +56,7 @@ def pick_victim(
     for pos, key in enumerate(keys):
         if key == protect:
             continue
-        epoch = entries[key][EPOCH]
+        epoch = entries[key].epoch
         if fallback_pos < 0 or epoch < fallback_epoch:
             fallback_pos, fallback_epoch = pos, epoch
     return None if fallback_pos < 0 else keys[fallback_pos]

@@ -115,7 +115,7 @@ from ._index import IndexSet
 from ._model import model_info
 from ._scope import MemQ, Scope
 from ._stats import Metrics, PunnuStats
-from ._store import DEADLINE, EPOCH, VALUE, Store
+from ._store import Store
 from .backends._protocol import InvalidateWhere
 from .exceptions import ConflictError
 from .predicate import And, Predicate
@@ -329,12 +329,12 @@ class Punnu(Generic[T]):
     def _get(self, id: Hashable) -> T | None:
         entry = self._map.get(id)
         if entry is not None:
-            deadline = entry[DEADLINE]
+            deadline = entry.deadline
             if deadline is None or deadline > self._clock():
-                entry[EPOCH] = next(self._epoch)
+                entry.epoch = next(self._epoch)
                 if self._metrics_on:
                     self._metrics.hit(CacheTier.L1)
-                return entry[VALUE]  # type: ignore[no-any-return]
+                return entry.value  # type: ignore[no-any-return]
             self._expired_read()
             return None
         self._miss()
@@ -363,10 +363,10 @@ class Punnu(Generic[T]):
         def get(id: Hashable, /) -> T | None:
             entry = lookup(id)
             if entry is not None:
-                deadline = entry[2]
+                deadline = entry.deadline
                 if deadline is None or deadline > clock():
-                    entry[1] = stamp()
-                    return entry[0]  # type: ignore[no-any-return]
+                    entry.epoch = stamp()
+                    return entry.value  # type: ignore[no-any-return]
                 expired()
                 return None
             miss()
@@ -379,7 +379,7 @@ class Punnu(Generic[T]):
         entry = self._map.get(id)
         if entry is None:
             return False
-        deadline = entry[DEADLINE]
+        deadline = entry.deadline
         return deadline is None or deadline > self._clock()
 
     def __len__(self) -> int:
@@ -683,7 +683,7 @@ class Punnu(Generic[T]):
             if conflict is Conflict.RAISE and policy is OnConflict.REJECT:
                 for key, _ in ordered:
                     entry = entries.get(key)
-                    if entry is not None and (entry[DEADLINE] is None or entry[DEADLINE] > now):
+                    if entry is not None and (entry.deadline is None or entry.deadline > now):
                         raise ConflictError(
                             f"{self.type_name} id {key!r} is already cached (OnConflict.REJECT)"
                         )
@@ -700,7 +700,7 @@ class Punnu(Generic[T]):
                 if key in pending:
                     continue
                 entry = store.remove(key)
-                if entry is not None and (entry[DEADLINE] is None or entry[DEADLINE] > now):
+                if entry is not None and (entry.deadline is None or entry.deadline > now):
                     result.removed += 1
                     removal_events.append(Invalidated(key, reason))
             if sweep:
@@ -719,8 +719,8 @@ class Punnu(Generic[T]):
             put = store.put
             for key, value in ordered:
                 entry = entries.get(key)
-                if entry is not None and (entry[DEADLINE] is None or entry[DEADLINE] > now):
-                    old = entry[VALUE]
+                if entry is not None and (entry.deadline is None or entry.deadline > now):
+                    old = entry.value
                     if conflict is Conflict.KEEP or (
                         policy is OnConflict.REJECT and conflict is not Conflict.REPLACE
                     ):
@@ -775,8 +775,8 @@ class Punnu(Generic[T]):
         with self._lock:
             now = self._clock()
             entry = self._map.get(key)
-            if entry is not None and (entry[DEADLINE] is None or entry[DEADLINE] > now):
-                old = entry[VALUE]
+            if entry is not None and (entry.deadline is None or entry.deadline > now):
+                old = entry.value
                 if conflict is Conflict.KEEP or (
                     policy is OnConflict.REJECT and conflict is not Conflict.REPLACE
                 ):

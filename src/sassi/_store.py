@@ -2,12 +2,12 @@
 
 Layout, chosen for a tiny ``get`` hit path and O(1) random sampling:
 
-- ``map``: id -> entry, where an entry is a 4-slot list ``[value, epoch, deadline, pos]``
-  (indices :data:`VALUE`, :data:`EPOCH`, :data:`DEADLINE`, :data:`POS`). ``deadline`` is
-  ``None`` for "never expires" (so reads skip the clock); a writer replaces the whole entry,
-  so a lock-free reader sees either the old or the new value/deadline pair, never a mix.
-  Readers may store a new ``EPOCH`` into an entry without the lock (recency is advisory).
-- ``keys`` / ``values``: parallel lists of resident ids and values (``entry[POS]`` is the
+- ``map``: id -> :class:`Entry`, a slotted object ``(value, epoch, deadline, pos)`` whose
+  fields sit inline (one memory load from the dict slot to the value). ``deadline`` is ``None``
+  for "never expires" (so reads skip the clock); a writer replaces the whole entry, so a
+  lock-free reader sees either the old or the new value/deadline pair, never a mix. Readers may
+  store a new ``epoch`` into an entry without the lock (recency is advisory).
+- ``keys`` / ``values``: parallel lists of resident ids and values (``entry.pos`` is the
   index), kept dense with swap-remove, so the eviction sampler draws random positions in O(1)
   and a scope snapshot is one ``list.copy()`` when nothing is expired.
 - ``heap``: ``(deadline, seq, id, entry)`` for entries that have a deadline; stale rows (entry
@@ -17,6 +17,9 @@ Layout, chosen for a tiny ``get`` hit path and O(1) random sampling:
 All mutation goes through :meth:`Store.put` and :meth:`Store.remove`, which notify the
 ``observers`` (secondary indexes, fetch generations) with ``on_put(id, old, new)`` /
 ``on_remove(id, old)``; ``old`` is ``None`` when the id was absent.
+
+``entry[VALUE]``, ``entry[EPOCH]``, ``entry[DEADLINE]``, ``entry[POS]`` still read the fields
+(a compatibility path from when entries were lists); attribute access is faster.
 """
 
 from __future__ import annotations
@@ -33,8 +36,34 @@ EPOCH = 1
 DEADLINE = 2
 POS = 3
 
-Entry = list[Any]
-"""``[value, epoch, deadline | None, pos]``."""
+_FIELDS = ("value", "epoch", "deadline", "pos")
+
+
+class Entry:
+    """One resident: its value, recency epoch, deadline (``None``: never) and dense position.
+
+    :param value: the stored value.
+    :param epoch: recency stamp (higher is more recent).
+    :param deadline: absolute expiry on the pool clock, or ``None``.
+    :param pos: index in ``Store.keys`` / ``Store.values``.
+    """
+
+    __slots__ = _FIELDS
+
+    def __init__(self, value: Any, epoch: int, deadline: float | None, pos: int) -> None:
+        self.value = value
+        self.epoch = epoch
+        self.deadline = deadline
+        self.pos = pos
+
+    def __getitem__(self, index: int) -> Any:
+        """``entry[VALUE]`` etc.: positional read access (prefer the attributes)."""
+        return getattr(self, _FIELDS[index])
+
+    def __repr__(self) -> str:
+        return (
+            f"Entry({self.value!r}, epoch={self.epoch}, deadline={self.deadline}, pos={self.pos})"
+        )
 
 
 class StoreObserver(Protocol):
@@ -71,7 +100,7 @@ class Store:
     @staticmethod
     def live(entry: Entry, now: float) -> bool:
         """Whether ``entry`` is unexpired at ``now`` (``deadline <= now`` is expired)."""
-        deadline = entry[DEADLINE]
+        deadline = entry.deadline
         return deadline is None or deadline > now
 
     def put(self, id: Hashable, value: Any, epoch: int, deadline: float | None) -> Entry | None:
@@ -89,11 +118,11 @@ class Store:
             self.keys.append(id)
             self.values.append(value)
         else:
-            pos = old[POS]
+            pos = old.pos
             self.values[pos] = value
-            if old[DEADLINE] is not None:
+            if old.deadline is not None:
                 self.timed -= 1
-        entry: Entry = [value, epoch, deadline, pos]
+        entry = Entry(value, epoch, deadline, pos)
         self.map[id] = entry
         if deadline is not None:
             self.timed += 1
@@ -101,7 +130,7 @@ class Store:
             if len(self.heap) > 64 and len(self.heap) > 2 * self.timed:
                 self._rebuild_heap()
         if self.observers:
-            previous = None if old is None else old[VALUE]
+            previous = None if old is None else old.value
             for observer in self.observers:
                 observer.on_put(id, previous, value)
         return old
@@ -114,26 +143,26 @@ class Store:
         entry = self.map.pop(id, None)
         if entry is None:
             return None
-        pos = entry[POS]
+        pos = entry.pos
         last = len(self.keys) - 1
         if pos != last:
             moved = self.keys[last]
             self.keys[pos] = moved
             self.values[pos] = self.values[last]
-            self.map[moved][POS] = pos
+            self.map[moved].pos = pos
         self.keys.pop()
         self.values.pop()
-        if entry[DEADLINE] is not None:
+        if entry.deadline is not None:
             self.timed -= 1
         for observer in self.observers:
-            observer.on_remove(id, entry[VALUE])
+            observer.on_remove(id, entry.value)
         return entry
 
     def _rebuild_heap(self) -> None:
         self.heap = [
-            (e[DEADLINE], next(self._seq), k, e)
+            (e.deadline, next(self._seq), k, e)
             for k, e in self.map.items()
-            if e[DEADLINE] is not None
+            if e.deadline is not None
         ]
         heapq.heapify(self.heap)
 
@@ -167,8 +196,8 @@ class Store:
         """The unexpired resident values (a new list; order unspecified)."""
         if not self.any_expired(now):
             return self.values.copy()
-        return [e[VALUE] for e in self.map.values() if e[DEADLINE] is None or e[DEADLINE] > now]
+        return [e.value for e in self.map.values() if e.deadline is None or e.deadline > now]
 
     def live_items(self, now: float) -> list[tuple[Hashable, Entry]]:
         """``(id, entry)`` for every unexpired resident (a new list; order unspecified)."""
-        return [(k, e) for k, e in self.map.items() if e[DEADLINE] is None or e[DEADLINE] > now]
+        return [(k, e) for k, e in self.map.items() if e.deadline is None or e.deadline > now]

@@ -199,7 +199,7 @@ def test_random_operations_keep_invariants(
             assert key not in pool
         for pos, resident in enumerate(pool._store.keys):
             entry = pool._store.map[resident]
-            assert entry[3] == pos and pool._store.values[pos] is entry[0]
+            assert entry.pos == pos and pool._store.values[pos] is entry.value
 
 
 def test_capacity_holds_under_insert_pressure_and_recent_entries_survive() -> None:
@@ -232,7 +232,7 @@ def test_pick_victim_falls_back_to_global_minimum_when_protected_is_sampled() ->
     store = Store()
     for key in range(20):
         store.put(key, Row(key, 0), 100 + key, None)
-    store.map[7][1] = 0  # the protected id is the oldest everywhere
+    store.map[7].epoch = 0  # the protected id is the oldest everywhere
     rng = random.Random(1)
     for _ in range(50):
         assert pick_victim(store, protect=7, rng=rng) != 7
@@ -243,6 +243,13 @@ def test_pick_victim_falls_back_to_global_minimum_when_protected_is_sampled() ->
     assert pick_victim(only_protected_and_new, protect="p") == "q"
 
 
+def test_entry_positional_reads_match_attributes() -> None:
+    from sassi._store import DEADLINE, EPOCH, POS, VALUE, Entry
+
+    entry = Entry("v", 7, 1.5, 3)
+    assert (entry[VALUE], entry[EPOCH], entry[DEADLINE], entry[POS]) == ("v", 7, 1.5, 3)
+
+
 def test_store_swap_remove_keeps_positions_dense() -> None:
     store = Store()
     for key in range(6):
@@ -251,8 +258,8 @@ def test_store_swap_remove_keeps_positions_dense() -> None:
     store.remove(3)
     assert set(store.keys) == {1, 2, 4, 5} and len(store.keys) == 4
     for pos, resident in enumerate(store.keys):
-        assert store.map[resident][3] == pos
-        assert store.values[pos] is store.map[resident][0]
+        assert store.map[resident].pos == pos
+        assert store.values[pos] is store.map[resident].value
     assert store.remove(42) is None
 
 
