@@ -210,12 +210,19 @@ class _Handle(abc.ABC):
 
     @contextlib.asynccontextmanager
     async def _lifetime(self) -> AsyncIterator[None]:
+        # An error raised by the body of the user's block leaves it unchanged (not wrapped in
+        # an ExceptionGroup by our task group): hold it until the group has wound down.
+        body_error: Exception | None = None
         async with anyio.create_task_group() as group:
             await group.start(self._serve)
             try:
                 yield
+            except Exception as exc:
+                body_error = exc
             finally:
                 self._runner.close()
+        if body_error is not None:
+            raise body_error
 
     async def _serve(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
         await self._runner.serve(self._interval, self._scheduled_tick, task_status=task_status)

@@ -649,3 +649,14 @@ async def test_inserted_events_for_delta_rows() -> None:
     async with pool.delta_refresh(NEVER, lambda q: rows((2, 1), (1, 1))) as handle:
         await handle.update()
     assert drain(sub) == [Inserted(Row(1, "r1@1", 1)), Inserted(Row(2, "r2@1", 1))]
+
+
+async def test_an_error_in_the_block_propagates_unwrapped() -> None:
+    pool = Punnu(Row)
+    with pytest.raises(KeyError, match="body"):
+        async with pool.delta_refresh(0.001, lambda q: rows((1, 1))) as handle:
+            await handle.update()
+            raise KeyError("body")
+    assert handle.stopped
+    with pytest.raises(RuntimeError, match="stopped"):
+        await handle.update()

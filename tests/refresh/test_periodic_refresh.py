@@ -349,3 +349,35 @@ async def test_strict_backend_reservations_defer_the_tick() -> None:
         with pytest.raises(RuntimeError, match="deferred"):
             await handle.refresh_now()
     assert len(pool) == 0
+
+
+async def test_an_error_in_the_block_propagates_unwrapped_and_stops_the_loop() -> None:
+    pool = Punnu(User)
+    fetch = Rows([User(1)])
+
+    class BodyError(Exception):
+        pass
+
+    with pytest.raises(BodyError):
+        async with pool.periodic_refresh(0.001, fetch) as handle:
+            await handle.refresh_now()
+            raise BodyError
+    assert handle.stopped
+    calls = fetch.calls
+    await anyio.wait_all_tasks_blocked()
+    assert fetch.calls == calls
+
+
+async def test_an_outer_cancellation_ends_the_block() -> None:
+    pool = Punnu(User)
+    fetch = Rows([User(1)], gated=True)
+    with anyio.fail_after(10):
+        with anyio.CancelScope() as outer:
+            async with pool.periodic_refresh(NEVER, fetch) as handle:
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(handle.refresh_now)
+                    await fetch.started.wait()
+                    outer.cancel()
+    assert outer.cancelled_caught
+    assert fetch.cancelled
+    assert len(pool) == 0
