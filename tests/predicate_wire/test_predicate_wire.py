@@ -578,3 +578,32 @@ def test_other_model_kinds() -> None:
     ]
     for model, p in cases:
         roundtrip(p, model)
+
+
+GOLDEN_V1 = (
+    '{"sassi_predicate":1,"model":"wire.Item","tree":{"or":['
+    '{"and":[{"field":"age","op":"ge","present":false,"value":18},'
+    '{"field":"name","op":"istartswith","present":false,"value":"a%"},'
+    '{"field":"age","op":"in","present":true,"value":[1,2.5]}]},'
+    '{"not":{"field":"when","op":"lt","present":false,"value":'
+    '{"$type":"datetime","value":"2024-10-27T02:30:00+01:00","tz":"Europe/Paris","fold":1}}},'
+    '{"xor":[{"const":true},{"field":"payload","op":"json","present":false,"value":'
+    '{"path":["a","b.c"],"test":"between","op":null,"kind":"number","operand":[-0.0,3]}}]},'
+    '{"field":"color","op":"ne","present":false,"value":{"$type":"enum","class":"Color","name":"BLUE"}},'
+    '{"field":"price","op":"between","present":false,"value":'
+    '[{"$type":"decimal","value":"-1.50"},{"$type":"float","value":"inf"}]}]}}'
+)
+
+
+def test_version_1_golden_document_still_loads() -> None:
+    """A document written by version 1 must keep decoding to the same tree."""
+    expected = (
+        ((F.age >= 18) & F.name.istartswith("a%") & F.age.present().in_([1, 2.5]))
+        | ~(F.when < dt.datetime(2024, 10, 27, 2, 30, tzinfo=PARIS, fold=1))
+        | (TRUE ^ J.key("a").key("b.c").value(float).between(-0.0, 3))
+        | (F.color != Color.BLUE)
+        | F.price.between(decimal.Decimal("-1.50"), math.inf)
+    )
+    back = loads(Item, GOLDEN_V1)
+    assert back == expected
+    assert dumps(back, model=Item) == GOLDEN_V1
