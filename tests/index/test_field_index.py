@@ -561,6 +561,48 @@ def test_planner_picks_the_most_selective_term() -> None:
     assert ranged.candidates == {r.id for r in rows if 10 <= r.v <= 12}
 
 
+def test_planner_intersects_independent_equality_terms() -> None:
+    rows = [Row(i, i % 10, i % 7) for i in range(1000)]
+    indexes = _indexed(rows, "v", "w")
+    v3 = FieldPredicate("v", LookupOp.EQ, 3)  # 100 rows: 10%, too broad alone
+    w2 = FieldPredicate("w", LookupOp.EQ, 2)  # 143 rows
+    chosen = plan([w2 & v3], indexes, total=1000)
+    assert chosen.index == "v" and chosen.term == v3 and chosen.also == (w2,)
+    assert chosen.candidates == {r.id for r in rows if r.v == 3 and r.w == 2}
+    assert chosen.explain == (
+        "index 'v' for F.v == 3, intersected with index 'w' for F.w == 2: "
+        "14 candidates of 1000 residents"
+    )
+    # an in_ term intersects too; a term on an unindexed field is left to the re-check
+    v_in = FieldPredicate("v", LookupOp.IN, (3,))
+    narrow = plan([v_in, w2, FieldPredicate("id", LookupOp.EQ, 1)], indexes, total=1000)
+    assert narrow.term == v_in and narrow.also == (w2,)
+    assert narrow.candidates == {r.id for r in rows if r.v == 3 and r.w == 2}
+    # ranges are never materialised just to intersect
+    ranged = plan([FieldPredicate("v", LookupOp.LT, 5), w2], indexes, total=1000)
+    assert ranged.candidates is None
+    # too broad even together: scan
+    broad = plan(
+        [FieldPredicate("v", LookupOp.IN, (1, 2, 3)), FieldPredicate("w", LookupOp.IN, (1, 2))],
+        indexes,
+        total=1000,
+    )
+    assert broad.candidates is None and "not selective" in broad.explain
+
+
+def test_planner_skips_intersections_that_cost_more_than_they_save() -> None:
+    rows = [Row(i, i, i % 4) for i in range(1000)]
+    indexes = _indexed(rows, "v", "w")
+    one = plan(
+        [FieldPredicate("w", LookupOp.EQ, 1), FieldPredicate("v", LookupOp.EQ, 5)],
+        indexes,
+        total=1000,
+    )
+    assert one.term == FieldPredicate("v", LookupOp.EQ, 5)
+    assert one.also == ()  # 250 ids to intersect with 1 candidate: not worth building
+    assert one.candidates == {5}
+
+
 def test_planner_scans_when_nothing_is_selective_or_indexable() -> None:
     rows = [Row(i, i % 100, i % 2) for i in range(1000)]
     indexes = _indexed(rows, "v", "w")
