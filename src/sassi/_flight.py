@@ -85,14 +85,13 @@ class _Outcome(Generic[V]):
 
 
 class _TaskFlight(Generic[V]):
-    __slots__ = ("abandoned", "done", "outcome", "scope", "waiters")
+    __slots__ = ("done", "outcome", "scope", "waiters")
 
     def __init__(self) -> None:
         self.done = anyio.Event()
         self.scope = anyio.CancelScope(shield=True)
         self.outcome: _Outcome[V] = _Outcome()
         self.waiters = 0
-        self.abandoned = False
 
 
 class TaskFlights(Generic[V]):
@@ -151,10 +150,8 @@ class TaskFlights(Generic[V]):
             with self._lock:
                 flight.waiters -= 1
                 abandon = flight.waiters == 0 and not flight.outcome.finished
-                if abandon:
-                    flight.abandoned = True
-                    if self._flights.get(slot) is flight:
-                        del self._flights[slot]
+                if abandon and self._flights.get(slot) is flight:
+                    del self._flights[slot]
             if abandon:
                 flight.scope.cancel()
             raise
