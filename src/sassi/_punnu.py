@@ -66,6 +66,11 @@ ttl=DEFAULT_TTL, protect=False, replace_all=False, sweep=False, hints=None, prec
     ``backend_error(exc)``, ``fetch_latency(seconds)``, ``size(n)``; never raises.
 ``pool._record_fetch(n=1)``, ``pool._record_coalesced(n=1)``
     Bump the fetch counters reported by ``stats()``.
+``pool._inflight``
+    :class:`~sassi._fetch.InFlight`: the single-flight engines of the fetch helpers and the
+    per-id fetch generations. ``_commit`` calls ``pool._inflight.removed(ids)`` for its explicit
+    removals, so a fetch racing them returns its value without caching it; any other path that
+    makes an in-flight fetch stale should call it too (under the write lock).
 ``pool._id_of(value)``, ``pool.model``, ``pool.type_name``, ``pool._clock``
     Id getter, model class, ``sassi.type_name(model)``, the clock.
 """
