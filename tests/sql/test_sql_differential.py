@@ -212,6 +212,26 @@ def json_leaf(draw: st.DrawFn) -> sassi.Predicate:
     return getattr(value, form)(draw(scalars))  # type: ignore[no-any-return]
 
 
+@st.composite
+def json_plain_leaf(draw: st.DrawFn) -> sassi.Predicate:
+    """``==``-family comparisons of the whole JSON field (Python equality on the loaded value).
+
+    ``in_``/``not_in`` lists always hold an unhashable value: with only hashable operands the
+    in-memory evaluator uses a set, and a dict or list row then makes the whole predicate false
+    (its documented "unknown"), which no SQL clause can express.
+    """
+    present = draw(st.booleans())
+    builder: Any = F.j.present() if present else F.j
+    values = JSON_VALUES.filter(lambda v: v is not None) if present else JSON_VALUES
+    form = draw(st.sampled_from(["eq", "ne", "in", "not_in", "is_null", "is_not_null"]))
+    if form in ("is_null", "is_not_null"):
+        return getattr(F.j, form)()  # type: ignore[no-any-return]
+    if form in ("eq", "ne"):
+        return getattr(builder, form)(draw(values))  # type: ignore[no-any-return]
+    items = [*draw(st.lists(values, max_size=3)), []]
+    return builder.in_(items) if form == "in" else builder.not_in(items)  # type: ignore[no-any-return]
+
+
 LEAVES = st.one_of(
     scalar_leaf("n", NUMBERS),
     scalar_leaf("f", NUMBERS),
@@ -219,6 +239,7 @@ LEAVES = st.one_of(
     scalar_leaf("b", st.booleans()),
     string_leaf(),
     json_leaf(),
+    json_plain_leaf(),
     st.sampled_from([sassi.TRUE, sassi.FALSE, sassi.And(()), sassi.Or(())]),
 )
 
