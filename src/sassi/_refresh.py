@@ -350,7 +350,9 @@ class DeltaRefreshHandle(_Handle, Generic[T]):
 
     _what = "delta refresh"
 
-    def __init__(self, pool: Punnu[T], interval: float, fetcher: Callable[[DeltaQuery[T]], Any]):
+    def __init__(
+        self, pool: Punnu[T], interval: float, fetcher: Callable[[DeltaQuery[T]], Any]
+    ) -> None:
         super().__init__(pool, interval)
         info = model_info(pool.model)
         assert info.get_watermark is not None

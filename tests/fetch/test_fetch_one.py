@@ -522,3 +522,37 @@ async def test_a_value_cached_between_the_l1_check_and_the_flight_is_not_fetched
     assert value == User(1, "cached meanwhile")
     assert calls == []
     assert pool.stats().fetches == 0
+
+
+def test_event_loops_in_different_threads_never_share_a_flight() -> None:
+    """anyio events are loop-bound: each loop runs its own flight; the first insert wins."""
+    pool = Punnu(User)
+    both_fetching = threading.Barrier(2, timeout=30)
+    results: dict[str, User | None] = {}
+    errors: list[BaseException] = []
+
+    def run(backend: str) -> None:
+        async def fetch(id: int) -> User:
+            both_fetching.wait()  # both loops are inside their own fetch at once
+            return User(id, backend)
+
+        async def main() -> None:
+            results[backend] = await pool.aget_or_fetch(1, fetch)
+
+        try:
+            anyio.run(main, backend=backend)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(b,)) for b in ("asyncio", "trio")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+        assert not t.is_alive()
+    assert errors == []
+    resident = pool.get(1)
+    assert resident is not None
+    assert results["asyncio"] is resident
+    assert results["trio"] is resident
+    assert pool.stats().fetches == 2
