@@ -192,6 +192,7 @@ async def _store_async(
 
 
 def _latency(pool: Punnu[Any], started: float) -> None:
+    """Report one slow-path call (an L1 miss) to ``metrics.record_fetch_latency``."""
     pool._metrics.fetch_latency(time.perf_counter() - started)
 
 
@@ -218,7 +219,6 @@ async def _afetch_one(pool: Punnu[T], key: Hashable, fetcher: Callable[[Any], An
     inflight = pool._inflight
     gens = inflight.begin(pool, (key,))
     pool._record_fetch()
-    started = time.perf_counter()
     try:
         result = fetcher(key)
         if inspect.isawaitable(result):
@@ -230,7 +230,6 @@ async def _afetch_one(pool: Punnu[T], key: Hashable, fetcher: Callable[[Any], An
         return _settle_one(pool, key, value, stored)
     finally:
         inflight.end(pool, (key,))
-        _latency(pool, started)
 
 
 def _fetch_one(pool: Punnu[T], key: Hashable, fetcher: Callable[[Any], Any]) -> T | None:
@@ -240,7 +239,6 @@ def _fetch_one(pool: Punnu[T], key: Hashable, fetcher: Callable[[Any], Any]) -> 
     inflight = pool._inflight
     gens = inflight.begin(pool, (key,))
     pool._record_fetch()
-    started = time.perf_counter()
     try:
         result = fetcher(key)
         if inspect.isawaitable(result):
@@ -252,7 +250,6 @@ def _fetch_one(pool: Punnu[T], key: Hashable, fetcher: Callable[[Any], Any]) -> 
         return _settle_one(pool, key, value, stored)
     finally:
         inflight.end(pool, (key,))
-        _latency(pool, started)
 
 
 async def aget_or_fetch(
@@ -266,7 +263,14 @@ async def aget_or_fetch(
     value = pool.get(key)
     if value is not None:
         return value
-    return await pool._inflight.tasks.run(key, lambda: _afetch_one(pool, key, fetcher))  # type: ignore[no-any-return]
+    started = time.perf_counter()
+    try:
+        result = await pool._inflight.tasks.run(key, lambda: _afetch_one(pool, key, fetcher))
+    except Exception:
+        _latency(pool, started)
+        raise
+    _latency(pool, started)
+    return result  # type: ignore[no-any-return]
 
 
 def get_or_fetch(pool: Punnu[T], key: Hashable, fetcher: Callable[[Any], T | None]) -> T | None:
@@ -278,7 +282,12 @@ def get_or_fetch(pool: Punnu[T], key: Hashable, fetcher: Callable[[Any], T | Non
     value = pool.get(key)
     if value is not None:
         return value
-    return pool._inflight.threads.run(key, lambda: _fetch_one(pool, key, fetcher))  # type: ignore[no-any-return]
+    started = time.perf_counter()
+    try:
+        result = pool._inflight.threads.run(key, lambda: _fetch_one(pool, key, fetcher))
+    finally:
+        _latency(pool, started)
+    return result  # type: ignore[no-any-return]
 
 
 # many ids --------------------------------------------------------------------------------------

@@ -363,6 +363,47 @@ async def test_fetch_latency_is_recorded_on_the_slow_path_only() -> None:
 
 
 @pytest.mark.anyio
+async def test_every_caller_on_the_slow_path_records_its_latency_but_not_a_cancelled_one() -> None:
+    metrics = Metrics()
+    pool = Punnu(User, metrics=metrics)
+    fetch = Fetcher(gated=True)
+    cancelled = anyio.CancelScope()
+
+    async def caller() -> None:
+        await pool.aget_or_fetch(1, fetch)
+
+    async def impatient() -> None:
+        with cancelled:
+            await pool.aget_or_fetch(1, fetch)
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            for _ in range(3):
+                tg.start_soon(caller)
+            tg.start_soon(impatient)
+            await fetch.started.wait()
+            await anyio.wait_all_tasks_blocked()
+            cancelled.cancel()
+            await anyio.wait_all_tasks_blocked()
+            assert fetch.gate is not None
+            fetch.gate.set()
+    assert fetch.calls == [1]
+    assert len(metrics.latencies) == 3
+
+
+def test_sync_latency_is_recorded_on_the_slow_path_only() -> None:
+    metrics = Metrics()
+    pool = Punnu(User, metrics=metrics)
+    pool.get_or_fetch(1, lambda id: User(id))
+    pool.get_or_fetch(1, lambda id: User(id))
+    with pytest.raises(IdentityMismatchError):
+        pool.get_or_fetch(2, lambda id: User(3))
+    pool.get_or_fetch_many([1, 4], lambda ids: [User(i) for i in ids])
+    pool.get_or_fetch_many([1, 4], lambda ids: [User(i) for i in ids])
+    assert len(metrics.latencies) == 3
+
+
+@pytest.mark.anyio
 async def test_a_fetch_asking_for_its_own_id_fails_instead_of_hanging() -> None:
     pool = Punnu(User)
 
