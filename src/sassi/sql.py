@@ -85,6 +85,7 @@ class _PerDialect(ColumnElement[bool]):
 
 @compiles(_PerDialect)
 def _compile_per_dialect(element: _PerDialect, compiler: SQLCompiler, **kw: Any) -> str:
+    """Render the form of the dialect being compiled for (PostgreSQL for plain ``str()``)."""
     name = compiler.dialect.name
     if name == "sqlite":
         chosen = element.sqlite
@@ -156,6 +157,7 @@ def _typed(value: object) -> Hashable:
 
 
 def _cache_key(predicate: Predicate, target: object) -> Hashable | None:
+    """The clause-cache key, or ``None`` when the target or an operand cannot be a key."""
     if not isinstance(target, sa.FromClause | type):
         return None
     key = (target, _typed(predicate))
@@ -209,10 +211,12 @@ def _column_lookup(target: Any) -> Callable[[str], ColumnElement[Any]]:
 
 
 def _unknown(name: str, where: str, known: Sequence[str]) -> str:
+    """The ``ValueError`` message for a field the target does not have."""
     return f"predicate field {name!r} is not a column of {where} (known: {', '.join(known)})"
 
 
 def _as_column(obj: Any, name: str) -> ColumnElement[Any]:
+    """The SQL expression behind a column, ORM attribute or hybrid."""
     clause = obj.__clause_element__() if hasattr(obj, "__clause_element__") else obj
     if not isinstance(clause, ColumnElement):
         raise TypeError(f"column for field {name!r} must be a SQLAlchemy column, not {obj!r}")
@@ -257,6 +261,7 @@ class _Lowerer:
 
 
 def _is_nan(value: object) -> bool:
+    """Whether ``value`` is a float NaN."""
     return isinstance(value, float) and math.isnan(value)
 
 
@@ -488,12 +493,14 @@ def _string(col: ColumnElement[Any], op: LookupOp, needle: str) -> Clause:
 
 
 def _pair(value: object) -> tuple[Any, Any]:
+    """``(low, high)`` of a BETWEEN operand."""
     if not isinstance(value, tuple | list) or len(value) != 2:
         raise TypeError(f"BETWEEN needs a (low, high) pair, not {value!r}")
     return value[0], value[1]
 
 
 def _lower_field(col: ColumnElement[Any], node: FieldPredicate) -> Clause:
+    """One leaf on a plain (non-JSON-path) column; NULL-free."""
     op, value, present = node.op, node.value, node.present
     if isinstance(col.type, sa.JSON):
         return _json_column(col, node)
@@ -561,18 +568,22 @@ def _json_column(col: ColumnElement[Any], node: FieldPredicate) -> Clause:
 
 
 def _sqlite_null_root(col: ColumnElement[Any]) -> Clause:
+    """SQLite: the JSON column is NULL or holds a JSON ``null`` root."""
     return sa.or_(col.is_(None), sa.func.json_type(col) == "null")
 
 
 def _pg_null_root(col: ColumnElement[Any]) -> Clause:
+    """PostgreSQL: the JSON column is NULL or holds a JSON ``null`` root."""
     return sa.or_(col.is_(None), sa.func.jsonb_typeof(sa.cast(col, JSONB)) == "null")
 
 
 def _sqlite_root_eq(col: ColumnElement[Any], x: Any) -> Clause:
+    """SQLite: Python equality of the whole JSON document with ``x``."""
     return _no_null(_lite_eq(sa.func.json_type(col), sa.func.json_extract(col, "$"), x, True))
 
 
 def _pg_root_eq(col: ColumnElement[Any], x: Any) -> Clause:
+    """PostgreSQL: Python equality of the whole JSON document with ``x``."""
     return _pg_eq(sa.type_coerce(sa.cast(col, JSONB), JSONB), x, python=True)
 
 
@@ -599,16 +610,19 @@ _JSON_TYPES: Mapping[JsonKind, tuple[tuple[str, ...], str]] = {
 
 
 def _no_null(clause: Clause) -> Clause:
+    """``clause`` with SQL NULL read as false."""
     return sa.func.coalesce(clause, sa.false(), type_=sa.Boolean)
 
 
 def _json_kind(body: JsonPredicate) -> JsonKind:
+    """The kind of a JSON body that needs one."""
     if body.kind is None:
         raise TypeError(f"JSON {body.test.name} predicate has no kind: {body!r}")
     return body.kind
 
 
 def _compare_op(body: JsonPredicate) -> Callable[[Any, Any], Any]:
+    """The comparison function of a JSON body that needs one."""
     if body.op is None or body.op not in _COMPARE:
         raise TypeError(f"JSON {body.test.name} predicate has no comparison: {body!r}")
     return _COMPARE[body.op]
@@ -618,10 +632,12 @@ def _compare_op(body: JsonPredicate) -> Callable[[Any, Any], Any]:
 
 
 def _lite_text(value: str) -> Any:
+    """A fixed SQL string literal (only for constant ASCII words such as ``'{}'``)."""
     return sa.literal_column(f"'{value}'")  # only for fixed ASCII words ('{}', '[]', 'null', ...)
 
 
 def _lite_each(json_text: Any) -> Any:
+    """``json_each(json_text)`` as a table with ``key``, ``value`` and ``type`` columns."""
     return sa.func.json_each(json_text).table_valued("key", "value", "type")
 
 
@@ -716,6 +732,7 @@ def _lite_eq(t: Any, v: Any, x: Any, python: bool = False) -> Clause:
 
 
 def _lite_has_key(t: Any, v: Any, key: str) -> Clause:
+    """SQLite: the node is an object with ``key``."""
     e = _lite_each(_lite_container("object", t, v))
     return sa.and_(t == "object", sa.exists().select_from(e).where(e.c.key == key))
 
@@ -820,6 +837,7 @@ def _sqlite_json(col: ColumnElement[Any], body: JsonPredicate) -> Clause:
 
 
 def _pg_text_array(items: Sequence[str]) -> Any:
+    """A ``text[]`` parameter."""
     return sa.cast(sa.literal(list(items), ARRAY(sa.Text)), ARRAY(sa.Text))
 
 
@@ -838,6 +856,7 @@ def _pg_jsonpath(path: Sequence[str]) -> str:
 
 
 def _pg_json_literal(x: Any) -> Any:
+    """``x`` as a ``jsonb`` parameter."""
     return sa.cast(sa.literal(_json_text(x), sa.Text), JSONB)
 
 
@@ -859,6 +878,7 @@ def _has_wide_number(x: Any) -> bool:
 
 
 def _has_bool_or_number(x: Any) -> bool:
+    """Whether ``x`` holds a bool or a number anywhere."""
     if isinstance(x, bool | int | float):
         return True
     if isinstance(x, list | tuple):
@@ -869,6 +889,7 @@ def _has_bool_or_number(x: Any) -> bool:
 
 
 def _is_json(x: Any) -> bool:
+    """Whether ``x`` is a JSON value (str keys, finite numbers)."""
     if x is None or isinstance(x, bool | int | str):
         return True
     if isinstance(x, float):
@@ -946,6 +967,7 @@ def _pg_json(col: ColumnElement[Any], body: JsonPredicate) -> Clause:
 
 
 def _pg_test(body: JsonPredicate, v: Any, t: Any) -> Clause:
+    """PostgreSQL: the test of ``body`` on the resolved ``jsonb`` value ``v`` of type ``t``."""
     test = body.test
     if test is JsonTest.IS_NULL:
         return _as_clause(t == "null")
