@@ -298,57 +298,122 @@ class Scope(Generic[T]):
     # builders -------------------------------------------------------------------------------
 
     def where(self, *predicates: Predicate) -> Scope[T]:
-        """Keep values matching every predicate."""
+        """Keep the values matching every predicate (ANDed; evaluated by compiled code).
+
+        :param predicates: one or more predicates over the pool's model.
+        :returns: a new scope with this op appended.
+        :raises TypeError: when an argument is not a sassi predicate.
+        """
         if len(predicates) == 1:
             return self._with(MemQ.where(predicates[0]))
         return self._with(MemQ.where(And(tuple(predicates))))
 
     def filter(self, fn: Callable[[T], object]) -> Scope[T]:
-        """Keep values for which ``fn`` is truthy; a raising ``fn`` drops that value."""
+        """Keep the values for which ``fn`` is truthy.
+
+        An exception raised by ``fn`` excludes that value and never aborts the query.
+
+        :param fn: ``value -> truthy``.
+        :returns: a new scope with this op appended.
+        :raises TypeError: when ``fn`` is not callable.
+        """
         return self._with(MemQ.filter(fn))
 
     def map(self, fn: Callable[[T], Any]) -> Scope[Any]:
-        """Transform each value."""
+        """Replace each value with ``fn(value)``.
+
+        :param fn: the transformation.
+        :returns: a new scope with this op appended.
+        :raises TypeError: when ``fn`` is not callable.
+        """
         return self._with(MemQ.map(fn))
 
     def flat_map(self, fn: Callable[[T], Iterable[Any]]) -> Scope[Any]:
-        """Replace each value with zero or more values."""
+        """Replace each value with the items of ``fn(value)`` (an empty result drops it).
+
+        :param fn: ``value -> iterable``.
+        :returns: a new scope with this op appended.
+        :raises TypeError: when ``fn`` is not callable.
+        """
         return self._with(MemQ.flat_map(fn))
 
     def take(self, n: int) -> Scope[T]:
-        """Keep the first ``n``."""
+        """Keep the first ``n`` values (at this point of the op list).
+
+        :param n: how many, ``>= 0``.
+        :returns: a new scope with this op appended.
+        :raises ValueError: when ``n < 0``.
+        """
         return self._with(MemQ.take(n))
 
     def skip(self, n: int) -> Scope[T]:
-        """Drop the first ``n``."""
+        """Drop the first ``n`` values (at this point of the op list).
+
+        :param n: how many, ``>= 0``.
+        :returns: a new scope with this op appended.
+        :raises ValueError: when ``n < 0``.
+        """
         return self._with(MemQ.skip(n))
 
     def chain(self, values: Iterable[T]) -> Scope[T]:
-        """Append ``values`` to the result (never inserted into the pool)."""
+        """Append ``values`` (read once, now) to the sequence; they never enter the pool.
+
+        :param values: the extra values.
+        :returns: a new scope with this op appended.
+        """
         return self._with(MemQ.chain(values))
 
     def sort(self, key: Any = None, *, reverse: bool = False) -> Scope[T]:
-        """Stable sort by ``key`` (callable or ``Field``; default by id)."""
+        """Stable sort by ``key``: a callable, a ``Field`` (``None`` sorts first) or by id.
+
+        :param key: ``None`` (by id), a callable or a ``Field``.
+        :param reverse: descending order.
+        :returns: a new scope with this op appended.
+        :raises TypeError: when ``key`` is neither callable nor a ``Field``.
+        """
         return self._with(MemQ.sort(key, reverse=reverse))
 
     def unique(self, key: Any = None) -> Scope[T]:
-        """Keep the first value per key (default by id)."""
+        """Keep the first value per key.
+
+        :param key: ``None`` (by id), a callable or a ``Field``.
+        :returns: a new scope with this op appended.
+        """
         return self._with(MemQ.unique(key))
 
     def group_by(self, key: Any) -> Scope[T]:
-        """Group by ``key`` in first-seen order, flattened."""
+        """Bucket the values by ``key`` in first-seen key order, then flatten the buckets.
+
+        :param key: a callable or a ``Field``.
+        :returns: a new scope with this op appended.
+        """
         return self._with(MemQ.group_by(key))
 
     def partition(self, fn: Callable[[T], object]) -> Scope[T]:
-        """Matches first, then the rest."""
+        """Reorder: values matching ``fn`` first, then the rest, both stable.
+
+        A raising ``fn`` counts as no match.
+
+        :param fn: ``value -> truthy``.
+        :returns: a new scope with this op appended.
+        """
         return self._with(MemQ.partition(fn))
 
     def fold(self, fn: Callable[[list[T]], T | None]) -> Scope[T]:
-        """Reduce to zero or one value."""
+        """Reduce the whole sequence to zero or one value with ``fn(list) -> value | None``.
+
+        :param fn: the reducer.
+        :returns: a new scope with this op appended.
+        """
         return self._with(MemQ.fold(fn))
 
     def then(self, op: MemQ) -> Scope[T]:
-        """Append a prebuilt :class:`MemQ` op."""
+        """Append a prebuilt :class:`MemQ` op.
+
+        :param op: the op.
+        :returns: a new scope with this op appended.
+        :raises TypeError: when ``op`` is not a ``MemQ``.
+        """
         if not isinstance(op, MemQ):
             raise TypeError(f"then() needs a MemQ, got {op!r}")
         return self._with(op)
