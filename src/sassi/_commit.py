@@ -1,0 +1,386 @@
+"""The pool's single write path: :class:`CommitPath`, mixed into :class:`~sassi.Punnu`.
+
+Every change to a pool's residents — insert, invalidate, sweep, apply_delta, fetch inserts,
+refresh, restore, backend invalidations — is one call of :meth:`CommitPath._commit` (or its
+single-upsert fast path), made under the pool's write lock. A commit mutates the store through
+its ``put``/``remove`` primitives, restores capacity (expired entries first, then sampled LRU),
+then publishes its events while still holding the lock (so deliveries follow commit order and
+happen only once the commit is visible), and calls the metrics hooks after releasing it. The
+contract of ``_commit``'s arguments and result is in the "Internal API" section of
+:mod:`sassi._punnu`.
+"""
+
+from __future__ import annotations
+
+import collections
+import enum
+import itertools
+import math
+import random
+import threading
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any, Generic, TypeVar
+
+from ._config import EventReason, OnConflict, PunnuConfig
+from ._delta import sorted_by_id
+from ._events import Event, EventHub, Inserted, Invalidated, Updated
+from ._eviction import pick_victim
+from ._stats import Metrics
+from ._store import Store
+from .exceptions import ConflictError
+
+__all__ = [
+    "DEFAULT_TTL",
+    "CommitPath",
+    "CommitResult",
+    "Conflict",
+    "DefaultTTL",
+    "Tally",
+    "deadline_at",
+]
+
+T = TypeVar("T")
+
+
+class Conflict(enum.Enum):
+    """How :meth:`Punnu._commit` treats an upsert over a live resident."""
+
+    RAISE = "raise"
+    SKIP = "skip"
+    KEEP = "keep"
+    REPLACE = "replace"
+
+
+class DefaultTTL(enum.Enum):
+    """The type of :data:`DEFAULT_TTL`."""
+
+    DEFAULT_TTL = "default_ttl"
+
+
+DEFAULT_TTL = DefaultTTL.DEFAULT_TTL
+"""Sentinel for "use the pool's default ttl" (distinct from ``None``, "never expires")."""
+
+
+class CommitResult:
+    """What one :meth:`Punnu._commit` did (see the module docstring)."""
+
+    __slots__ = (
+        "applied",
+        "events",
+        "inserted",
+        "lru_evictions",
+        "removed",
+        "stored",
+        "updated",
+    )
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.stored: dict[Hashable, Any] = {}
+        self.applied = 0
+        self.inserted = 0
+        self.updated = 0
+        self.removed = 0
+        self.lru_evictions = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"CommitResult(applied={self.applied}, inserted={self.inserted}, "
+            f"updated={self.updated}, removed={self.removed}, "
+            f"lru_evictions={self.lru_evictions}, events={len(self.events)})"
+        )
+
+
+class Tally:
+    """A counter safe to bump from any thread without a lock (``itertools.count``)."""
+
+    __slots__ = ("_count", "_lock", "_reads", "bump")
+
+    def __init__(self) -> None:
+        self._count = itertools.count()
+        self._reads = 0
+        self._lock = threading.Lock()
+        self.bump = self._count.__next__
+
+    def add(self, n: int) -> None:
+        """Add ``n`` (``n`` bumps)."""
+        for _ in range(n):
+            self.bump()
+
+    @property
+    def value(self) -> int:
+        """The current count."""
+        with self._lock:
+            raw = next(self._count)
+            value = raw - self._reads
+            self._reads += 1
+            return value
+
+
+def deadline_at(now: float, seconds: float | None) -> float | None:
+    """``now + seconds``; ``None`` (never expires) for no ttl or an infinite deadline."""
+    if seconds is None:
+        return None
+    deadline = now + seconds
+    return None if math.isinf(deadline) else deadline
+
+
+class CommitPath(Generic[T]):
+    """The write half of a pool. :class:`~sassi.Punnu` sets the state declared here.
+
+    No ``__slots__`` here: this base gives pools their ``__dict__`` (other modules hang state
+    on a pool) and ``__weakref__``; ``Punnu`` declares slots for its hot attributes.
+    """
+
+    config: PunnuConfig
+    type_name: str
+    _lock: threading.RLock
+    _clock: Callable[[], float]
+    _store: Store
+    _map: dict[Hashable, Any]
+    _size: int
+    _hub: EventHub
+    _epoch: itertools.count[int]
+    _write_epochs: int
+    _evictions: dict[EventReason, int]
+    _metrics: Metrics
+    _metrics_on: bool
+    _rng: random.Random
+    _inflight: Any
+
+    def _next_epoch(self) -> int:
+        self._write_epochs += 1
+        return next(self._epoch)
+
+    def _reserve_epochs(self, n: int) -> int:
+        """Draw ``n`` consecutive recency epochs (caller holds the lock); returns the first."""
+        self._write_epochs += n
+        first = next(self._epoch)
+        if n > 1:
+            collections.deque(itertools.islice(self._epoch, n - 1), maxlen=0)
+        return first
+
+    def _commit(
+        self,
+        upserts: Iterable[tuple[Hashable, T]] = (),
+        removals: Iterable[Hashable] = (),
+        *,
+        reason: EventReason = EventReason.MANUAL,
+        conflict: Conflict = Conflict.RAISE,
+        ttl: float | DefaultTTL | None = DEFAULT_TTL,
+        protect: bool = False,
+        replace_all: bool = False,
+        sweep: bool = False,
+        hints: dict[Hashable, tuple[float | None, int]] | None = None,
+        precheck: Callable[[float], None] | None = None,
+    ) -> CommitResult:
+        """The single write path; see the module docstring."""
+        if (
+            type(upserts) is tuple
+            and len(upserts) == 1
+            and not removals
+            and not (replace_all or sweep or hints)
+        ):
+            return self._commit_one(upserts[0], conflict, ttl, protect, precheck)
+        config = self.config
+        policy = config.on_conflict
+        seconds = config.ttl if ttl is DEFAULT_TTL else ttl
+        store = self._store
+        entries = store.map
+        result = CommitResult()
+        with self._lock:
+            now = self._clock()
+            pending: dict[Hashable, T] = {}
+            for key, value in upserts:
+                pending.pop(key, None)
+                pending[key] = value
+            ordered = list(pending.items()) if len(pending) < 2 else sorted_by_id(pending.items())
+            if conflict is Conflict.RAISE and policy is OnConflict.REJECT:
+                for key, _ in ordered:
+                    entry = entries.get(key)
+                    if entry is not None and (entry.deadline is None or entry.deadline > now):
+                        raise ConflictError(
+                            f"{self.type_name} id {key!r} is already cached (OnConflict.REJECT)"
+                        )
+            if precheck is not None:
+                precheck(now)
+
+            removal_events: list[Event] = []
+            removal_ids = list(removals)
+            if replace_all:
+                removal_ids.extend(k for k in store.keys if k not in pending)
+            if self._inflight:  # a fetch racing these removals must not write back (sassi._fetch)
+                self._inflight.removed(removal_ids)
+            for key in removal_ids:
+                if key in pending:
+                    continue
+                entry = store.remove(key)
+                if entry is not None and (entry.deadline is None or entry.deadline > now):
+                    result.removed += 1
+                    removal_events.append(Invalidated(key, reason))
+            if sweep:
+                for key, _ in store.pop_expired(now):
+                    result.removed += 1
+                    removal_events.append(Invalidated(key, EventReason.TTL_EXPIRED))
+
+            prior: dict[Hashable, Any] = {}  # id -> the live value this commit replaced
+            survivors: dict[Hashable, Any] = {}  # id -> value written (evictions remove)
+            epoch_base = 0
+            if hints:
+                epoch_base = self._reserve_epochs(1 + max(rank for _, rank in hints.values()))
+            epoch = self._reserve_epochs(len(ordered)) if ordered else 0
+            default_deadline = deadline_at(now, seconds)
+            stored = result.stored
+            put = store.put
+            for key, value in ordered:
+                entry = entries.get(key)
+                if entry is not None and (entry.deadline is None or entry.deadline > now):
+                    old = entry.value
+                    if conflict is Conflict.KEEP or (
+                        policy is OnConflict.REJECT and conflict is not Conflict.REPLACE
+                    ):
+                        stored[key] = old
+                        continue
+                    prior[key] = old
+                hint = hints.get(key) if hints else None
+                if hint is None:
+                    put(key, value, epoch, default_deadline)
+                    epoch += 1
+                else:
+                    put(key, value, epoch_base + hint[1], deadline_at(now, hint[0]))
+                stored[key] = value
+                survivors[key] = value
+
+            lru_events: list[Event] = []
+            if len(entries) > config.capacity:
+                protected = ordered[0][0] if protect and len(ordered) == 1 else None
+                self._evict(now, protected, survivors, prior, lru_events)
+
+            result.applied = len(survivors)
+            result.updated = sum(1 for k in survivors if k in prior) if prior else 0
+            result.inserted = result.applied - result.updated
+            result.lru_evictions = len(lru_events)
+            events = result.events
+            events.extend(removal_events)
+            events.extend(lru_events)
+            if survivors and self._hub.active:  # nobody listening: skip building them
+                if policy is OnConflict.UPDATE and prior:
+                    events.extend(
+                        Updated(prior[k], v) if k in prior else Inserted(v)
+                        for k, v in survivors.items()
+                    )
+                else:
+                    events.extend(map(Inserted, survivors.values()))
+            self._publish(events)
+        self._after_commit(events, bool(events or survivors))
+        return result
+
+    def _commit_one(
+        self,
+        upsert: tuple[Hashable, T],
+        conflict: Conflict,
+        ttl: float | DefaultTTL | None,
+        protect: bool,
+        precheck: Callable[[float], None] | None,
+    ) -> CommitResult:
+        """:meth:`_commit` for exactly one upsert and nothing else (the insert/fetch path)."""
+        key, value = upsert
+        policy = self.config.on_conflict
+        result = CommitResult()
+        with self._lock:
+            now = self._clock()
+            entry = self._map.get(key)
+            if entry is not None and (entry.deadline is None or entry.deadline > now):
+                old = entry.value
+                if conflict is Conflict.KEEP or (
+                    policy is OnConflict.REJECT and conflict is not Conflict.REPLACE
+                ):
+                    if conflict is Conflict.RAISE:
+                        raise ConflictError(
+                            f"{self.type_name} id {key!r} is already cached (OnConflict.REJECT)"
+                        )
+                    if precheck is not None:
+                        precheck(now)
+                    result.stored[key] = old
+                    return result
+                result.updated = 1
+            else:
+                old = None
+                result.inserted = 1
+            if precheck is not None:
+                precheck(now)
+            seconds = self.config.ttl if ttl is DEFAULT_TTL else ttl
+            self._store.put(key, value, self._next_epoch(), deadline_at(now, seconds))
+            result.stored[key] = value
+            events = result.events
+            if len(self._map) > self.config.capacity:
+                survivors = {key: value}
+                prior = {key: old} if result.updated else {}
+                self._evict(now, key if protect else None, survivors, prior, events)
+                result.lru_evictions = len(events)
+                if key not in survivors:
+                    result.inserted = result.updated = 0
+                    self._publish(events)
+                    self._after_commit(events, bool(events))
+                    return result
+            result.applied = 1
+            if self._hub.active:  # nobody listening: skip building the event
+                if result.updated and policy is OnConflict.UPDATE:
+                    events.append(Updated(old, value))
+                else:
+                    events.append(Inserted(value))
+            self._publish(events)
+        self._after_commit(events, True)
+        return result
+
+    def _evict(
+        self,
+        now: float,
+        protected: Hashable | None,
+        survivors: dict[Hashable, Any],
+        prior: dict[Hashable, Any],
+        lru_events: list[Event],
+    ) -> None:
+        """Bring the store back to capacity (caller holds the lock and checked it is over).
+
+        Drops every expired entry silently, then evicts sampled-LRU victims. A victim that is
+        one of this commit's upserts leaves ``survivors``; it gets an ``LRU_EVICT`` event only
+        if a live value was resident before the commit (in ``prior``; otherwise transient).
+        """
+        store = self._store
+        entries = store.map
+        capacity = self.config.capacity
+        store.pop_expired(now)
+        while len(entries) > capacity:
+            victim = pick_victim(store, protected, self._rng)
+            if victim is None:
+                break
+            store.remove(victim)
+            if victim in survivors:
+                del survivors[victim]
+                if victim not in prior:
+                    continue
+            lru_events.append(Invalidated(victim, EventReason.LRU_EVICT))
+
+    def _publish(self, events: list[Event]) -> None:
+        """Count and deliver a commit's events and publish its size (caller holds the lock)."""
+        if events:
+            evictions = self._evictions
+            for event in events:
+                if type(event) is Invalidated:
+                    evictions[event.reason] += 1
+            self._hub.publish(events)
+        self._size = len(self._map)
+
+    def _after_commit(self, events: list[Event], changed: bool) -> None:
+        """Metrics for a committed write (called after releasing the lock; never raises).
+
+        ``changed``: the commit emitted at least one event (built or not: upsert events are
+        only materialised when someone subscribes), so a size sample is due.
+        """
+        if changed and self._metrics_on:
+            metrics = self._metrics
+            for event in events:
+                if type(event) is Invalidated:
+                    metrics.eviction(event.reason)
+            metrics.size(self._size)
