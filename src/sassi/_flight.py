@@ -195,7 +195,7 @@ class _ThreadFlight(Generic[V]):
     __slots__ = ("done", "outcome")
 
     def __init__(self) -> None:
-        self.done = threading.Event()
+        self.done: threading.Event | None = None  # created by the first thread that waits
         self.outcome: _Outcome[V] = _Outcome()
 
 
@@ -231,17 +231,19 @@ class ThreadFlights(Generic[V]):
             raise _reentry_error(key)
         with self._lock:
             flight = self._flights.get(key)
-            leader = flight is None
             if flight is None:
                 flight = _ThreadFlight()
                 self._flights[key] = flight
                 self._fetches += 1
             else:
                 self._coalesced += 1
-        if not leader:
+                if flight.done is None:
+                    flight.done = threading.Event()
+            done = flight.done  # None only for the thread that created the flight
+        if done is not None:
             if self._on_coalesced is not None:
                 self._on_coalesced()
-            flight.done.wait()
+            done.wait()
             return flight.outcome.unwrap()
         outcome = flight.outcome
         token = _ACTIVE.set(active | {marker})
@@ -254,7 +256,9 @@ class ThreadFlights(Generic[V]):
             outcome.finished = True
             with self._lock:
                 del self._flights[key]
-            flight.done.set()
+                done = flight.done
+            if done is not None:
+                done.set()
         return outcome.unwrap()
 
     def in_flight(self) -> int:
