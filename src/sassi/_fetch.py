@@ -95,7 +95,7 @@ class InFlight:
 
 
 class _Retry(Exception):
-    """Raised by a commit precheck: a strict backend write holds an id; wait and try again."""
+    """A strict backend write holds one of the ids: wait for it, then try the insert again."""
 
 
 def _peek(pool: Punnu[T], key: Hashable) -> T | None:
@@ -156,7 +156,7 @@ def _commit_fetched(
         if _reserved(pool, list(values)):
             raise _Retry
         stale = pool._inflight.stale(gens)
-        upserts = [(k, v) for k, v in values.items() if k not in stale]
+        upserts = tuple((k, v) for k, v in values.items() if k not in stale)
         if not upserts:
             return {}
         result = pool._commit(
