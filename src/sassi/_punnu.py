@@ -234,7 +234,8 @@ class Punnu(CommitPath[T]):
         self._tier = _tiering.attach(self)  # L2 write/read-through (None without a backend)
         self._inflight = _fetch.InFlight(self._record_coalesced)  # fetch flights (sassi._fetch)
         # The instance attribute shadows the documented method: same contract, fewer lookups.
-        self.__dict__["get"] = self._get if self._metrics_on else self._fast_get()
+        if not self._metrics_on:
+            self.__dict__["get"] = self._fast_get()
 
     # reads ----------------------------------------------------------------------------------
 
