@@ -569,8 +569,10 @@ class Punnu(CommitPath[T]):
         absent or expired, else return the live value": ``on_conflict`` does not apply), so
         there is exactly one ``Inserted`` event. ``None`` caches nothing. An exception from the
         fetcher reaches every waiter and is not cached. A cancelled caller leaves without
-        cancelling the fetch while others wait; when all have left it is cancelled. If ``id``
-        is invalidated while the fetch runs, the fetched value is returned but not cached.
+        cancelling the fetch while others wait; when all have left it is cancelled. (The fetch
+        runs in a child task of the caller that started it, so that caller's task, if
+        cancelled, returns once the fetch ends or the other callers leave.) If ``id`` is
+        invalidated while the fetch runs, the fetched value is returned but not cached.
 
         :param id: the id.
         :param fetcher: ``async (id) -> value | None``.
