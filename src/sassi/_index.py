@@ -80,14 +80,11 @@ INDEXABLE_OPS: Final = _HASH_OPS | _RANGE_OPS
 #: slower).
 SELECTIVITY_LIMIT: Final = 0.02
 
-#: Further ``==``/``in_``/``is_null`` terms are intersected with the chosen candidates when their
-#: own estimate is at most this fraction of the residents (their sets are built by C-level set
-#: unions, ~20-30 ns an id) ...
+#: Further ``==``/``in_``/``is_null`` terms narrow the chosen candidates (C-level set
+#: intersections, at most ``O(candidates)`` each). When no single term is selective enough, a
+#: hash term estimated at most at this fraction of the residents is still materialised if the
+#: terms together are expected (assuming independence) to be selective enough.
 INTERSECT_LIMIT: Final = 0.25
-
-#: ... and at most this many times the current candidate count (re-checking a candidate costs
-#: ~1 us of random memory accesses, building a set ~30 ns an id).
-INTERSECT_FANOUT: Final = 16
 
 
 def classify(value: object) -> str:
@@ -498,6 +495,34 @@ class FieldIndex:
                 _collect(self._buckets, ordered, out)
         return out
 
+    def restrict(self, term: FieldPredicate, candidates: set[Any]) -> set[Any] | None:
+        """The ids of ``candidates`` whose value may satisfy an ``==``/``in_``/``is_null`` term.
+
+        Costs ``O(len(candidates))`` per looked-up value at most (set intersections iterate the
+        smaller side), never the size of the buckets.
+
+        :param term: a hash-op leaf on this index's field.
+        :param candidates: the ids to narrow (not modified).
+        :returns: a new set (a superset of the candidates matching ``term``), or ``None`` when
+            the index cannot answer ``term``.
+        """
+        if term.op not in _HASH_OPS:
+            return None
+        keys = self._hash_keys(term)
+        if keys is None:
+            return None
+        out = candidates & self._loose
+        buckets = self._buckets
+        for key in keys:
+            bucket = buckets.get(key, _NO_VALUE)
+            if bucket is _NO_VALUE:
+                continue
+            if type(bucket) is set:
+                out |= bucket & candidates
+            elif bucket in candidates:
+                out.add(bucket)
+        return out
+
     def _hash_keys(self, term: FieldPredicate) -> Sequence[Any] | None:
         """The bucket keys to read for an ``EQ``/``IN``/``IS_NULL`` term, or ``None``."""
         op = term.op
@@ -786,11 +811,11 @@ def plan(
         return Plan(None, None, None, residual, total, reason=reason)
     ranked.sort(key=_estimate_of)  # stable: ties keep the order written
     estimate, term, index = ranked[0]
-    # Other hash terms whose candidate sets are cheap to build (C-level unions of buckets).
-    cheap = [r for r in ranked[1:] if r[1].op in _HASH_OPS and r[0] <= total * INTERSECT_LIMIT]
+    # Other hash terms narrow the candidates with C-level set intersections.
+    cheap = [r for r in ranked[1:] if r[1].op in _HASH_OPS]
     limit = total * selectivity_limit
     if estimate > limit:
-        # Independent selective terms may still intersect down to few candidates.
+        # Independent terms may still intersect down to few candidates.
         combined = float(estimate)
         for other, _, _ in cheap:
             combined *= other / max(total, 1)
@@ -800,12 +825,12 @@ def plan(
     if candidates is None:  # estimate and lookup agree on declining; kept for safety
         return Plan(None, term, None, residual, total, estimate, "declined")
     also: list[FieldPredicate] = []
-    for other, other_term, other_index in cheap:
-        if other > INTERSECT_FANOUT * len(candidates):
-            break  # building that set costs more than re-checking our candidates
-        more = other_index.lookup(other_term)
-        if more is not None:
-            candidates &= more
+    for _, other_term, other_index in cheap:
+        if not candidates:
+            break
+        narrowed = other_index.restrict(other_term, candidates)
+        if narrowed is not None:
+            candidates = narrowed
             also.append(other_term)
     return Plan(index.field, term, candidates, residual, total, estimate, also=tuple(also))
 

@@ -557,8 +557,8 @@ def test_planner_picks_the_most_selective_term() -> None:
     between = FieldPredicate("v", LookupOp.BETWEEN, (10, 12))
     assert plan([broad, between], indexes, total=1000).candidates is None
     ranged = plan([broad, between], indexes, total=1000, selectivity_limit=0.05)
-    assert ranged.index == "v"
-    assert ranged.candidates == {r.id for r in rows if 10 <= r.v <= 12}
+    assert ranged.index == "v" and ranged.also == (broad,)  # w == 1 narrows the range
+    assert ranged.candidates == {r.id for r in rows if 10 <= r.v <= 12 and r.w == 1}
 
 
 def test_planner_intersects_independent_equality_terms() -> None:
@@ -590,17 +590,34 @@ def test_planner_intersects_independent_equality_terms() -> None:
     assert broad.candidates is None and "not selective" in broad.explain
 
 
-def test_planner_skips_intersections_that_cost_more_than_they_save() -> None:
+def test_a_narrow_first_term_is_still_narrowed_by_the_others() -> None:
     rows = [Row(i, i, i % 4) for i in range(1000)]
     indexes = _indexed(rows, "v", "w")
     one = plan(
-        [FieldPredicate("w", LookupOp.EQ, 1), FieldPredicate("v", LookupOp.EQ, 5)],
+        [FieldPredicate("w", LookupOp.EQ, 2), FieldPredicate("v", LookupOp.IN, (5, 6))],
         indexes,
         total=1000,
     )
-    assert one.term == FieldPredicate("v", LookupOp.EQ, 5)
-    assert one.also == ()  # 250 ids to intersect with 1 candidate: not worth building
-    assert one.candidates == {5}
+    assert one.term == FieldPredicate("v", LookupOp.IN, (5, 6))
+    assert one.also == (FieldPredicate("w", LookupOp.EQ, 2),)
+    assert one.candidates == {6}
+
+
+def test_restrict_keeps_only_candidates_that_may_match() -> None:
+    rows = {1: 5, 2: 5, 3: 6, 4: None, 5: [1], 6: "x"}
+    index = build(rows)
+    everyone = set(rows)
+    eq5 = FieldPredicate("v", LookupOp.EQ, 5)
+    assert index.restrict(eq5, everyone) == {1, 2, 5}  # the loose row stays a candidate
+    assert index.restrict(eq5, {2, 3, 4}) == {2}
+    assert index.restrict(FieldPredicate("v", LookupOp.IN, (6, "x")), {3, 6, 1}) == {3, 6}
+    assert index.restrict(FieldPredicate("v", LookupOp.IS_NULL), everyone) == {4, 5}
+    assert index.restrict(eq5, set()) == set()
+    assert index.restrict(FieldPredicate("v", LookupOp.LT, 5), everyone) is None
+    assert index.restrict(FieldPredicate("v", LookupOp.EQ, [1]), everyone) is None
+    candidates = {1, 2, 3}
+    index.restrict(eq5, candidates)
+    assert candidates == {1, 2, 3}  # never modified
 
 
 def test_planner_scans_when_nothing_is_selective_or_indexable() -> None:

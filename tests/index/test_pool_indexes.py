@@ -269,14 +269,17 @@ _ops = st.one_of(
 )
 
 
+_ALL_KINDS = ("eq", "in", "lt", "le", "gt", "ge", "between", "null")
+
+
 @st.composite
-def _leaves(draw: st.DrawFn) -> sassi.Predicate:
+def _leaves(draw: st.DrawFn, kinds: tuple[str, ...] = _ALL_KINDS) -> sassi.Predicate:
     which = draw(st.sampled_from(["age", "score", "name", "tag"]))
     field = getattr(F, which)
     present = draw(st.booleans())
     if present:
         field = field.present()
-    kind = draw(st.sampled_from(["eq", "in", "lt", "le", "gt", "ge", "between", "null"]))
+    kind = draw(st.sampled_from(kinds))
     not_none = _values[which]
     operand = st.one_of(st.none(), not_none)
     if kind == "null":
@@ -296,6 +299,10 @@ _predicates = st.one_of(
     _leaves(),
     st.lists(_leaves(), min_size=2, max_size=3).map(lambda ps: sassi.And(tuple(ps))),
     st.tuples(_leaves(), _leaves()).map(lambda p: p[0] & (p[1] | ~p[0])),
+    # several equality terms: the planner intersects their index lookups
+    st.lists(_leaves(("eq", "in", "null")), min_size=2, max_size=3).map(
+        lambda ps: sassi.And(tuple(ps))
+    ),
 )
 
 
