@@ -104,3 +104,54 @@ def test_ordering_and_string_lookups_on_a_json_column_are_refused() -> None:
     for pred in [F.j < 3, F.j.between(1, 2), F.j.contains("x"), F.j.iexact("s")]:
         with pytest.raises(TypeError, match=r"\.json\.path"):
             to_sqlalchemy(pred, table)
+
+
+AWKWARD_KEYS = [
+    "a.b",
+    "",
+    'q"x',
+    "a\\b",
+    "$",
+    "[0]",
+    "*",
+    "\n",
+    "é",
+    "\U0001f600",
+    "x y",
+    "'",
+    "0",
+    "{}",
+]
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
+def test_awkward_keys_address_exactly_their_member(request: pytest.FixtureRequest, db: str) -> None:
+    """Each key reaches its own member at any depth, and never a sibling or an array element."""
+    conn: sa.Connection = request.getfixturevalue("sqlite_conn" if db == "sqlite" else "pg_conn")
+    table = sa.Table(
+        "sassi_awkward_keys",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("j", sa.JSON(none_as_null=True).with_variant(JSONB(), "postgresql")),
+        prefixes=["TEMPORARY"],
+    )
+    table.create(conn)
+    flat = {k: i for i, k in enumerate(AWKWARD_KEYS)}
+    docs = [
+        Doc(1, flat),
+        Doc(2, {k: {k: i} for i, k in enumerate(AWKWARD_KEYS)}),
+        Doc(3, {"0": [5], "[0]": [7], "$": {"$": 1}}),
+    ]
+    conn.execute(table.insert(), [{"id": d.id, "j": d.j} for d in docs])
+    for i, key in enumerate(AWKWARD_KEYS):
+        for pred in [
+            F.j.json.key(key).value(int) == i,
+            F.j.json.key(key).key(key).value(int) == i,
+            F.j.json.key(key).exists(),
+            F.j.json.has_key(key),
+            F.j.json.key(key).key("0").exists(),
+        ]:
+            want = [d.id for d in docs if pred.evaluate(d)]
+            query = sa.select(table.c.id).where(to_sqlalchemy(pred, table)).order_by(table.c.id)
+            assert list(conn.scalars(query)) == want, pred
+    table.drop(conn)
