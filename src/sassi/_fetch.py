@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import Awaitable, Callable, Hashable, Iterable
+from collections.abc import AsyncIterable, Awaitable, Callable, Hashable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._flight import TaskFlights, ThreadFlights
@@ -328,6 +328,8 @@ async def aget_or_fetch_many(
         result: Any = fetcher(list(missing))
         if inspect.isawaitable(result):
             result = await result
+        if isinstance(result, AsyncIterable):  # an async generator of values
+            result = [value async for value in result]
         fetched = _check_many(pool, missing, result)
         await _store_async(pool, gens, fetched, single=False)
     finally:

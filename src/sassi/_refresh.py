@@ -28,7 +28,7 @@ import abc
 import contextlib
 import inspect
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Generic, TypeVar
@@ -282,6 +282,8 @@ class RefreshHandle(_Handle):
     async def _execute(self, op: _Op) -> int:
         pool = self._pool
         rows = await _call(self._fetcher)
+        if isinstance(rows, AsyncIterable):  # an async generator of rows
+            rows = [value async for value in rows]
         upserts = [(pool._checked_id(value), value) for value in rows]
         replace = self._mode is RefreshMode.REPLACE
         with pool._lock:

@@ -214,3 +214,18 @@ def test_sync_batch_rejects_an_async_fetcher(mode: str) -> None:
     pool = Punnu(User)
     with pytest.raises(TypeError, match="aget_or_fetch"):
         pool.get_or_fetch_many([1], Batch().async_)  # type: ignore[arg-type]
+
+
+async def test_an_async_generator_batch_fetcher_works(mode: str) -> None:
+    if mode == "sync":
+        pytest.skip("async generators are for the async variant")
+    pool = Punnu(User)
+
+    async def stream(ids: list[int]) -> Any:
+        for i in ids:
+            await anyio.lowlevel.checkpoint()
+            yield User(i, "streamed")
+
+    result = await pool.aget_or_fetch_many([1, 2], stream)
+    assert result == [User(1, "streamed"), User(2, "streamed")]
+    assert pool.get(2) == User(2, "streamed")

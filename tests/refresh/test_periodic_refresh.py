@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 import pytest
@@ -381,3 +382,16 @@ async def test_an_outer_cancellation_ends_the_block() -> None:
     assert outer.cancelled_caught
     assert fetch.cancelled
     assert len(pool) == 0
+
+
+async def test_an_async_generator_fetcher_works() -> None:
+    pool = Punnu(User)
+
+    async def stream() -> Any:
+        for i in (1, 2, 3):
+            await anyio.lowlevel.checkpoint()
+            yield User(i)
+
+    async with pool.periodic_refresh(NEVER, stream) as handle:
+        assert await handle.refresh_now() == 3
+    assert len(pool) == 3
