@@ -660,3 +660,19 @@ async def test_an_error_in_the_block_propagates_unwrapped() -> None:
     assert handle.stopped
     with pytest.raises(RuntimeError, match="stopped"):
         await handle.update()
+
+
+async def test_cancel_stops_the_subscription_inside_the_block() -> None:
+    pool = Punnu(Row)
+    src = Source(lambda q: rows((1, 3)))
+    async with pool.delta_refresh(0.001, src) as handle:
+        await handle.update()
+        handle.cancel()
+        handle.cancel()
+        assert handle.stopped
+        calls = len(src.queries)
+        await anyio.wait_all_tasks_blocked()
+        assert len(src.queries) == calls  # no scheduled ticks after cancel()
+        with pytest.raises(RuntimeError, match="stopped"):
+            await handle.update()
+        assert handle.watermark == 3  # still readable
