@@ -155,3 +155,30 @@ def test_awkward_keys_address_exactly_their_member(request: pytest.FixtureReques
             query = sa.select(table.c.id).where(to_sqlalchemy(pred, table)).order_by(table.c.id)
             assert list(conn.scalars(query)) == want, pred
     table.drop(conn)
+
+
+@pytest.mark.postgres
+def test_a_postgresql_json_column_is_cast_to_jsonb(pg_conn: sa.Connection) -> None:
+    """A plain ``json`` column (not ``jsonb``) gets the same answers: every test casts it."""
+    table = sa.Table(
+        "sassi_plain_json",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("j", sa.JSON()),
+        prefixes=["TEMPORARY"],
+    )
+    table.create(pg_conn)
+    pg_conn.execute(table.insert(), [{"id": d.id, "j": d.j} for d in DOCS])
+    root = F.j.json
+    for pred in [
+        *(p for p, _ in CASES),
+        root.key("a").value(int) == 1,
+        root.key("b").array_contains(None),
+        root.eq_json({"a": True, "b": [1, None]}),
+        root.is_array(),
+        root.missing(),
+    ]:
+        want = [d.id for d in DOCS if pred.evaluate(d)]
+        query = sa.select(table.c.id).where(to_sqlalchemy(pred, table)).order_by(table.c.id)
+        assert list(pg_conn.scalars(query)) == want, pred
+    table.drop(pg_conn)
