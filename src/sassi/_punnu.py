@@ -651,7 +651,14 @@ class Punnu(CommitPath[T]):
                 candidates = self._indexes.source(self._store, ops, now)
                 if candidates is not None:  # leading where ops still run over the candidates
                     return candidates, ops
-            return self._store.snapshot(now), ops
+            store = self._store
+            if ops and ops[0].kind == "where" and not store.any_expired(now):
+                # A leading predicate scans the resident list in place, under the lock: its
+                # output is the only copy made (compiled predicates never call user code).
+                values = store.values
+                matched = ops[0].apply(values)
+                return (matched if matched is not values else values.copy()), ops[1:]
+            return store.snapshot(now), ops
 
     def _explain(self, ops: Sequence[MemQ]) -> str:
         """One line: how a scope with ``ops`` reads the pool (which index, or a scan)."""
@@ -769,6 +776,10 @@ class Punnu(CommitPath[T]):
                 group.start_soon(self._sweep_loop, self.config.sweep_interval)
             for task in self._background:
                 group.start_soon(task, self)
+            if self._background and self._tier is not None:
+                # Don't run the body before the invalidation listener has subscribed (or
+                # failed its first attempt): a message published right away must not be lost.
+                await self._tier.wait_first_attempt()
             try:
                 yield self
             finally:

@@ -214,6 +214,7 @@ class Tiering:
         self._dirty: set[Hashable] = set()
         self._rng = random.Random()
         self._ready: anyio.Event | None = None
+        self._attempted: anyio.Event | None = None
         self.sleep_sync: Callable[[float], None] = time.sleep
         self.sleep: Callable[[float], Awaitable[None]] = anyio.sleep
 
@@ -579,6 +580,20 @@ class Tiering:
         """Return once the listener's subscription is live (for tests and orderly startup)."""
         await self._ready_event().wait()
 
+    def _attempted_event(self) -> anyio.Event:
+        if self._attempted is None:
+            self._attempted = anyio.Event()
+        return self._attempted
+
+    async def wait_first_attempt(self) -> None:
+        """Return once the listener has subscribed, or failed its first attempt to.
+
+        ``pool.background()`` waits for this before running its body, so an invalidation
+        published right after entering the block is not missed; a backend that is down does
+        not hold the body up (the listener keeps retrying in the background).
+        """
+        await self._attempted_event().wait()
+
     async def _drain_reservations(self) -> None:
         for key in self.reservations.held():
             await self.reservations.acquire(key)
@@ -622,12 +637,14 @@ class Tiering:
         delay = 0.010
         try:
             while True:
-                stream: Any = self.backend.invalidations(self.keyspace)
+                stream: Any = None
                 try:
+                    stream = self.backend.invalidations(self.keyspace)
                     ready = getattr(stream, "ready", None)
                     if ready is not None:
                         await ready()
                     self._ready_event().set()
+                    self._attempted_event().set()
                     async for message in stream:
                         try:
                             await self.apply_message(message)
@@ -637,6 +654,7 @@ class Tiering:
                     return
                 except Exception as exc:
                     self._failed("invalidation stream", self.keyspace, exc)
+                    self._attempted_event().set()
                 finally:
                     aclose = getattr(stream, "aclose", None)
                     if aclose is not None:
@@ -646,6 +664,7 @@ class Tiering:
                 delay = min(delay * 2, 5.0)
         finally:
             self._ready = None
+            self._attempted = None
 
 
 def _safe(test: Callable[[Any], bool], value: Any) -> bool:
