@@ -654,7 +654,8 @@ class Punnu(CommitPath[T]):
             store = self._store
             if ops and ops[0].kind == "where" and not store.any_expired(now):
                 # A leading predicate scans the resident list in place, under the lock: its
-                # output is the only copy made (compiled predicates never call user code).
+                # output is the only copy made. A compiled predicate only reads fields and
+                # compares operands, so holding the lock for the scan is short and safe.
                 values = store.values
                 matched = ops[0].apply(values)
                 return (matched if matched is not values else values.copy()), ops[1:]
