@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +38,7 @@ async def test_message_published_right_after_entering_is_not_lost() -> None:
 class _DownStream(MemoryBackend):
     """A backend whose invalidation stream cannot be opened."""
 
-    def invalidations(self, keyspace: Keyspace) -> AsyncIterator[Any]:
+    def invalidations(self, keyspace: Keyspace) -> Any:
         raise sassi.BackendUnavailable("stream is down")
 
 
