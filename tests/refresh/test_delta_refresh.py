@@ -671,8 +671,8 @@ async def test_cancel_stops_the_subscription_inside_the_block() -> None:
         handle.cancel()
         assert handle.stopped
         calls = len(src.queries)
-        await anyio.wait_all_tasks_blocked()
-        assert len(src.queries) == calls  # no scheduled ticks after cancel()
+        await anyio.sleep(0.05)  # fifty intervals: any surviving scheduler would have ticked
+        assert len(src.queries) == calls
         with pytest.raises(RuntimeError, match="stopped"):
             await handle.update()
         assert handle.watermark == 3  # still readable
