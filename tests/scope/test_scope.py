@@ -179,3 +179,18 @@ def test_registry_reads_pools_through_scopes() -> None:
     registry.register(pool)
     assert registry.pool(Friendly) is pool
     assert [g.greet() for g in registry.all_impl(Greeter)] == ["hi a"]
+
+
+def test_collected_lists_never_alias_the_pool() -> None:
+    pool = make_pool()
+    for scope in (
+        pool.scope(),
+        pool.scope(sassi.TRUE),
+        pool.scope(F.age >= 0),
+        pool.scope().sort(),
+    ):
+        result = scope.collect()
+        result.clear()
+        assert len(pool) == 4
+        assert pool.scope().count() == 4
+    assert pool.scope(sassi.FALSE).collect() == []
