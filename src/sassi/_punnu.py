@@ -3,10 +3,11 @@
 Reads (``get``, ``in``, ``len``) take no lock: one dict lookup, a deadline check skipped for
 entries without a deadline, an epoch store (``len`` reads the size published at the end of the
 last commit, so it never shows a commit's transient overshoot of ``capacity``). Hits are counted
-for free: every epoch drawn outside the write lock is a hit. Every write takes the pool's re-entrant write lock,
-goes through :meth:`Punnu._commit` (the one choke point), publishes its events to subscribers
-while still holding the lock (so deliveries follow commit order and happen only once the commit
-is visible), and calls the metrics hooks after releasing it.
+for free: every epoch drawn outside the write lock is a hit. Every write takes the pool's
+re-entrant write lock, goes through ``_commit`` (the one choke point, in :mod:`sassi._commit`),
+publishes its events to subscribers while still holding the lock (so deliveries follow commit
+order and happen only once the commit is visible), and calls the metrics hooks after releasing
+it.
 
 Internal API for other modules
 ==============================
@@ -16,11 +17,13 @@ All of this is private to the package; signatures are stable for sassi's own mod
 ``pool._lock``
     ``threading.RLock``: the write lock. Hold it to make several steps atomic with respect to
     other writers and to scope snapshots; ``_commit`` re-acquires it.
-``pool._commit(...)`` — implemented in :mod:`sassi._commit` (``CommitPath``, a base of ``Punnu``);
-``Conflict``, ``DEFAULT_TTL`` and ``CommitResult`` are importable from here or from there.
 ``pool._commit(upserts=(), removals=(), *, reason=EventReason.MANUAL, conflict=Conflict.RAISE,
 ttl=DEFAULT_TTL, protect=False, replace_all=False, sweep=False, hints=None, precheck=None)``
-    The only way to change residents. Returns a :class:`CommitResult`.
+    The only way to change residents. Returns a :class:`CommitResult`. Implemented by
+    ``sassi._commit.CommitPath`` (a base class of ``Punnu``); ``Conflict``, ``DEFAULT_TTL`` and
+    ``CommitResult`` are importable from :mod:`sassi._punnu` or :mod:`sassi._commit`. A call
+    with exactly one upsert in a ``tuple`` and nothing else takes a fast path with the same
+    semantics.
 
     - ``upserts``: ``(id, value)`` pairs (duplicate ids: the last wins). Applied in ascending id
       order when there is more than one.
@@ -49,13 +52,17 @@ ttl=DEFAULT_TTL, protect=False, replace_all=False, sweep=False, hints=None, prec
     (surviving upserts), ``inserted``/``updated`` (survivors without/with a live prior),
     ``removed`` (live entries removed by removals/replace_all/sweep), ``lru_evictions``.
 ``pool._store``
-    The :class:`~sassi._store.Store`. Register secondary indexes and other observers with
+    The :class:`~sassi._store.Store`; ``store.map`` holds :class:`~sassi._store.Entry` objects
+    (read ``entry.value`` / ``.deadline`` / ``.pos`` / ``.epoch``; ``entry[VALUE]`` still works
+    but is slower). Register secondary indexes and other observers with
     ``pool._store.observers.append(obj)``; ``obj.on_put(id, old, new)`` /
     ``obj.on_remove(id, old)`` run under the write lock for every mutation (inserts, replaces,
     invalidations, LRU evictions, expiry drops, sweeps, deltas, restores).
 ``pool._scope_source(ops) -> (items, remaining_ops)``
-    How a scope gets its input: by default a locked snapshot of the unexpired values and all
-    ops. An index planner may replace it (consume a leading ``where`` op and return candidates).
+    How a scope gets its input, under the lock: index candidates when an index applies (all ops
+    still run); else, when nothing is expired and the first op is a ``where``, that scan run in
+    place over the resident list (the remaining ops returned); else a snapshot of the unexpired
+    values and all ops.
 ``pool._reserved``
     ``None`` or ``Callable[[list[id]], int]``, called under the lock by ``apply_delta``: a
     positive count means strict backend writes hold some of those ids; nothing is applied and
