@@ -241,7 +241,7 @@ class Punnu(CommitPath[T]):
         self._tier = _tiering.attach(self)  # L2 write/read-through (None without a backend)
         self._inflight = _fetch.InFlight(self._record_coalesced)  # fetch flights (sassi._fetch)
         # The instance attribute shadows the documented method: same contract, fewer lookups.
-        if not self._metrics_on:
+        if not self._metrics_on and type(self).get is Punnu.get:  # a subclass's get() wins
             self.__dict__["get"] = self._fast_get()
 
     # reads ----------------------------------------------------------------------------------

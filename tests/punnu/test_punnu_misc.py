@@ -103,3 +103,17 @@ async def test_a_failing_background_task_surfaces_from_the_block() -> None:
         async with pool.background():
             await anyio.sleep_forever()
     assert info.group_contains(LookupError, match="listener died")
+
+
+def test_a_subclass_get_override_is_respected() -> None:
+    class Counting(Punnu[Item]):
+        calls = 0
+
+        def get(self, id: Any) -> Item | None:
+            type(self).calls += 1
+            return super().get(id)
+
+    pool = Counting(Item)
+    pool.insert(Item(1))
+    assert pool.get(1) == Item(1)
+    assert Counting.calls == 1
