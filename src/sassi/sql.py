@@ -125,6 +125,9 @@ def to_sqlalchemy(predicate: Predicate, table_or_model: Any) -> Clause:
     clause = _Lowerer(_column_lookup(table_or_model)).lower(predicate)
     if key is not None:
         with _CACHE_LOCK:
+            raced = _CACHE.get(key)  # another thread lowered it meanwhile: share that one
+            if raced is not None:
+                return raced
             _CACHE[key] = clause
             while len(_CACHE) > _CACHE_SIZE:
                 _CACHE.popitem(last=False)

@@ -345,3 +345,28 @@ def test_lowering_is_cached_per_table_but_never_across_operand_types(
     for clause in (one, one_float, yes):
         assert list(sqlite_conn.scalars(sa.select(table.c.id).where(clause))) == [1]
     table.drop(sqlite_conn)
+
+
+def test_concurrent_lowering_shares_one_clause_per_predicate() -> None:
+    """Threads lowering the same predicates concurrently all get the single cached clause."""
+    import threading
+
+    preds = [F.qty.between(i, i + 3) & F.label.icontains(f"x{i}") for i in range(8)]
+    results: list[list[sa.ColumnElement[bool]]] = [[] for _ in range(8)]
+    barrier = threading.Barrier(8)
+
+    def work(slot: int) -> None:
+        barrier.wait()
+        for _ in range(50):
+            results[slot].extend(to_sqlalchemy(p, TABLE) for p in preds)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    expected = [to_sqlalchemy(p, TABLE) for p in preds]
+    for got in results:
+        assert len(got) == 50 * len(preds)
+        for i, clause in enumerate(got):
+            assert clause is expected[i % len(preds)]
