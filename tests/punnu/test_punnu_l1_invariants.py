@@ -12,11 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sassi import (
+    ConflictError,
     Delta,
     Event,
     EventReason,
     Inserted,
     Invalidated,
+    OnConflict,
     Punnu,
     Subscription,
     Updated,
@@ -154,20 +156,32 @@ mixed_ops = st.lists(
 
 
 @settings(max_examples=150, deadline=None)
-@given(capacity=st.integers(1, 12), ttl=st.none() | st.just(2.0), ops=mixed_ops)
+@given(
+    capacity=st.integers(1, 12),
+    ttl=st.none() | st.just(2.0),
+    policy=st.sampled_from(list(OnConflict)),
+    ops=mixed_ops,
+)
 def test_random_operations_keep_invariants(
-    capacity: int, ttl: float | None, ops: list[tuple[Any, ...]]
+    capacity: int, ttl: float | None, policy: OnConflict, ops: list[tuple[Any, ...]]
 ) -> None:
     """len <= capacity after every write; get never returns another id's value; the event
-    stream replays the visible contents exactly."""
+    stream replays the visible contents exactly; REJECT never replaces a live value."""
     clock = FakeClock()
-    pool = Punnu(Row, capacity=capacity, ttl=ttl, clock=clock, event_capacity=100_000)
+    pool = Punnu(
+        Row, capacity=capacity, ttl=ttl, clock=clock, event_capacity=100_000, on_conflict=policy
+    )
     sub = pool.events()
     versions = itertools.count()
     replica: dict[int, Row] = {}
     for op in ops:
         if op[0] == "insert":
-            pool.insert(Row(op[1], next(versions)), ttl=op[2])
+            before = pool.get(op[1])
+            try:
+                pool.insert(Row(op[1], next(versions)), ttl=op[2])
+            except ConflictError:
+                assert policy is OnConflict.REJECT and before is not None
+                assert pool.get(op[1]) is before
         elif op[0] == "get":
             got = pool.get(op[1])
             assert got is None or got.id == op[1]
@@ -186,7 +200,9 @@ def test_random_operations_keep_invariants(
         for event in drain(sub):
             if isinstance(event, Inserted):
                 replica[event.value.id] = event.value
-            elif isinstance(event, Updated):  # pragma: no cover - LWW pool
+            elif isinstance(event, Updated):
+                assert policy is OnConflict.UPDATE
+                assert replica[event.old.id] is event.old
                 replica[event.new.id] = event.new
             else:
                 assert isinstance(event, Invalidated)
