@@ -6,7 +6,7 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .._store import DEADLINE, POS, VALUE, Store
+from .._store import Store
 from ..predicate import And, Const, FieldPredicate, Predicate
 from ._field import HASH_OPS, INDEXABLE_OPS, FieldIndex
 
@@ -118,9 +118,9 @@ class IndexSet:
         for ident in candidates:
             entry = entries.get(ident)
             if entry is not None:
-                deadline = entry[DEADLINE]
+                deadline = entry.deadline
                 if deadline is None or deadline > now:
-                    append((entry[POS], entry[VALUE]))
+                    append((entry.pos, entry.value))
         rows.sort()  # positions are unique, so values are never compared
         return [value for _, value in rows]
 
