@@ -317,3 +317,59 @@ def test_concurrent_writers_and_readers_keep_capacity_and_identity() -> None:
     assert len(pool) <= 64
     assert set(pool._store.keys) == set(pool._store.map)
     assert len(pool._store.keys) == len(pool._store.map)
+
+
+def test_concurrent_ttl_writes_sweeps_and_scopes_stay_consistent() -> None:
+    clock = FakeClock()
+    pool = Punnu(Row, capacity=50, ttl=5, clock=clock)
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def guarded(fn: Any) -> Any:
+        def run(*args: Any) -> None:
+            try:
+                barrier.wait()
+                fn(*args)
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        return run
+
+    @guarded
+    def writer(seed: int) -> None:
+        rng = random.Random(seed)
+        for n in range(1_500):
+            pool.insert(Row(rng.randrange(120), n), ttl=rng.choice([None, 1.0, 3.0]))
+            if n % 50 == 0:
+                clock.advance(0.5)
+
+    @guarded
+    def sweeper() -> None:
+        for _ in range(300):
+            pool.sweep_expired()
+
+    @guarded
+    def reader() -> None:
+        for _ in range(300):
+            rows = pool.scope().collect()
+            assert len(rows) <= 50
+            assert len({r.id for r in rows}) == len(rows)
+
+    threads = [
+        threading.Thread(target=writer, args=(1,)),
+        threading.Thread(target=writer, args=(2,)),
+        threading.Thread(target=sweeper),
+        threading.Thread(target=reader),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    store = pool._store
+    assert len(store.map) == len(store.keys) == len(store.values) <= 50
+    assert store.timed == sum(1 for e in store.map.values() if e.deadline is not None)
+    live_in_heap = {id(row[3]) for row in store.heap}
+    for entry in store.map.values():
+        if entry.deadline is not None:
+            assert id(entry) in live_in_heap
