@@ -19,39 +19,40 @@ extra pointer a cache follows shows up; the ratios are what carry over to other 
 
 `Punnu.get` is a Python closure (`Punnu._fast_get`, installed per pool when no metrics hook is
 set): one dict lookup, a deadline check skipped for entries without a deadline, and a recency
-stamp. Breakdown, per read of 100k residents (same machine, same run):
+stamp. Breakdown, per read of 100k residents (same machine, same run; "warm" reads the ids in
+order, "cold" in shuffled order):
 
-| variant | ids in order (warm) | shuffled ids (cold) |
+| variant | warm | cold |
 |---|---:|---:|
-| `dict.get` | 41 ns | 333 ns |
-| `cachebox.LRUCache.get` (Rust) | 114 ns | 342 ns |
-| `Punnu.get` (4-item list entry + `next(counter)` stamp) | 164 ns | 835 ns |
-| same closure, list entry, no stamp | 124 ns | 649 ns |
-| same closure, slotted entry object + stamp | 154 ns | 599 ns |
-| same closure, slotted entry object, no stamp | 111 ns | 569 ns |
+| `dict.get` | 43 ns | 414 ns |
+| `cachebox.LRUCache.get` (Rust) | 114 ns | 390 ns |
+| `Punnu.get` (slotted `Entry` + `next(counter)` stamp) | 153 ns | 736 ns |
+| the same closure without the stamp | 112 ns | 650 ns |
+| the first design: 4-item `list` entry + stamp | 175 ns | 949 ns |
+| a slotted `Entry` built in one loop + stamp | 158 ns | 755 ns |
 
 * The floor is the interpreter call itself: a Python-level function costs ~70 ns more than a C
   method on a warm cache, so "no slower than cachebox" (a Rust extension) is out of reach for
   pure Python; with cold caches both are bound by memory and the gap is what `get` touches.
-* The entry is a 4-item `list`: the dict slot points to the list header, which points to a
-  separate item array — two dependent loads before the value. A `__slots__` entry object keeps
-  the fields inline (one load) and is 24 bytes smaller: in the table it takes the cold read from
-  835 to 599 ns. **Suggested fix (owner of `_store.py`/`_punnu.py`): replace the list entry with
-  a slotted class `Entry(value, epoch, deadline, pos)`.**
-* The recency stamp `entry[1] = next(counter)` allocates an `int` and frees the previous one,
-  whose memory is cold: 30-40 ns per hit. Keeping epochs in an `array('q')` indexed by `pos`
-  avoids the allocation but adds a random write into a second array; it helped warm reads and
-  hurt cold ones in our runs, so we do not recommend it.
+* The first store kept each entry as a 4-item `list`: the dict slot points to the list header,
+  which points to a separate item array, two dependent loads before the value. Profiling this
+  led to the slotted `Entry(value, epoch, deadline, pos)` in `sassi/_store.py` (fields inline,
+  one load, 24 bytes smaller): cold reads went from ~950 to ~740 ns and memory per entry under
+  the 1.5x goal.
+* The recency stamp `entry.epoch = next(counter)` allocates an `int` and frees the previous
+  one, whose memory is cold: ~40 ns warm, ~90 ns cold. Keeping epochs in an `array('q')` indexed
+  by `pos` avoids the allocation but adds a random write into a second array; it helped warm
+  reads and hurt cold ones in our runs, so we did not adopt it. What remains between `get` and
+  2x `dict.get` on cold reads is this stamp plus the entry load.
 
 ### Memory per entry
 
-Per resident, the pool adds to what a `dict` holds: the 4-item list entry (56-byte header + 32-byte
-item array), two `int` objects (epoch and position, 28-32 bytes each) and one slot in each of
-the two dense lists (`keys`, `values`) used for O(1) sampling and fast snapshots. That is the
-~160 bytes between the `dict` and `Punnu` rows. The slotted entry suggested above saves 24 bytes
-per entry, which brings the ratio under the 1.5x goal for this model. A TTL adds the deadline
+Per resident, the pool adds to what a `dict` holds: the slotted `Entry` (64 bytes with its GC
+header), two `int` objects (epoch and position, 28-32 bytes each) and one slot in each of the two
+dense lists (`keys`, `values`) used for O(1) sampling and fast snapshots. A TTL adds the deadline
 `float` and a heap row; two indexes add a dict slot per field plus a reverse-map slot
-(single-id buckets are stored bare, not as one-element sets).
+(single-id buckets are stored bare, not as one-element sets; the ordered part of an index is
+only built by the first range query, so it is absent from this table).
 
 ### Scans
 
