@@ -348,7 +348,7 @@ class Punnu(CommitPath[T]):
         if self._tier is not None:  # write-through (sassi._tiering)
             self._tier.insert(key, value, seconds)
             return value
-        self._commit(((key, value),), ttl=seconds, protect=True)
+        self._commit_one((key, value), Conflict.RAISE, seconds, True, None)  # = _commit fast path
         return value
 
     async def ainsert(self, value: T, *, ttl: float | timedelta | None = None) -> T:
