@@ -23,6 +23,20 @@ asks each index for a candidate-count estimate, and uses the most selective one 
 enough to beat a scan (:data:`SELECTIVITY_LIMIT`, measured in ``benchmarks/``); the other
 equality terms then narrow its candidates by set intersection. Otherwise it scans.
 :attr:`Plan.explain` says what it chose.
+
+Internal API (how the pool uses this package; see ``Punnu.__init__`` / ``_scope_source``)
+=======================================================================================
+
+``IndexSet(fields)``
+    Built from ``PunnuConfig.indexes`` and appended to ``Store.observers`` when non-empty;
+    ``on_put(id, old, new)`` / ``on_remove(id, old)`` / ``on_clear()`` run under the write lock.
+``index_set.source(store, ops, now) -> list | None``
+    Under the write lock: the unexpired candidate values for a scope's ``MemQ`` ops, in the
+    order ``Store.snapshot`` lists them, or ``None`` to scan. The scope still runs every op.
+``index_set.plan_ops(store, ops) -> Plan``
+    The plan alone (``Scope.explain()`` returns ``plan.explain``).
+``index_set.selectivity_limit``
+    Per pool override of :data:`SELECTIVITY_LIMIT` (tests set ``1.0``: index whenever possible).
 """
 
 from ._field import INDEXABLE_OPS as INDEXABLE_OPS
