@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import decimal
 import enum
+import functools
 import fractions
 import itertools
 import keyword
@@ -283,10 +284,10 @@ def _leaf(node: FieldPredicate, obj: Any) -> bool:
         low, high = _pair(v)
         return _le(low, x) and _le(x, high)
     if op is LookupOp.IN or op is LookupOp.NOT_IN:
-        # Mirror the generated code exactly: operands that are all safely hashable use a set,
-        # so an unhashable value raises TypeError (-> the predicate is false for that object).
-        fast = _membership_set(v)  # type: ignore[arg-type]
-        found = (x in fast) if fast is not None else any(_eq(x, e) for e in v)  # type: ignore[attr-defined]
+        # Python's own `in` meaning (an `==` scan). The generated code probes a set when every
+        # operand is safely hashable; an unhashable value (a list, a dict) makes that probe
+        # raise, and the generated code then falls back to this interpreter, which scans.
+        found = any(_eq(x, e) for e in v)  # type: ignore[attr-defined]
         return found if op is LookupOp.IN else not found
     raise ValueError(f"unknown op {op!r}")
 
@@ -623,12 +624,16 @@ def generate_source(node: Predicate) -> tuple[str, dict[str, Any]]:
     """
     gen = _Generator()
     expr = gen.expr(node)
+    # The rare objects on which the inline code raises (an unhashable value probed against a
+    # set, incomparable values) are decided by the interpreter, which raises only where the
+    # semantics say "false for this object".
+    gen.namespace["_slow"] = functools.partial(interpret, node)
     source = (
         "def predicate(o):\n"
         "    try:\n"
         f"        return True if {expr} else False\n"
         "    except _ERRORS:\n"
-        "        return False\n"
+        "        return _slow(o)\n"
         "\n"
         "def scan(items):\n"
         "    if type(items) is not list and type(items) is not tuple:\n"
