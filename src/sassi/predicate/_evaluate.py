@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import decimal
 import enum
-import functools
 import fractions
+import functools
 import itertools
 import keyword
 import operator
