@@ -78,7 +78,8 @@ row, prefetch-friendly); every index candidate costs a few random memory accesse
 value) — ~1-2 µs each on this machine. The forced-index rows of the table put the break-even
 between 1% (index ~2x faster) and 5% (index ~2x slower) of the residents, so the planner uses an
 index only when its estimate is at most 2% of them (`sassi._index.SELECTIVITY_LIMIT`) and scans
-otherwise; `scope.explain()` says which. Before this was measured the limit was 25%, which made
+otherwise; `scope.explain()` says which. Pools of at most 512 residents use any applicable
+index (`SMALL_POOL`): both paths take microseconds there. Before this was measured the limit was 25%, which made
 broad range queries up to 10x slower than a scan.
 
 ### Inserts

@@ -96,15 +96,25 @@ def test_a_pool_without_indexes_has_no_observer_cost() -> None:
 # -- explain ----------------------------------------------------------------------------------
 
 
+def test_small_pools_use_an_applicable_index_whatever_its_selectivity() -> None:
+    pool = make_pool(always_index=False)
+    for i in range(10):
+        pool.insert(Row(i, age=i % 2))
+    assert pool.scope(F.age == 1).explain() == (
+        "index 'age' for F.age == 1: 5 candidates of 10 residents"
+    )
+    assert ids(assert_same_as_scan(pool, F.age == 1)) == [1, 3, 5, 7, 9]
+    assert pool.scope(F.age >= 0).explain().startswith("index 'age'")
+
+
 def test_explain_names_the_index_or_the_scan() -> None:
-    pool = make_pool(capacity=1000, always_index=False)
-    for i in range(200):
-        pool.insert(Row(i, age=i % 50, name=f"n{i}"))
+    pool = make_pool(capacity=2000, always_index=False)
+    pool.apply_delta(Delta(items=tuple(Row(i, age=i % 50, name=f"n{i}") for i in range(1000))))
     assert pool.scope(F.name == "n7").explain() == (
-        "index 'name' for F.name == 'n7': 1 candidates of 200 residents"
+        "index 'name' for F.name == 'n7': 1 candidates of 1000 residents"
     )
     broad = pool.scope(F.age >= 1).explain()
-    assert broad.startswith("scan 200 residents") and "'age'" in broad
+    assert broad.startswith("scan 1000 residents") and "'age'" in broad
     assert "no indexed term" in pool.scope(F.name.startswith("n1")).explain()
     assert "no leading where" in pool.scope().explain()
     assert "no leading where" in pool.scope().take(3).where(F.name == "n7").explain()

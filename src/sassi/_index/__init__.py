@@ -48,6 +48,7 @@ from ._order import SortedKeys as SortedKeys
 from ._order import classify as classify
 from ._plan import INTERSECT_LIMIT as INTERSECT_LIMIT
 from ._plan import SELECTIVITY_LIMIT as SELECTIVITY_LIMIT
+from ._plan import SMALL_POOL as SMALL_POOL
 from ._plan import IndexSet as IndexSet
 from ._plan import Plan as Plan
 from ._plan import conjuncts as conjuncts
@@ -60,6 +61,7 @@ __all__ = [
     "LOOSE",
     "NUMBER",
     "SELECTIVITY_LIMIT",
+    "SMALL_POOL",
     "UNORDERED",
     "FieldIndex",
     "IndexSet",

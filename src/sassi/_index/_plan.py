@@ -13,6 +13,7 @@ from ._field import HASH_OPS, INDEXABLE_OPS, FieldIndex
 __all__ = [
     "INTERSECT_LIMIT",
     "SELECTIVITY_LIMIT",
+    "SMALL_POOL",
     "IndexSet",
     "Plan",
     "conjuncts",
@@ -26,6 +27,10 @@ __all__ = [
 #: break-even sits at a few percent (measured: 1% of 200k -> index 2.3x faster; 5% -> 1.9x
 #: slower).
 SELECTIVITY_LIMIT: Final = 0.02
+
+#: A pool of at most this many residents uses an applicable index whatever its selectivity:
+#: both paths take microseconds there, and ``scope.explain()`` stays predictable.
+SMALL_POOL: Final = 512
 
 #: Further ``==``/``in_``/``is_null`` terms narrow the chosen candidates (C-level set
 #: intersections, at most ``O(candidates)`` each). When no single term is selective enough, a
@@ -227,11 +232,12 @@ def plan(
     """Choose an index (or a scan) for the conjunction of ``predicates``.
 
     Every top-level leaf on an indexed field with an indexable op (``== in_ is_null < <= > >=
-    between``) is estimated; the smallest estimate wins if it is at most ``selectivity_limit``
-    of ``total`` (or, for an ``==``/``in_``/``is_null`` leaf of at most :data:`INTERSECT_LIMIT`,
-    if all equality leaves together are expected to be that selective). Every other equality
-    leaf then narrows the candidates (:meth:`FieldIndex.restrict`). A top-level ``FALSE``
-    yields no candidates at all.
+    between``) is estimated. The smallest estimate wins when ``total`` is at most
+    :data:`SMALL_POOL`, when it is at most ``selectivity_limit`` of ``total``, or when it is an
+    ``==``/``in_``/``is_null`` leaf of at most :data:`INTERSECT_LIMIT` of ``total`` and all
+    equality leaves together are expected to be that selective. Every other equality leaf then
+    narrows the candidates (:meth:`FieldIndex.restrict`). A top-level ``FALSE`` yields no
+    candidates at all.
 
     :param predicates: the scope's leading predicates (ANDed).
     :param indexes: the pool's indexes.
@@ -261,7 +267,7 @@ def plan(
     estimate, term, index = ranked[0]
     # Other hash terms narrow the candidates with C-level set intersections.
     cheap = [r for r in ranked[1:] if r[1].op in HASH_OPS]
-    limit = total * selectivity_limit
+    limit = float("inf") if total <= SMALL_POOL else total * selectivity_limit
     if estimate > limit:
         # Independent terms may still intersect down to few candidates.
         combined = float(estimate)
