@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_demo(rows=ns.rows, seed=ns.seed, redis_url=ns.redis, quiet=ns.quiet)
     try:
-        from benchmarks.__main__ import main as bench_main  # type: ignore[import-not-found]
+        from benchmarks.__main__ import main as bench_main
     except ImportError:
         print(
             "sassi bench runs the benchmarks/ package of a source checkout: run it from the "

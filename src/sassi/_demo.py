@@ -190,7 +190,7 @@ async def _demo(out: _Out, rows: int, seed: int, redis_url: str | None, tmp: Pat
         m = row._mapping
         return User(**{f: m[f] for f in sassi.model_info(User).field_names})
 
-    async def fetch_delta(query: sassi.DeltaQuery) -> sassi.Delta:
+    async def fetch_delta(query: sassi.DeltaQuery[Any]) -> sassi.Delta[User]:
         fetch_calls["delta" if query.since is not None else "full"] += 1
         stmt = sa.select(users)
         if query.since is not None:
@@ -266,12 +266,12 @@ async def _demo(out: _Out, rows: int, seed: int, redis_url: str | None, tmp: Pat
     for label, pred in queries:
         scope = pool.scope(pred)
         mem_t, mem = _best(scope.collect)
-        sql_t, sql_rows = _best(
-            lambda pred=pred: conn.execute(
-                sa.select(users.c.id).where(to_sqlalchemy(pred, users) & ~users.c.deleted)
-            ).fetchall(),
-            repeat=3,
-        )
+        query = sa.select(users.c.id).where(to_sqlalchemy(pred, users) & ~users.c.deleted)
+
+        def run_sql(query: Any = query) -> list[Any]:
+            return list(conn.execute(query).fetchall())
+
+        sql_t, sql_rows = _best(run_sql, repeat=3)
         same = {u.id for u in mem} == {r.id for r in sql_rows}
         out.check(same, f"memory == SQL for {label!r}")
         plan = scope.explain()
