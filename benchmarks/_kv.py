@@ -81,7 +81,8 @@ def bench_insert(settings: Settings) -> Group:
     rows = users(n)
     group = Group(
         INSERT_TITLE,
-        f"Build an empty container with capacity {n:,} and insert {n:,} entries (no evictions). "
+        f"Build an empty container with capacity {n:,} and insert {n:,} entries (no evictions); "
+        f"the last rows use a capacity of {max(1, n // 10):,}, so 90% of the inserts evict. "
         "Time per insert, container creation included; ratio against `dict[k] = v`.",
         baseline="dict[k] = v",
     )
@@ -95,14 +96,16 @@ def bench_insert(settings: Settings) -> Group:
 
         return run
 
-    def pool_fill(**options: Any) -> Callable[[], None]:
+    def pool_fill(capacity: int = n, **options: Any) -> Callable[[], None]:
         def run() -> None:
-            pool: sassi.Punnu[User] = sassi.Punnu(User, capacity=n, **options)
+            pool: sassi.Punnu[User] = sassi.Punnu(User, capacity=capacity, **options)
             insert = pool.insert
             for u in rows:
                 insert(u)
 
         return run
+
+    small = max(1, n // 10)
 
     contenders: list[tuple[str, Callable[[], None], str]] = [
         ("dict[k] = v", fill(dict, lambda d: d.__setitem__), ""),
@@ -129,6 +132,21 @@ def bench_insert(settings: Settings) -> Group:
             "",
         ),
         ("theine Cache.set", fill(lambda: theine.Cache(n), lambda c: c.set), ""),
+        (
+            "sassi Punnu.insert, evicting",
+            pool_fill(capacity=small),
+            f"capacity {small:,}: sampled LRU + Invalidated events",
+        ),
+        (
+            "cachebox.LRUCache[k] = v, evicting",
+            fill(lambda: cachebox.LRUCache(small), lambda c: c.__setitem__),
+            f"capacity {small:,}",
+        ),
+        (
+            "cachetools.LRUCache[k] = v, evicting",
+            fill(lambda: cachetools.LRUCache(small), lambda c: c.__setitem__),
+            f"capacity {small:,}",
+        ),
     ]
     timings = race([(name, run) for name, run, _ in contenders], settings.heavy_repeat)
     for name, _, note in contenders:

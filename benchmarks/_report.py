@@ -84,6 +84,10 @@ def markdown(
         "runs; treat a verdict near its limit as a tie. These are measurements, not tests: no "
         "test asserts a time.",
         "",
+        "Run it: `python -m benchmarks` (full, about two minutes), `python -m benchmarks "
+        "--quick` (about half a minute), `--only get,insert,scan,index,fetch,memory` for a "
+        "subset, `--no-write` to print only. Profiling notes follow the tables.",
+        "",
         "## Machine",
         "",
         "| | |",
