@@ -1,4 +1,7 @@
-"""``python -m benchmarks [--quick] [--only get,scan,...] [--output PATH | --no-write]``."""
+"""``python -m benchmarks [--quick] [--only get,scan,...] [--output PATH | --no-write]``.
+
+``python -m benchmarks --profile get|insert|scan|index`` prints a pyinstrument profile instead.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from ._findings import FINDINGS  # noqa: E402
 from ._harness import Goal, Group, Settings, machine  # noqa: E402
 from ._kv import GET_TITLE, bench_get, bench_insert  # noqa: E402
 from ._memory import MEMORY_TITLE, bench_memory  # noqa: E402
+from ._profile import PROFILES, profile  # noqa: E402
 from ._query import INDEX_TITLE, SCAN_TITLE, bench_index, bench_scan  # noqa: E402
 from ._report import markdown, text_table  # noqa: E402
 
@@ -55,7 +59,15 @@ def main(argv: list[str] | None = None) -> int:
         help="where to write the markdown report (default: docs/benchmarks.md)",
     )
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        help="print a pyinstrument profile of one sassi hot path instead of benchmarking",
+    )
     args = parser.parse_args(argv)
+    if args.profile:
+        print(profile(args.profile))
+        return 0
     chosen = [name.strip() for name in args.only.split(",") if name.strip()] or list(BENCHES)
     unknown = [name for name in chosen if name not in BENCHES]
     if unknown:

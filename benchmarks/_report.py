@@ -86,7 +86,8 @@ def markdown(
         "",
         "Run it: `python -m benchmarks` (full, about two minutes), `python -m benchmarks "
         "--quick` (about half a minute), `--only get,insert,scan,index,fetch,memory` for a "
-        "subset, `--no-write` to print only. Profiling notes follow the tables.",
+        "subset, `--no-write` to print only, `--profile get|insert|scan|index` for a pyinstrument "
+        "profile of one hot path. Profiling notes follow the tables.",
         "",
         "## Machine",
         "",
