@@ -105,9 +105,10 @@ class IndexSet:
     def source(self, store: Store, ops: Sequence[Any], now: float) -> list[Any] | None:
         """The values a scope starts from when an index applies, else ``None`` (snapshot all).
 
-        Call under the pool's write lock. The result holds every unexpired candidate, in the
-        order a full snapshot would list them; the scope still runs all its ops (the leading
-        ``where`` ops re-check every candidate), so it yields exactly what a scan yields.
+        Call under the pool's write lock. The result holds every unexpired candidate in the
+        order of the store's dense ``values`` list (the order ``Store.snapshot`` uses when
+        nothing is expired); the scope still runs all its ops (the leading ``where`` ops
+        re-check every candidate), so it yields exactly the values a scan yields.
 
         :param store: the pool's store.
         :param ops: the scope's ``MemQ`` ops, in order.
