@@ -27,6 +27,7 @@ import typing
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from ._compare import Comparisons
 from ._json_body import JSON_MARKER
 from ._nodes import FieldPredicate, Predicate
 from ._ops import OPS, LookupOp, OpKind
@@ -134,7 +135,7 @@ def _admits_json(ann: Any) -> bool:
     return annotation_accepts(ann, {}) or annotation_accepts(ann, [])
 
 
-class _Builder:
+class _Builder(Comparisons):
     """Shared choke point of :class:`Field` and :class:`PresentField`."""
 
     __slots__ = ("annotation", "name", "owner")
@@ -208,69 +209,6 @@ class _Builder:
             self._check(op, operand)
             value = operand
         return FieldPredicate(self.name, op, value, self._present)
-
-    # Comparison operators: each is a one-liner into _compare().
-    # ``F.a == F.b`` is not a predicate: returning NotImplemented lets Python fall back to
-    # identity, so ``field in [fields...]`` and container lookups keep working.
-    def __eq__(self, other: object) -> FieldPredicate:  # type: ignore[override]
-        if isinstance(other, _Builder):
-            return NotImplemented
-        return self._compare(LookupOp.EQ, other)
-
-    def __ne__(self, other: object) -> FieldPredicate:  # type: ignore[override]
-        if isinstance(other, _Builder):
-            return NotImplemented
-        return self._compare(LookupOp.NE, other)
-
-    def __lt__(self, other: object) -> FieldPredicate:
-        return self._compare(LookupOp.LT, other)
-
-    def __le__(self, other: object) -> FieldPredicate:
-        return self._compare(LookupOp.LE, other)
-
-    def __gt__(self, other: object) -> FieldPredicate:
-        return self._compare(LookupOp.GT, other)
-
-    def __ge__(self, other: object) -> FieldPredicate:
-        return self._compare(LookupOp.GE, other)
-
-    __hash__ = object.__hash__
-
-    def eq(self, value: object) -> FieldPredicate:
-        """``field == value``."""
-        return self._compare(LookupOp.EQ, value)
-
-    def ne(self, value: object) -> FieldPredicate:
-        """``field != value``."""
-        return self._compare(LookupOp.NE, value)
-
-    def lt(self, value: object) -> FieldPredicate:
-        """``field < value``."""
-        return self._compare(LookupOp.LT, value)
-
-    def le(self, value: object) -> FieldPredicate:
-        """``field <= value``."""
-        return self._compare(LookupOp.LE, value)
-
-    def gt(self, value: object) -> FieldPredicate:
-        """``field > value``."""
-        return self._compare(LookupOp.GT, value)
-
-    def ge(self, value: object) -> FieldPredicate:
-        """``field >= value``."""
-        return self._compare(LookupOp.GE, value)
-
-    def between(self, low: object, high: object) -> FieldPredicate:
-        """``low <= field <= high`` (inclusive on both ends)."""
-        return self._compare(LookupOp.BETWEEN, (low, high))
-
-    def in_(self, values: Iterable[object]) -> FieldPredicate:
-        """``field`` equals one of ``values`` (stored as a tuple; empty is always false)."""
-        return self._compare(LookupOp.IN, values)
-
-    def not_in(self, values: Iterable[object]) -> FieldPredicate:
-        """``field`` equals none of ``values`` (empty is always true for plain fields)."""
-        return self._compare(LookupOp.NOT_IN, values)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._where()}>"

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
+from ._compare import Comparisons
 from ._json_body import JsonKind, JsonPredicate, JsonTest
 from ._nodes import FieldPredicate
 from ._ops import LookupOp
@@ -248,7 +249,7 @@ class JsonPath:
 _ORDERING = frozenset({LookupOp.LT, LookupOp.LE, LookupOp.GT, LookupOp.GE})
 
 
-class JsonValue:
+class JsonValue(Comparisons):
     """A typed JSON scalar at a path: ``F.payload.json.path("age").value(int) >= 18``.
 
     Supports ``== != < <= > >=`` and ``eq ne lt le gt ge between in_ not_in``. Ordering and
@@ -318,59 +319,3 @@ class JsonValue:
                 self.path.segments, JsonTest.COMPARE, op, self.kind, self._operand(operand)
             )
         return FieldPredicate(self.path.field, LookupOp.JSON, body)
-
-    def __eq__(self, other: object) -> FieldPredicate:  # type: ignore[override]
-        return self._compare(LookupOp.EQ, other)
-
-    def __ne__(self, other: object) -> FieldPredicate:  # type: ignore[override]
-        return self._compare(LookupOp.NE, other)
-
-    def __lt__(self, other: object) -> FieldPredicate:
-        return self._compare(LookupOp.LT, other)
-
-    def __le__(self, other: object) -> FieldPredicate:
-        return self._compare(LookupOp.LE, other)
-
-    def __gt__(self, other: object) -> FieldPredicate:
-        return self._compare(LookupOp.GT, other)
-
-    def __ge__(self, other: object) -> FieldPredicate:
-        return self._compare(LookupOp.GE, other)
-
-    __hash__ = object.__hash__
-
-    def eq(self, value: Any) -> FieldPredicate:
-        """The scalar equals ``value`` (exactly across int and float)."""
-        return self._compare(LookupOp.EQ, value)
-
-    def ne(self, value: Any) -> FieldPredicate:
-        """The scalar exists, has this kind, and differs from ``value``."""
-        return self._compare(LookupOp.NE, value)
-
-    def lt(self, value: Any) -> FieldPredicate:
-        """The number is less than ``value``."""
-        return self._compare(LookupOp.LT, value)
-
-    def le(self, value: Any) -> FieldPredicate:
-        """The number is at most ``value``."""
-        return self._compare(LookupOp.LE, value)
-
-    def gt(self, value: Any) -> FieldPredicate:
-        """The number is greater than ``value``."""
-        return self._compare(LookupOp.GT, value)
-
-    def ge(self, value: Any) -> FieldPredicate:
-        """The number is at least ``value``."""
-        return self._compare(LookupOp.GE, value)
-
-    def between(self, low: Any, high: Any) -> FieldPredicate:
-        """``low <= number <= high``."""
-        return self._compare(LookupOp.BETWEEN, (low, high))
-
-    def in_(self, values: Iterable[Any]) -> FieldPredicate:
-        """The scalar equals one of ``values``."""
-        return self._compare(LookupOp.IN, values)
-
-    def not_in(self, values: Sequence[Any] | Iterable[Any]) -> FieldPredicate:
-        """The scalar exists, has this kind, and equals none of ``values``."""
-        return self._compare(LookupOp.NOT_IN, values)
