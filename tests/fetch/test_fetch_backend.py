@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import anyio
 import pytest
 
-from sassi import BackendFailure, Event, Inserted, Punnu, Subscription
+from helpers import User, drain
+from sassi import BackendFailure, Inserted, Punnu
 from sassi.backends import MemoryBackend
 
 pytestmark = pytest.mark.anyio
-
-
-@dataclass(frozen=True, slots=True)
-class User:
-    id: int
-    name: str = ""
-
-
-def drain(sub: Subscription) -> list[Event]:
-    out = []
-    while (event := sub.receive_nowait()) is not None:
-        out.append(event)
-    return out
 
 
 class GatedBackend(MemoryBackend):

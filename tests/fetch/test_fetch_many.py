@@ -3,37 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import anyio
 import pytest
 
+from helpers import User, drain
 from sassi import (
     ConflictError,
-    Event,
     EventReason,
     IdentityMismatchError,
     Inserted,
     Invalidated,
     OnConflict,
     Punnu,
-    Subscription,
     Updated,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class User:
-    id: int
-    name: str = ""
-
-
-def drain(sub: Subscription) -> list[Event]:
-    out = []
-    while (event := sub.receive_nowait()) is not None:
-        out.append(event)
-    return out
 
 
 class Batch:

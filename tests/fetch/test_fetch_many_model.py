@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sassi import Event, IdentityMismatchError, Inserted, OnConflict, Punnu, Subscription
+from helpers import User, drain
+from sassi import IdentityMismatchError, Inserted, OnConflict, Punnu
 from sassi.testing import FakeClock
 
 IDS = st.integers(min_value=0, max_value=12)
-
-
-@dataclass(frozen=True, slots=True)
-class User:
-    id: int
-    name: str = ""
-
-
-def drain(sub: Subscription) -> list[Event]:
-    out = []
-    while (event := sub.receive_nowait()) is not None:
-        out.append(event)
-    return out
 
 
 def live(pool: Punnu[User]) -> dict[int, User]:

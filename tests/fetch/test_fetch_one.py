@@ -5,36 +5,21 @@ from __future__ import annotations
 import threading
 import time
 import warnings
-from dataclasses import dataclass
 from typing import Any
 
 import anyio
 import pytest
 
+from helpers import User, drain
 from sassi import (
     Delta,
-    Event,
     IdentityMismatchError,
     Inserted,
     Invalidated,
     OnConflict,
     Punnu,
-    Subscription,
 )
 from sassi.testing import FakeClock
-
-
-@dataclass(frozen=True, slots=True)
-class User:
-    id: int
-    name: str = ""
-
-
-def drain(sub: Subscription) -> list[Event]:
-    out = []
-    while (event := sub.receive_nowait()) is not None:
-        out.append(event)
-    return out
 
 
 class Fetcher:
@@ -60,7 +45,7 @@ class Fetcher:
             raise self.result
         if self.result == "user":
             return User(id, f"v{len(self.calls)}")
-        return self.result  # type: ignore[no-any-return]
+        return self.result
 
 
 class Metrics:
@@ -418,7 +403,7 @@ async def test_a_fetch_asking_for_its_own_id_fails_instead_of_hanging() -> None:
 @pytest.mark.anyio
 async def test_a_plain_function_fetcher_is_accepted_by_the_async_variant() -> None:
     pool = Punnu(User)
-    assert await pool.aget_or_fetch(1, lambda id: User(id)) == User(1)  # type: ignore[arg-type,return-value]
+    assert await pool.aget_or_fetch(1, lambda id: User(id)) == User(1)
 
 
 # --- sync --------------------------------------------------------------------------------------
@@ -459,7 +444,7 @@ def test_sync_variant_rejects_an_async_fetcher_without_leaking_a_coroutine() -> 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with pytest.raises(TypeError, match="aget_or_fetch"):
-            pool.get_or_fetch(1, fetch)  # type: ignore[arg-type]
+            pool.get_or_fetch(1, fetch)
     assert len(pool) == 0
 
 
@@ -525,7 +510,7 @@ def test_sync_invalidate_of_a_resident_during_a_refetch_emits_only_its_event() -
     assert pool.get_or_fetch(1, fetch) == User(1, "stale")
     assert pool.get(1) is None
     events = drain(sub)
-    assert events == [Inserted(User(1, "racing writer")), Invalidated(1, events[1].reason)]  # type: ignore[union-attr]
+    assert events == [Inserted(User(1, "racing writer")), Invalidated(1, events[1].reason)]
 
 
 class InsertOnMiss:

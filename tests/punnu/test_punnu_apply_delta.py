@@ -8,16 +8,15 @@ from dataclasses import dataclass
 import pytest
 
 import sassi
+from helpers import drain
 from sassi import (
     Delta,
     DeltaStats,
-    Event,
     EventReason,
     Inserted,
     Invalidated,
     OnConflict,
     Punnu,
-    Subscription,
     Updated,
 )
 from sassi.testing import FakeClock
@@ -28,13 +27,6 @@ class Row:
     id: int
     v: str = ""
     group: int = 0
-
-
-def drain(sub: Subscription) -> list[Event]:
-    out = []
-    while (event := sub.receive_nowait()) is not None:
-        out.append(event)
-    return out
 
 
 def test_delta_defaults_and_fields() -> None:
@@ -181,7 +173,7 @@ def test_events_in_ascending_id_order() -> None:
     pool = Punnu(Row)
     sub = pool.events()
     pool.apply_delta(Delta(items=[Row(3), Row(1), Row(2)], tombstones=[]))
-    assert [e.value.id for e in drain(sub)] == [1, 2, 3]  # type: ignore[union-attr]
+    assert [e.value.id for e in drain(sub)] == [1, 2, 3]
 
 
 def test_wrong_argument_types() -> None:

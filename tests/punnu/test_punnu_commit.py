@@ -10,15 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers import drain
 from sassi import (
     ConflictError,
-    Event,
     EventReason,
     Inserted,
     Invalidated,
     OnConflict,
     Punnu,
-    Subscription,
     Updated,
 )
 from sassi._punnu import Conflict
@@ -29,13 +28,6 @@ from sassi.testing import FakeClock
 class Row:
     id: int
     v: str = ""
-
-
-def drain(sub: Subscription) -> list[Event]:
-    out = []
-    while (event := sub.receive_nowait()) is not None:
-        out.append(event)
-    return out
 
 
 def test_keep_returns_the_live_prior_and_installs_over_absent_or_expired() -> None:

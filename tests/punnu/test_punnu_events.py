@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 
 import anyio
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers import User, drain
 from sassi import (
     Event,
     EventReason,
@@ -18,23 +18,9 @@ from sassi import (
     Lagged,
     OnConflict,
     Punnu,
-    Subscription,
     Updated,
 )
 from sassi._events import EventHub
-
-
-@dataclass(frozen=True, slots=True)
-class User:
-    id: int
-    name: str = ""
-
-
-def drain(sub: Subscription) -> list[Event]:
-    out = []
-    while (event := sub.receive_nowait()) is not None:
-        out.append(event)
-    return out
 
 
 def test_insert_emits_inserted() -> None:

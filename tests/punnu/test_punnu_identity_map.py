@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 import sassi
+from helpers import drain
 from sassi import (
     BackendFailure,
     ConflictError,
@@ -29,13 +30,6 @@ class User:
     id: int
     name: str = ""
     age: int = 0
-
-
-def drain(sub: sassi.Subscription) -> list[sassi.Event]:
-    out = []
-    while (event := sub.receive_nowait()) is not None:
-        out.append(event)
-    return out
 
 
 def test_insert_and_get_round_trip_returns_the_same_object() -> None:
@@ -68,7 +62,7 @@ def test_update_policy_emits_updated_with_old_and_new() -> None:
     pool.insert(second)
     events = drain(sub)
     assert events == [Inserted(first), Updated(first, second)]
-    assert events[1].old is first and events[1].new is second  # type: ignore[union-attr]
+    assert events[1].old is first and events[1].new is second
 
 
 def test_reject_policy_raises_keeps_old_value_and_emits_nothing() -> None:

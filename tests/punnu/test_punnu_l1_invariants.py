@@ -11,6 +11,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers import drain
 from sassi import (
     ConflictError,
     Delta,
@@ -20,7 +21,6 @@ from sassi import (
     Invalidated,
     OnConflict,
     Punnu,
-    Subscription,
     Updated,
 )
 from sassi._eviction import pick_victim
@@ -32,13 +32,6 @@ from sassi.testing import FakeClock
 class Row:
     id: int
     version: int
-
-
-def drain(sub: Subscription) -> list[Event]:
-    out = []
-    while (event := sub.receive_nowait()) is not None:
-        out.append(event)
-    return out
 
 
 class ExactModel:

@@ -4,36 +4,21 @@ from __future__ import annotations
 
 import sys
 import threading
-from dataclasses import dataclass
 from datetime import timedelta
 
 import anyio
 import pytest
 
+from helpers import User, drain
 from sassi import (
     ConflictError,
-    Event,
     EventReason,
     Inserted,
     Invalidated,
     OnConflict,
     Punnu,
-    Subscription,
 )
 from sassi.testing import FakeClock
-
-
-@dataclass(frozen=True, slots=True)
-class User:
-    id: int
-    name: str = ""
-
-
-def drain(sub: Subscription) -> list[Event]:
-    out = []
-    while (event := sub.receive_nowait()) is not None:
-        out.append(event)
-    return out
 
 
 def test_entry_expires_lazily_on_get() -> None:

@@ -13,16 +13,15 @@ import anyio
 import pytest
 
 import sassi
+from helpers import drain
 from sassi import (
     Delta,
     DeltaQuery,
-    Event,
     EventReason,
     Inserted,
     Invalidated,
     OnConflict,
     Punnu,
-    Subscription,
     UpdateResult,
 )
 
@@ -42,13 +41,6 @@ class Row:
 @dataclass(frozen=True, slots=True)
 class NoWatermark:
     id: int
-
-
-def drain(sub: Subscription) -> list[Event]:
-    out = []
-    while (event := sub.receive_nowait()) is not None:
-        out.append(event)
-    return out
 
 
 class Source:

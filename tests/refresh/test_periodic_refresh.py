@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import anyio
 import pytest
 
+from helpers import User, drain
 from sassi import (
-    Event,
     EventReason,
     Inserted,
     Invalidated,
     OnConflict,
     Punnu,
     RefreshMode,
-    Subscription,
     Updated,
 )
 from sassi.testing import FakeClock
@@ -26,19 +24,6 @@ from sassi.testing import FakeClock
 pytestmark = pytest.mark.anyio
 
 NEVER = 3600.0  # an interval no test waits for: only refresh_now ticks run
-
-
-@dataclass(frozen=True, slots=True)
-class User:
-    id: int
-    name: str = ""
-
-
-def drain(sub: Subscription) -> list[Event]:
-    out = []
-    while (event := sub.receive_nowait()) is not None:
-        out.append(event)
-    return out
 
 
 class Rows:

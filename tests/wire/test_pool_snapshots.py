@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from wire_models import User
 
 import sassi
+from helpers import drain
 from sassi import (
     EventReason,
     Inserted,
@@ -40,13 +41,6 @@ def filled(*ids: int, **kwargs: object) -> sassi.Punnu[User]:
     for i in ids:
         pool.insert(u(i))
     return pool
-
-
-def drain(sub: sassi.Subscription) -> list[sassi.Event]:
-    out = []
-    while (event := sub.receive_nowait()) is not None:
-        out.append(event)
-    return out
 
 
 def test_export_is_deterministic_and_sorted_by_id() -> None:
