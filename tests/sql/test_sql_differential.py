@@ -18,17 +18,17 @@ What the generator leaves out, and why (``docs/sql.md`` says the same):
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sql_helpers import load, selected, table_fixtures
 from sqlalchemy.dialects.postgresql import JSONB
 
 import sassi
-from sassi.sql import to_sqlalchemy
 
 
 @dataclass(frozen=True)
@@ -260,17 +260,6 @@ def predicates(max_leaves: int = 8) -> st.SearchStrategy[sassi.Predicate]:
 # The check -------------------------------------------------------------------------------------
 
 
-def _load(conn: sa.Connection, data: list[Row]) -> None:
-    conn.execute(TABLE.delete())
-    if data:
-        conn.execute(TABLE.insert(), [asdict(r) for r in data])
-
-
-def _selected(conn: sa.Connection, predicate: sassi.Predicate) -> list[int]:
-    query = sa.select(TABLE.c.id).where(to_sqlalchemy(predicate, TABLE)).order_by(TABLE.c.id)
-    return list(conn.scalars(query))
-
-
 def _in_memory(data: list[Row], predicate: sassi.Predicate) -> list[int]:
     evaluated = [r.id for r in data if predicate.evaluate(r)]
     compiled = predicate.compile()
@@ -278,16 +267,7 @@ def _in_memory(data: list[Row], predicate: sassi.Predicate) -> list[int]:
     return evaluated
 
 
-@pytest.fixture(scope="module")
-def sqlite_table(sqlite_conn: sa.Connection) -> sa.Connection:
-    METADATA.create_all(sqlite_conn)
-    return sqlite_conn
-
-
-@pytest.fixture(scope="module")
-def pg_table(pg_conn: sa.Connection) -> sa.Connection:
-    METADATA.create_all(pg_conn)
-    return pg_conn
+sqlite_table, pg_table = table_fixtures(METADATA)
 
 
 SETTINGS = settings(
@@ -302,9 +282,9 @@ SETTINGS = settings(
 def test_sqlite_matches_memory(
     sqlite_table: sa.Connection, data: list[Row], preds: list[sassi.Predicate]
 ) -> None:
-    _load(sqlite_table, data)
+    load(sqlite_table, TABLE, data)
     for p in preds:
-        assert _selected(sqlite_table, p) == _in_memory(data, p), p
+        assert selected(sqlite_table, TABLE, p) == _in_memory(data, p), p
 
 
 @pytest.mark.postgres
@@ -316,9 +296,9 @@ def test_sqlite_and_postgresql_match_memory(
     data: list[Row],
     preds: list[sassi.Predicate],
 ) -> None:
-    _load(sqlite_table, data)
-    _load(pg_table, data)
+    load(sqlite_table, TABLE, data)
+    load(pg_table, TABLE, data)
     for p in preds:
         want = _in_memory(data, p)
-        assert _selected(sqlite_table, p) == want, p
-        assert _selected(pg_table, p) == want, p
+        assert selected(sqlite_table, TABLE, p) == want, p
+        assert selected(pg_table, TABLE, p) == want, p

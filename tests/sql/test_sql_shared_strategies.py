@@ -7,16 +7,14 @@ row list and predicate tree, ``evaluate == compile == SQLite == PostgreSQL``.
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sql_helpers import load, selected, table_fixtures
 from sqlalchemy.dialects.postgresql import JSONB
 
 from sassi import Predicate
-from sassi.sql import to_sqlalchemy
 from strategies import Row, predicates, row_lists
 
 METADATA = sa.MetaData()
@@ -42,17 +40,6 @@ DATA = row_lists(sql_safe=True, max_size=8)
 PREDICATES = st.lists(predicates(8, sql_safe=True), min_size=1, max_size=3)
 
 
-def _load(conn: sa.Connection, data: list[Row]) -> None:
-    conn.execute(TABLE.delete())
-    if data:
-        conn.execute(TABLE.insert(), [asdict(r) for r in data])
-
-
-def _selected(conn: sa.Connection, predicate: Predicate) -> list[int]:
-    query = sa.select(TABLE.c.id).where(to_sqlalchemy(predicate, TABLE)).order_by(TABLE.c.id)
-    return list(conn.scalars(query))
-
-
 def _in_memory(data: list[Row], predicate: Predicate) -> list[int]:
     ordered = sorted(data, key=lambda r: r.id)
     evaluated = [r.id for r in ordered if predicate.evaluate(r)]
@@ -61,16 +48,7 @@ def _in_memory(data: list[Row], predicate: Predicate) -> list[int]:
     return evaluated
 
 
-@pytest.fixture(scope="module")
-def sqlite_table(sqlite_conn: sa.Connection) -> sa.Connection:
-    METADATA.create_all(sqlite_conn)
-    return sqlite_conn
-
-
-@pytest.fixture(scope="module")
-def pg_table(pg_conn: sa.Connection) -> sa.Connection:
-    METADATA.create_all(pg_conn)
-    return pg_conn
+sqlite_table, pg_table = table_fixtures(METADATA)
 
 
 @SETTINGS
@@ -78,9 +56,9 @@ def pg_table(pg_conn: sa.Connection) -> sa.Connection:
 def test_shared_strategies_sqlite(
     sqlite_table: sa.Connection, data: list[Row], preds: list[Predicate]
 ) -> None:
-    _load(sqlite_table, data)
+    load(sqlite_table, TABLE, data)
     for p in preds:
-        assert _selected(sqlite_table, p) == _in_memory(data, p), p
+        assert selected(sqlite_table, TABLE, p) == _in_memory(data, p), p
 
 
 @pytest.mark.postgres
@@ -89,9 +67,9 @@ def test_shared_strategies_sqlite(
 def test_shared_strategies_sqlite_and_postgresql(
     sqlite_table: sa.Connection, pg_table: sa.Connection, data: list[Row], preds: list[Predicate]
 ) -> None:
-    _load(sqlite_table, data)
-    _load(pg_table, data)
+    load(sqlite_table, TABLE, data)
+    load(pg_table, TABLE, data)
     for p in preds:
         want = _in_memory(data, p)
-        assert _selected(sqlite_table, p) == want, p
-        assert _selected(pg_table, p) == want, p
+        assert selected(sqlite_table, TABLE, p) == want, p
+        assert selected(pg_table, TABLE, p) == want, p

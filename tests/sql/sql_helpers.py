@@ -1,0 +1,73 @@
+"""The differential check's plumbing, shared by the SQL suites that compare engines with memory.
+
+Importable as ``sql_helpers`` (pytest puts ``tests/sql/`` on ``sys.path`` through its
+``conftest.py``, the way ``tiering_helpers`` is imported in ``tests/backends/``).
+
+- :func:`table_fixtures` — the module-scoped ``sqlite_table`` / ``pg_table`` fixtures for one
+  ``MetaData``: the ``sqlite_conn`` / ``pg_conn`` connections with its tables created.
+- :func:`load` / :func:`selected` — replace a table's rows; the ids a lowered predicate selects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from sassi import Predicate
+from sassi.sql import to_sqlalchemy
+
+__all__ = ["load", "selected", "table_fixtures"]
+
+
+def table_fixtures(
+    metadata: sa.MetaData,
+) -> tuple[Callable[..., sa.Connection], Callable[..., sa.Connection]]:
+    """Build the ``sqlite_table`` and ``pg_table`` fixtures for the tables of ``metadata``.
+
+    Assign them at module level (``sqlite_table, pg_table = table_fixtures(METADATA)``) so pytest
+    finds them under those names. Each is module-scoped and creates the tables once on its
+    connection (``pg_table`` needs ``pg_url``, so it skips or fails like ``pg_conn`` does).
+
+    :param metadata: the module's ``MetaData`` holding its test table(s).
+    :returns: the ``(sqlite_table, pg_table)`` fixture functions.
+    """
+
+    @pytest.fixture(scope="module")
+    def sqlite_table(sqlite_conn: sa.Connection) -> sa.Connection:
+        metadata.create_all(sqlite_conn)
+        return sqlite_conn
+
+    @pytest.fixture(scope="module")
+    def pg_table(pg_conn: sa.Connection) -> sa.Connection:
+        metadata.create_all(pg_conn)
+        return pg_conn
+
+    return sqlite_table, pg_table
+
+
+def load(conn: sa.Connection, table: sa.Table, data: Sequence[Any]) -> None:
+    """Replace every row of ``table`` with the dataclass instances ``data``.
+
+    :param conn: the connection (from ``sqlite_table`` / ``pg_table``).
+    :param table: the table to fill; its columns are the dataclass fields.
+    :param data: dataclass instances; may be empty.
+    """
+    conn.execute(table.delete())
+    if data:
+        conn.execute(table.insert(), [asdict(r) for r in data])
+
+
+def selected(conn: sa.Connection, table: sa.Table, predicate: Predicate) -> list[int]:
+    """Ids of the rows of ``table`` that ``predicate``, lowered to SQL, selects, in id order.
+
+    :param conn: the connection holding the loaded table.
+    :param table: the table the predicate is lowered against.
+    :param predicate: the sassi predicate under test.
+    :returns: the selected ``id`` values, ascending.
+    """
+    query = sa.select(table.c.id).where(to_sqlalchemy(predicate, table)).order_by(table.c.id)
+    return list(conn.scalars(query))
