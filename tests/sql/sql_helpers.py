@@ -3,6 +3,8 @@
 Importable as ``sql_helpers`` (pytest puts ``tests/sql/`` on ``sys.path`` through its
 ``conftest.py``, the way ``tiering_helpers`` is imported in ``tests/backends/``).
 
+- :class:`Row` — ``id: int`` and nullable ``n`` (int), ``f`` (float), ``s`` (str), ``b`` (bool),
+  ``j`` (JSON); :func:`rows_table` — a temporary table with the matching columns.
 - :func:`table_fixtures` — the module-scoped ``sqlite_table`` / ``pg_table`` fixtures for one
   ``MetaData``: the ``sqlite_conn`` / ``pg_conn`` connections with its tables created.
 - :func:`load` / :func:`selected` — replace a table's rows; the ids a lowered predicate selects.
@@ -11,16 +13,51 @@ Importable as ``sql_helpers`` (pytest puts ``tests/sql/`` on ``sys.path`` throug
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 
-from sassi import Predicate
+import sassi
 from sassi.sql import to_sqlalchemy
 
-__all__ = ["load", "selected", "table_fixtures"]
+__all__ = ["Row", "load", "rows_table", "selected", "table_fixtures"]
+
+
+@dataclass(frozen=True)
+class Row:
+    """A row with one nullable column of each kind the lowering handles."""
+
+    id: int
+    n: int | None = None
+    f: float | None = None
+    s: str | None = None
+    b: bool | None = None
+    j: sassi.JSON | None = None
+
+
+def rows_table(name: str, metadata: sa.MetaData) -> sa.Table:
+    """A temporary table holding :class:`Row` values (``j`` is JSONB on PostgreSQL).
+
+    :param name: the table name (unique within ``metadata``).
+    :param metadata: the ``MetaData`` the table joins.
+    :returns: the new table.
+    """
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("n", sa.BigInteger),
+        sa.Column("f", sa.Float),
+        sa.Column("s", sa.Text),
+        sa.Column("b", sa.Boolean),
+        sa.Column(
+            "j", sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+        ),
+        prefixes=["TEMPORARY"],
+    )
 
 
 def table_fixtures(
@@ -61,7 +98,7 @@ def load(conn: sa.Connection, table: sa.Table, data: Sequence[Any]) -> None:
         conn.execute(table.insert(), [asdict(r) for r in data])
 
 
-def selected(conn: sa.Connection, table: sa.Table, predicate: Predicate) -> list[int]:
+def selected(conn: sa.Connection, table: sa.Table, predicate: sassi.Predicate) -> list[int]:
     """Ids of the rows of ``table`` that ``predicate``, lowered to SQL, selects, in id order.
 
     :param conn: the connection holding the loaded table.

@@ -18,43 +18,20 @@ What the generator leaves out, and why (``docs/sql.md`` says the same):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sql_helpers import load, selected, table_fixtures
-from sqlalchemy.dialects.postgresql import JSONB
+from sql_helpers import Row, load, rows_table, selected, table_fixtures
 
 import sassi
-
-
-@dataclass(frozen=True)
-class Row:
-    id: int
-    n: int | None = None
-    f: float | None = None
-    s: str | None = None
-    b: bool | None = None
-    j: sassi.JSON | None = None
-
 
 F = sassi.fields(Row)
 
 METADATA = sa.MetaData()
-TABLE = sa.Table(
-    "sassi_diff_rows",
-    METADATA,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("n", sa.BigInteger),
-    sa.Column("f", sa.Float),
-    sa.Column("s", sa.Text),
-    sa.Column("b", sa.Boolean),
-    sa.Column("j", sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")),
-    prefixes=["TEMPORARY"],
-)
+TABLE = rows_table("sassi_diff_rows", METADATA)
 
 # Values ----------------------------------------------------------------------------------------
 

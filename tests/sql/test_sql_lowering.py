@@ -8,27 +8,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from decimal import Decimal
 from fractions import Fraction
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from sql_helpers import Row, rows_table, selected
 
 import sassi
-from sassi.sql import to_sqlalchemy
-
-
-@dataclass(frozen=True)
-class Row:
-    id: int
-    n: int | None = None
-    f: float | None = None
-    s: str | None = None
-    b: bool | None = None
-    j: sassi.JSON | None = None
-
 
 F = sassi.fields(Row)
 ROWS = [
@@ -41,26 +29,11 @@ ROWS = [
     Row(7, 3, 0.1, "éclair_%", None, 12.5),
 ]
 ALL = [r.id for r in ROWS]
-JSON_TYPE = sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 METADATA = sa.MetaData()
 
 
-def _rows_table(name: str) -> sa.Table:
-    return sa.Table(
-        name,
-        METADATA,
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("n", sa.BigInteger),
-        sa.Column("f", sa.Float),
-        sa.Column("s", sa.Text),
-        sa.Column("b", sa.Boolean),
-        sa.Column("j", JSON_TYPE),
-        prefixes=["TEMPORARY"],
-    )
-
-
-TABLE = _rows_table("sassi_unit_rows")
-WIDE_TABLE = _rows_table("sassi_unit_wide_rows")
+TABLE = rows_table("sassi_unit_rows", METADATA)
+WIDE_TABLE = rows_table("sassi_unit_wide_rows", METADATA)
 NAN = math.nan
 J = F.j.json
 
@@ -244,8 +217,7 @@ def test_lowering_selects_the_expected_rows(
     conn: sa.Connection, predicate: sassi.Predicate, expected: list[int]
 ) -> None:
     assert [r.id for r in ROWS if predicate.evaluate(r)] == expected
-    query = sa.select(TABLE.c.id).where(to_sqlalchemy(predicate, TABLE)).order_by(TABLE.c.id)
-    assert list(conn.scalars(query)) == expected
+    assert selected(conn, TABLE, predicate) == expected
 
 
 # JSON numbers beyond 2**53, where PostgreSQL's jsonb decimals and Python's exact int/float
@@ -297,6 +269,4 @@ def test_wide_json_numbers_compare_exactly(
     wide_conn: sa.Connection, predicate: sassi.Predicate, expected: list[int]
 ) -> None:
     assert [r.id for r in WIDE_ROWS if predicate.evaluate(r)] == expected
-    table = WIDE_TABLE
-    query = sa.select(table.c.id).where(to_sqlalchemy(predicate, table)).order_by(table.c.id)
-    assert list(wide_conn.scalars(query)) == expected
+    assert selected(wide_conn, WIDE_TABLE, predicate) == expected
