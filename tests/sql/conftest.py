@@ -11,6 +11,9 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
+# sql_helpers asserts too (evaluate == compile): give its failures pytest's detailed messages.
+pytest.register_assert_rewrite("sql_helpers")
+
 
 def _pg_sqlalchemy_url(url: str) -> str:
     """``postgresql://...`` (what dev.py prints) -> the psycopg 3 driver URL SQLAlchemy needs."""

@@ -8,6 +8,7 @@ Importable as ``sql_helpers`` (pytest puts ``tests/sql/`` on ``sys.path`` throug
 - :func:`table_fixtures` — the module-scoped ``sqlite_table`` / ``pg_table`` fixtures for one
   ``MetaData``: the ``sqlite_conn`` / ``pg_conn`` connections with its tables created.
 - :func:`load` / :func:`selected` — replace a table's rows; the ids a lowered predicate selects.
+- :func:`in_memory` — the ids ``evaluate`` selects, checking that ``compile`` agrees.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 import sassi
 from sassi.sql import to_sqlalchemy
 
-__all__ = ["Row", "load", "rows_table", "selected", "table_fixtures"]
+__all__ = ["Row", "in_memory", "load", "rows_table", "selected", "table_fixtures"]
 
 
 @dataclass(frozen=True)
@@ -108,3 +109,20 @@ def selected(conn: sa.Connection, table: sa.Table, predicate: sassi.Predicate) -
     """
     query = sa.select(table.c.id).where(to_sqlalchemy(predicate, table)).order_by(table.c.id)
     return list(conn.scalars(query))
+
+
+def in_memory(data: Sequence[Any], predicate: sassi.Predicate) -> list[int]:
+    """Ids of the rows ``predicate.evaluate`` selects, in id order (what :func:`selected` gives).
+
+    Also asserts that the compiled predicate selects exactly the same rows.
+
+    :param data: the rows (any order; ids unique).
+    :param predicate: the sassi predicate under test.
+    :returns: the selected ``id`` values, ascending.
+    :raises AssertionError: when ``predicate.compile()`` disagrees with ``evaluate``.
+    """
+    ordered = sorted(data, key=lambda r: r.id)
+    evaluated = [r.id for r in ordered if predicate.evaluate(r)]
+    compiled = predicate.compile()
+    assert [r.id for r in ordered if compiled(r)] == evaluated
+    return evaluated

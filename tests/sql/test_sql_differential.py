@@ -24,7 +24,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sql_helpers import Row, load, rows_table, selected, table_fixtures
+from sql_helpers import Row, in_memory, load, rows_table, selected, table_fixtures
 
 import sassi
 
@@ -237,13 +237,6 @@ def predicates(max_leaves: int = 8) -> st.SearchStrategy[sassi.Predicate]:
 # The check -------------------------------------------------------------------------------------
 
 
-def _in_memory(data: list[Row], predicate: sassi.Predicate) -> list[int]:
-    evaluated = [r.id for r in data if predicate.evaluate(r)]
-    compiled = predicate.compile()
-    assert [r.id for r in data if compiled(r)] == evaluated
-    return evaluated
-
-
 sqlite_table, pg_table = table_fixtures(METADATA)
 
 
@@ -261,7 +254,7 @@ def test_sqlite_matches_memory(
 ) -> None:
     load(sqlite_table, TABLE, data)
     for p in preds:
-        assert selected(sqlite_table, TABLE, p) == _in_memory(data, p), p
+        assert selected(sqlite_table, TABLE, p) == in_memory(data, p), p
 
 
 @pytest.mark.postgres
@@ -276,6 +269,6 @@ def test_sqlite_and_postgresql_match_memory(
     load(sqlite_table, TABLE, data)
     load(pg_table, TABLE, data)
     for p in preds:
-        want = _in_memory(data, p)
+        want = in_memory(data, p)
         assert selected(sqlite_table, TABLE, p) == want, p
         assert selected(pg_table, TABLE, p) == want, p

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sql_helpers import load, selected, table_fixtures
+from sql_helpers import in_memory, load, selected, table_fixtures
 from sqlalchemy.dialects.postgresql import JSONB
 
 from sassi import Predicate
@@ -40,14 +40,6 @@ DATA = row_lists(sql_safe=True, max_size=8)
 PREDICATES = st.lists(predicates(8, sql_safe=True), min_size=1, max_size=3)
 
 
-def _in_memory(data: list[Row], predicate: Predicate) -> list[int]:
-    ordered = sorted(data, key=lambda r: r.id)
-    evaluated = [r.id for r in ordered if predicate.evaluate(r)]
-    compiled = predicate.compile()
-    assert [r.id for r in ordered if compiled(r)] == evaluated
-    return evaluated
-
-
 sqlite_table, pg_table = table_fixtures(METADATA)
 
 
@@ -58,7 +50,7 @@ def test_shared_strategies_sqlite(
 ) -> None:
     load(sqlite_table, TABLE, data)
     for p in preds:
-        assert selected(sqlite_table, TABLE, p) == _in_memory(data, p), p
+        assert selected(sqlite_table, TABLE, p) == in_memory(data, p), p
 
 
 @pytest.mark.postgres
@@ -70,6 +62,6 @@ def test_shared_strategies_sqlite_and_postgresql(
     load(sqlite_table, TABLE, data)
     load(pg_table, TABLE, data)
     for p in preds:
-        want = _in_memory(data, p)
+        want = in_memory(data, p)
         assert selected(sqlite_table, TABLE, p) == want, p
         assert selected(pg_table, TABLE, p) == want, p
