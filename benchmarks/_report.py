@@ -84,8 +84,8 @@ def markdown(
         "runs; treat a verdict near its limit as a tie. These are measurements, not tests: no "
         "test asserts a time.",
         "",
-        "Run it: `python -m benchmarks` (full, about two minutes), `python -m benchmarks "
-        "--quick` (about half a minute), `--only get,insert,scan,index,fetch,memory` for a "
+        "Run it: `python -m benchmarks` (full, 40 s to 3 min depending on machine load), `python -m benchmarks "
+        "--quick` (roughly a third of that), `--only get,insert,scan,index,fetch,memory` for a "
         "subset, `--no-write` to print only, `--profile get|insert|scan|index` for a pyinstrument "
         "profile of one hot path. Profiling notes follow the tables.",
         "",
