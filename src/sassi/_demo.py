@@ -77,7 +77,7 @@ def generate_users(rows: int, seed: int) -> list[User]:
                 age=rng.randint(18, 80),
                 plan=rng.choices(_PLANS, weights=[50, 30, 15, 5])[0],
                 active=rng.random() < 0.85,
-                version=1,
+                version=i,  # a per-row change counter: rows are written in id order
                 profile=profile,
             )
         )
@@ -206,8 +206,7 @@ async def _demo(out: _Out, rows: int, seed: int, redis_url: str | None, tmp: Pat
 
     # 2. The pool, kept fresh by delta_refresh; events observed.
     out.step("2. a pool kept fresh by delta_refresh")
-    pool = sassi.Punnu(User, capacity=rows * 2, indexes=("org", "age"))
-    events = pool.events()
+    pool = sassi.Punnu(User, capacity=rows * 2, indexes=("org", "age"), event_capacity=4096)
     async with pool.delta_refresh(3600, fetch_delta) as handle:
         t0 = time.perf_counter()
         await handle.update()
@@ -220,16 +219,18 @@ async def _demo(out: _Out, rows: int, seed: int, redis_url: str | None, tmp: Pat
         changed = rng.sample(range(1, rows + 1), min(500, rows // 2))
         deleted = changed[:50]
         with engine.begin() as wconn:
-            for uid in changed[50:]:
+            for n, uid in enumerate(changed[50:], start=1):
                 wconn.execute(
                     users.update()
                     .where(users.c.id == uid)
-                    .values(age=users.c.age + 1, plan="team", version=2)
+                    .values(age=users.c.age + 1, plan="team", version=rows + n)
                 )
-            wconn.execute(
-                users.update().where(users.c.id.in_(deleted)).values(deleted=True, version=2)
-            )
+            for n, uid in enumerate(deleted, start=len(changed)):
+                wconn.execute(
+                    users.update().where(users.c.id == uid).values(deleted=True, version=rows + n)
+                )
         before = len(pool)
+        events = pool.events()  # watch what the delta changes
         t0 = time.perf_counter()
         await handle.update()
         took = time.perf_counter() - t0
@@ -246,8 +247,10 @@ async def _demo(out: _Out, rows: int, seed: int, redis_url: str | None, tmp: Pat
     while (ev := events.receive_nowait()) is not None:
         kinds[type(ev).__name__] += 1
     events.close()
-    out.line("events seen: " + ", ".join(f"{k}={v:,}" for k, v in sorted(kinds.items())))
-    out.record("events", ", ".join(f"{k} {v:,}" for k, v in sorted(kinds.items())))
+    out.line("events of the delta: " + ", ".join(f"{k}={v:,}" for k, v in sorted(kinds.items())))
+    out.check(kinds["Invalidated"] == len(deleted), "one Invalidated event per deleted row")
+    out.check(kinds["Inserted"] >= len(changed) - len(deleted), "one Inserted event per update")
+    out.record("events of the delta", ", ".join(f"{k} {v:,}" for k, v in sorted(kinds.items())))
 
     # 3. The same predicate, from memory and from SQL.
     out.step("3. predicates answered from memory, checked against SQL")
