@@ -68,3 +68,18 @@ def test_demo_command_runs() -> None:
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "all checks passed" in out.stdout
+
+
+def test_demo_with_redis_keeps_two_pools_coherent(redis_url: str) -> None:
+    """`sassi demo --redis URL` adds two pools sharing a real Redis L2."""
+    out = subprocess.run(
+        [sys.executable, "-m", "sassi", "demo", "--rows", "2000", "--redis", redis_url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "cross-pool invalidation (Redis)" in out.stdout
+    assert "all checks passed" in out.stdout
