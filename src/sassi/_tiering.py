@@ -27,9 +27,8 @@ The listener (inside ``async with pool.background()``) applies backend messages:
 ``EventReason.BACKEND_INVALIDATION`` (``InvalidateAll`` first waits for strict reservations to
 drain). If the stream fails it is reopened with a capped backoff; if it ends, the listener ends.
 
-Snapshots (no backend needed): :func:`export_entries`, :func:`snapshot`,
-:func:`restore_entries`, :func:`restore` — whole-pool replace through the pool's single commit
-path, every check done before anything changes.
+Snapshots (no backend needed) live in :mod:`sassi._snapshot` and the per-id reservations in
+:mod:`sassi._reservations`; both are re-exported here for existing importers.
 
 Internal API for other modules
 ==============================
@@ -61,14 +60,19 @@ import secrets
 import threading
 import time
 from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
 from . import wire
-from ._config import CacheTier, EventReason, OnConflict, SnapshotMode
-from ._store import DEADLINE, EPOCH, VALUE
+from ._config import CacheTier, EventReason, OnConflict
+from ._reservations import _Reservations as _Reservations
+from ._snapshot import RestoreStats as RestoreStats
+from ._snapshot import export_entries as export_entries
+from ._snapshot import restore as restore
+from ._snapshot import restore_entries as restore_entries
+from ._snapshot import snapshot as snapshot
+from ._store import VALUE
 from .backends._protocol import (
     InvalidateAll,
     InvalidateId,
@@ -76,11 +80,9 @@ from .backends._protocol import (
     Invalidation,
     Keyspace,
 )
-from .backends._stream import _Waiter
 from .exceptions import (
     BackendError,
     BackendUnavailable,
-    BackendWriteInFlight,
     ConflictError,
     IdentityMismatchError,
 )
@@ -102,20 +104,6 @@ log = logging.getLogger("sassi.tiering")
 R = TypeVar("R")
 
 
-@dataclass(frozen=True, slots=True)
-class RestoreStats:
-    """What a restore did to the pool.
-
-    :param inserted: snapshot entries whose id had no live resident.
-    :param updated: snapshot entries that replaced a live resident.
-    :param removed: live residents absent from the snapshot (each emitted ``Invalidated(MANUAL)``).
-    """
-
-    inserted: int = 0
-    updated: int = 0
-    removed: int = 0
-
-
 def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
     """Seconds to sleep before ``attempt`` (1-based): 0, 25 ms, 50 ms, ... capped at 1 s, + jitter.
 
@@ -135,60 +123,6 @@ class BackendIdentityMismatch(IdentityMismatchError, BackendError):
 
 class _Aborted(Exception):
     """Raised inside a commit precheck to drop a cache fill (nothing was changed)."""
-
-
-class _Reservations:
-    """Per-id exclusive reservations for strict (``ERROR``) writes; threads and tasks alike."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._held: dict[Hashable, list[Callable[[], None]]] = {}
-
-    def acquire_sync(self, key: Hashable) -> None:
-        """Take ``key``, blocking this thread while someone else holds it."""
-        while True:
-            with self._lock:
-                waiters = self._held.get(key)
-                if waiters is None:
-                    self._held[key] = []
-                    return
-                event = threading.Event()
-                waiters.append(event.set)
-            event.wait()
-
-    async def acquire(self, key: Hashable) -> None:
-        """Take ``key``, waiting (without blocking the event loop) while someone holds it."""
-        while True:
-            with self._lock:
-                waiters = self._held.get(key)
-                if waiters is None:
-                    self._held[key] = []
-                    return
-                waiter = _Waiter()
-                waiters.append(waiter.wake)
-            await waiter.event.wait()
-
-    def release(self, key: Hashable) -> None:
-        """Give ``key`` back and wake everyone waiting for it (they race to take it)."""
-        with self._lock:
-            waiters = self._held.pop(key, [])
-        for wake in waiters:
-            wake()
-
-    def count(self, keys: list[Hashable]) -> int:
-        """How many of ``keys`` are held right now."""
-        with self._lock:
-            return sum(1 for k in keys if k in self._held)
-
-    def any(self) -> bool:
-        """Whether any key is held."""
-        with self._lock:
-            return bool(self._held)
-
-    def held(self) -> list[Hashable]:
-        """The keys held right now."""
-        with self._lock:
-            return list(self._held)
 
 
 class Tiering:
@@ -694,94 +628,6 @@ def attach(pool: Punnu[Any]) -> Tiering | None:
     if callable(getattr(tier.backend, "invalidations", None)):
         pool._background.append(listener)
     return tier
-
-
-# --- snapshots ---------------------------------------------------------------------------------
-
-
-def export_entries(pool: Punnu[Any]) -> bytes:
-    """Kind-3 bytes of the unexpired residents, sorted by id (deterministic)."""
-    with pool._lock:
-        values = pool._store.snapshot(pool._clock())
-    return wire.encode_entries(pool.model, values)
-
-
-def snapshot(pool: Punnu[Any], mode: SnapshotMode = SnapshotMode.ENTRIES_ONLY) -> bytes:
-    """``ENTRIES_ONLY``: :func:`export_entries`. ``WITH_INTERNAL_STATE``: kind 4, with each
-    entry's remaining ttl and dense LRU rank (0 = least recently used).
-
-    :raises TypeError: when ``mode`` is not a :class:`SnapshotMode`.
-    """
-    if not isinstance(mode, SnapshotMode):
-        raise TypeError(f"snapshot(mode) needs a sassi.SnapshotMode, got {mode!r}")
-    if mode is SnapshotMode.ENTRIES_ONLY:
-        return export_entries(pool)
-    with pool._lock:
-        now = pool._clock()
-        live = [(e[VALUE], e[EPOCH], e[DEADLINE]) for _, e in pool._store.live_items(now)]
-    ranks = {epoch: rank for rank, epoch in enumerate(sorted({e for _, e, _ in live}))}
-    entries = [
-        (value, None if deadline is None else max(deadline - now, 0.0), ranks[epoch])
-        for value, epoch, deadline in live
-    ]
-    return wire.encode_entries_with_hints(pool.model, entries)
-
-
-def _commit_restore(
-    pool: Punnu[Any],
-    upserts: list[tuple[Hashable, Any]],
-    hints: dict[Hashable, tuple[float | None, int]] | None,
-) -> RestoreStats:
-    from ._punnu import Conflict
-
-    tier: Tiering | None = getattr(pool, "_tier", None)
-
-    def no_strict_writes(now: float) -> None:
-        if tier is not None and tier.strict and tier.reservations.any():
-            held = tier.reservations.held()
-            raise BackendWriteInFlight(f"strict backend writes in flight for ids {held!r}")
-
-    result = pool._commit(
-        upserts,
-        conflict=Conflict.REPLACE,
-        replace_all=True,
-        reason=EventReason.MANUAL,
-        hints=hints,
-        precheck=no_strict_writes,
-    )
-    return RestoreStats(inserted=result.inserted, updated=result.updated, removed=result.removed)
-
-
-def restore_entries(pool: Punnu[Any], data: bytes) -> RestoreStats:
-    """Replace the whole pool with a kind-3 snapshot (the pool's default ttl applies).
-
-    :raises WireFormatError: bad header/body; kind 4 -> ``KindMismatch``.
-    :raises TooManyEntries: more entries than the pool's capacity (before decoding entries).
-    :raises DuplicateId: an id occurs twice.
-    :raises BackendWriteInFlight: a strict backend write holds an id.
-    """
-    values = wire.decode_entries(pool.model, data, pool.config.capacity)
-    return _commit_restore(pool, [(pool._id_of(v), v) for v in values], None)
-
-
-def restore(pool: Punnu[Any], data: bytes) -> RestoreStats:
-    """Replace the whole pool with a kind-3 or kind-4 snapshot.
-
-    Kind 4 keeps each entry's remaining ttl (no ttl stays no ttl) and relative LRU order; kind 3
-    uses the pool's default ttl.
-
-    :raises WireFormatError: bad header/body/hints; another kind -> ``KindMismatch``.
-    :raises TooManyEntries: more entries than the pool's capacity (before decoding entries).
-    :raises DuplicateId: an id occurs twice.
-    :raises BackendWriteInFlight: a strict backend write holds an id.
-    """
-    decoded = wire.decode_snapshot(pool.model, data, pool.config.capacity)
-    if decoded and isinstance(decoded[0], wire.HintedEntry):
-        hinted = [e for e in decoded if isinstance(e, wire.HintedEntry)]
-        upserts = [(pool._id_of(e.value), e.value) for e in hinted]
-        hints = {pool._id_of(e.value): (e.remaining, e.rank) for e in hinted}
-        return _commit_restore(pool, upserts, hints)
-    return _commit_restore(pool, [(pool._id_of(v), v) for v in decoded], None)
 
 
 def insert_serialized(pool: Punnu[Any], data: bytes) -> Any:
