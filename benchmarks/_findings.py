@@ -57,7 +57,7 @@ only built by the first range query, so it is absent from this table).
 ### Scans
 
 The pool's scan is the predicate compiled to one generated list comprehension
-(`sassi.predicate._evaluate.compile_scan`): attribute loads inline, operands hoisted as constants,
+(`sassi.predicate._codegen.compile_scan`): attribute loads inline, operands hoisted as constants,
 `frozenset` for `in_`, a cheap `is not None` guard per term. It runs within a few percent
 of the handwritten comprehension; `scope().collect()` adds the snapshot copy of the
 resident list (under the write lock). Calling the compiled predicate once per row costs a

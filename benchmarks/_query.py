@@ -10,7 +10,7 @@ from tinydb.storages import MemoryStorage
 
 import sassi
 from sassi import _index
-from sassi.predicate._evaluate import compile_scan
+from sassi.predicate._codegen import compile_scan
 
 from ._harness import Group, Settings, best_of, race
 from ._models import User

@@ -20,6 +20,8 @@ from ._config import SnapshotMode as SnapshotMode
 from ._delta import Delta as Delta
 from ._delta import DeltaQuery as DeltaQuery
 from ._delta import DeltaStats as DeltaStats
+from ._delta_refresh import DeltaRefreshHandle as DeltaRefreshHandle
+from ._delta_refresh import UpdateResult as UpdateResult
 from ._events import Event as Event
 from ._events import Inserted as Inserted
 from ._events import Invalidated as Invalidated
@@ -32,9 +34,7 @@ from ._model import fields as fields
 from ._model import model_info as model_info
 from ._model import type_name as type_name
 from ._punnu import Punnu as Punnu
-from ._refresh import DeltaRefreshHandle as DeltaRefreshHandle
 from ._refresh import RefreshHandle as RefreshHandle
-from ._refresh import UpdateResult as UpdateResult
 from ._registry import Sassi as Sassi
 from ._registry import trait_impl as trait_impl
 from ._scope import MemQ as MemQ

@@ -133,7 +133,8 @@ from .predicate import dumps as dumps_predicate
 
 if TYPE_CHECKING:
     from ._delta import DeltaQuery
-    from ._refresh import DeltaRefreshHandle, RefreshHandle
+    from ._delta_refresh import DeltaRefreshHandle
+    from ._refresh import RefreshHandle
 
 __all__ = ["DEFAULT_TTL", "CommitResult", "Conflict", "Punnu"]
 
@@ -721,9 +722,9 @@ class Punnu(CommitPath[T]):
             callable.
         :raises ValueError: when ``interval <= 0``.
         """
-        from . import _refresh
+        from . import _delta_refresh
 
-        return _refresh.delta_refresh(self, interval, fetcher)
+        return _delta_refresh.delta_refresh(self, interval, fetcher)
 
     # events, stats, background --------------------------------------------------------------
 

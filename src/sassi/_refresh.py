@@ -23,7 +23,7 @@ import inspect
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Hashable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 import anyio.abc
@@ -31,18 +31,7 @@ import anyio.abc
 from ._config import EventReason, RefreshMode, positive_seconds
 from ._punnu import Conflict, Punnu
 
-if TYPE_CHECKING:
-    from ._delta_refresh import DeltaRefreshHandle as DeltaRefreshHandle
-    from ._delta_refresh import UpdateResult as UpdateResult
-    from ._delta_refresh import delta_refresh as delta_refresh
-
-__all__ = [
-    "DeltaRefreshHandle",
-    "RefreshHandle",
-    "UpdateResult",
-    "delta_refresh",
-    "periodic_refresh",
-]
+__all__ = ["RefreshHandle", "periodic_refresh"]
 
 log = logging.getLogger("sassi.refresh")
 
@@ -303,18 +292,3 @@ def periodic_refresh(
 
 
 # --- re-exports --------------------------------------------------------------------------------
-
-_DELTA_NAMES = frozenset({"DeltaRefreshHandle", "UpdateResult", "delta_refresh"})
-
-
-def __getattr__(name: str) -> Any:
-    """Keep the delta-refresh names importable from here, loaded on first use.
-
-    :mod:`sassi._delta_refresh` imports this module, so importing it eagerly here would be a
-    cycle; resolving the names lazily keeps imports pointing downward.
-    """
-    if name in _DELTA_NAMES:
-        from . import _delta_refresh
-
-        return getattr(_delta_refresh, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -62,7 +62,7 @@ def _none_first(getter: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 def _scan(predicate: Predicate) -> Op:
-    from .predicate._evaluate import compile_scan
+    from .predicate._codegen import compile_scan
 
     return compile_scan(predicate)
 

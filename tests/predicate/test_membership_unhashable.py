@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 import sassi
-from sassi.predicate._evaluate import compile_scan, interpret
+from sassi.predicate._codegen import compile_scan
+from sassi.predicate._evaluate import interpret
 
 
 @dataclass(frozen=True)

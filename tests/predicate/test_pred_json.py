@@ -19,7 +19,8 @@ from sassi.predicate import (
     LookupOp,
     Predicate,
 )
-from sassi.predicate._evaluate import compile_scan, interpret, json_equal, json_test
+from sassi.predicate._codegen import compile_scan
+from sassi.predicate._evaluate import interpret, json_equal, json_test
 
 
 @dataclass(frozen=True, slots=True)

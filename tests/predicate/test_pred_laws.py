@@ -29,7 +29,8 @@ from sassi.predicate import (
     Predicate,
     Xor,
 )
-from sassi.predicate._evaluate import compile_scan, interpret
+from sassi.predicate._codegen import compile_scan
+from sassi.predicate._evaluate import interpret
 from strategies import ROW_FIELDS, Row, leaves, predicates, row_lists, rows
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

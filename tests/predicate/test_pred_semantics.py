@@ -13,7 +13,8 @@ import pytest
 
 import sassi
 from sassi.predicate import FALSE, TRUE, And, FieldPredicate, LookupOp, Or, Predicate
-from sassi.predicate._evaluate import compile_scan, fold_ascii, generate_source, interpret
+from sassi.predicate._codegen import compile_scan, generate_source
+from sassi.predicate._evaluate import fold_ascii, interpret
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,23 +27,14 @@ object, like SQL's unknown. Other exceptions (a missing attribute) propagate.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ._json_body import JsonKind, JsonPredicate, JsonTest
 from ._nodes import And, Const, FieldPredicate, Not, Or, Predicate, Xor
 from ._ops import OPS, LookupOp, OpKind
 
-if TYPE_CHECKING:
-    # Re-exported lazily by __getattr__ below: _codegen imports this module, not the reverse.
-    from ._codegen import compile_predicate as compile_predicate
-    from ._codegen import compile_scan as compile_scan
-    from ._codegen import generate_source as generate_source
-
 __all__ = [
     "EVAL_ERRORS",
-    "compile_predicate",
-    "compile_scan",
-    "generate_source",
     "interpret",
     "json_equal",
     "json_kind",
@@ -276,6 +267,13 @@ def _leaf(node: FieldPredicate, obj: Any) -> bool:
         return _le(v, x)
     if op is LookupOp.BETWEEN:
         low, high = _pair(v)
+        # A None bound is decided by "None sorts first" alone, without comparing x with the
+        # other bound (the generated code does the same, so neither raises where the other
+        # would not): nothing but None is <= None, and None <= everything.
+        if high is None:
+            return x is None and low is None
+        if low is None:
+            return _le(x, high)
         return _le(low, x) and _le(x, high)
     if op is LookupOp.IN or op is LookupOp.NOT_IN:
         # Python's own `in` meaning (an `==` scan). The generated code probes a set when every
@@ -327,20 +325,3 @@ def interpret(node: Predicate, obj: Any) -> bool:
 # ---------------------------------------------------------------------------------------------
 # Re-exports of the code generator
 # ---------------------------------------------------------------------------------------------
-
-_CODEGEN_NAMES = frozenset({"compile_predicate", "compile_scan", "generate_source"})
-
-
-def __getattr__(name: str) -> Any:
-    """Resolve the code generator's names from :mod:`._codegen` on first use (PEP 562).
-
-    :mod:`._codegen` imports this module, so importing it back at load time would be a cycle;
-    the first lookup imports it and caches the name here, so later lookups are plain.
-    """
-    if name in _CODEGEN_NAMES:
-        from . import _codegen
-
-        value = getattr(_codegen, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

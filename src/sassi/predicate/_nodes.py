@@ -73,7 +73,7 @@ class Predicate:
         """
         compiled: Evaluator | None = self._compiled  # type: ignore[attr-defined]
         if compiled is None:
-            from ._evaluate import compile_predicate
+            from ._codegen import compile_predicate
 
             compiled = compile_predicate(self)
             object.__setattr__(self, "_compiled", compiled)
