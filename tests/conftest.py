@@ -5,6 +5,18 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# No per-example deadline (a shared 2-core machine makes timings noisy), and under CI a
+# derandomized run, so CI checks exactly the examples a local `CI=true bash .ci/run` checked.
+settings.register_profile(
+    "sassi",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=bool(os.environ.get("CI")),
+    print_blob=True,
+)
+settings.load_profile("sassi")
 
 
 @pytest.fixture(params=["asyncio", "trio"])
