@@ -50,9 +50,7 @@ import struct
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
-
-import msgspec
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._model import model_info
 from .exceptions import (
@@ -67,6 +65,22 @@ from .exceptions import (
     UnsupportedKind,
     VersionMismatch,
 )
+
+if TYPE_CHECKING:
+    import msgspec
+else:
+
+    class _LazyMsgspec:
+        """``msgspec``, imported on first use: ``import sassi`` (which makes ``sassi.wire``
+        available) imports no third-party package but anyio (SPEC section 0)."""
+
+        def __getattr__(self, name: str) -> Any:
+            import msgspec as module
+
+            globals()["msgspec"] = module
+            return getattr(module, name)
+
+    msgspec = _LazyMsgspec()
 
 __all__ = ["MAGIC", "WIRE_FORMAT_MAJOR", "Kind", "dumps", "loads"]
 
@@ -84,7 +98,12 @@ _EXPIRY = struct.Struct("<BQ")
 HINTS_VERSION = 1
 _MAX_U64 = 2**64 - 1
 # what msgspec (or a bad string inside the data) can raise while decoding untrusted bytes
-_DECODE_ERRORS = (msgspec.MsgspecError, ValueError, TypeError, OverflowError, RecursionError)
+_BASE_DECODE_ERRORS = (ValueError, TypeError, OverflowError, RecursionError)
+
+
+def _decode_errors() -> tuple[type[BaseException], ...]:
+    """What decoding untrusted bytes can raise (evaluated only when something was raised)."""
+    return (msgspec.MsgspecError, *_BASE_DECODE_ERRORS)
 
 
 class Kind(enum.IntEnum):
@@ -177,7 +196,14 @@ def _enc_hook(obj: Any) -> Any:
     raise NotImplementedError(f"cannot encode {type(obj).__name__}")
 
 
-_ENCODER = msgspec.msgpack.Encoder(enc_hook=_enc_hook)
+_encoders: list[msgspec.msgpack.Encoder] = []
+
+
+def _encoder() -> msgspec.msgpack.Encoder:
+    """The shared MessagePack encoder, built on first use."""
+    if not _encoders:
+        _encoders.append(msgspec.msgpack.Encoder(enc_hook=_enc_hook))
+    return _encoders[0]
 
 
 class _Codec:
@@ -226,7 +252,7 @@ class _Codec:
         if not isinstance(value, self.model):
             raise TypeError(f"expected a {self.model.__qualname__}, got {type(value).__qualname__}")
         try:
-            return _ENCODER.encode(self.to_map(value))
+            return _encoder().encode(self.to_map(value))
         except (TypeError, ValueError, OverflowError) as exc:
             raise CodecError(f"cannot encode {self.type_name} value: {exc}") from exc
 
@@ -253,7 +279,7 @@ class _Codec:
     def decode(self, body: bytes | memoryview) -> Any:
         try:
             shadow = self._decoder.decode(body)
-        except _DECODE_ERRORS as exc:
+        except _decode_errors() as exc:
             raise CodecError(f"bad {self.type_name} body: {exc}") from exc
         return self.from_shadow(shadow)
 
@@ -261,7 +287,7 @@ class _Codec:
         decoder = self._hints_decoder if hints else self._list_decoder
         try:
             return list(decoder.decode(body))
-        except _DECODE_ERRORS as exc:
+        except _decode_errors() as exc:
             raise CodecError(f"bad {self.type_name} entries body: {exc}") from exc
 
 
@@ -431,7 +457,7 @@ def encode_entries(model: type, values: Iterable[Any]) -> bytes:
     c = codec(model)
     items = _sorted_by_id(c, values)
     try:
-        body = _ENCODER.encode([c.to_map(v) for v in items])
+        body = _encoder().encode([c.to_map(v) for v in items])
     except (TypeError, ValueError, OverflowError) as exc:
         raise CodecError(f"cannot encode {c.type_name} entries: {exc}") from exc
     return encode_header(Kind.POOL_ENTRIES, c.type_name) + _U32.pack(len(items)) + body
@@ -457,7 +483,7 @@ def encode_entries_with_hints(
             ms = min(max(math.ceil(remaining * 1000), 0), _MAX_U64)
             rows.append([c.to_map(value), 1, ms, rank])
     try:
-        body = _ENCODER.encode(rows)
+        body = _encoder().encode(rows)
     except (TypeError, ValueError, OverflowError) as exc:
         raise CodecError(f"cannot encode {c.type_name} entries: {exc}") from exc
     header = encode_header(Kind.POOL_ENTRIES_WITH_HINTS, c.type_name)
