@@ -304,6 +304,16 @@ class Tiering:
     def _remove(self, key: Hashable, reason: EventReason) -> bool:
         return self.pool._commit(removals=(key,), reason=reason).removed > 0
 
+    def _drop_local(self, key: Hashable, reason: EventReason, *, suppressed: bool) -> bool:
+        """The L1 half of an invalidate, shared by the sync and async twins.
+
+        Marks in-flight loads of ``key`` stale, sets its read suppression (``True`` before a
+        best-effort backend delete, ``False`` after a strict one succeeded) and removes it.
+        """
+        self._suppress(key, suppressed)
+        self._touch(key)
+        return self._remove(key, reason)
+
     def invalidate(self, key: Hashable, reason: EventReason) -> bool:
         """Remove ``key`` from L1 and L2 (sync); see the module docstring for the policies."""
         if self.strict:
@@ -314,14 +324,10 @@ class Tiering:
                 except BackendError as exc:
                     self._failed("invalidate", key, exc)
                     raise
-                self._touch(key)
-                self._suppress(key, False)
-                return self._remove(key, reason)
+                return self._drop_local(key, reason, suppressed=False)
             finally:
                 self.reservations.release(key)
-        self._suppress(key, True)
-        self._touch(key)
-        removed = self._remove(key, reason)
+        removed = self._drop_local(key, reason, suppressed=True)
         try:
             self._call_sync("invalidate", self.backend.invalidate_sync, self.keyspace, key)
         except BackendError as exc:
@@ -340,14 +346,10 @@ class Tiering:
                 except BackendError as exc:
                     self._failed("invalidate", key, exc)
                     raise
-                self._touch(key)
-                self._suppress(key, False)
-                return self._remove(key, reason)
+                return self._drop_local(key, reason, suppressed=False)
             finally:
                 self.reservations.release(key)
-        self._suppress(key, True)
-        self._touch(key)
-        removed = self._remove(key, reason)
+        removed = self._drop_local(key, reason, suppressed=True)
         try:
             await self._call("invalidate", self.backend.invalidate, self.keyspace, key)
         except BackendError as exc:

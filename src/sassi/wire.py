@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import math
 import struct
 import threading
@@ -196,14 +197,10 @@ def _enc_hook(obj: Any) -> Any:
     raise NotImplementedError(f"cannot encode {type(obj).__name__}")
 
 
-_encoders: list[msgspec.msgpack.Encoder] = []
-
-
+@functools.cache
 def _encoder() -> msgspec.msgpack.Encoder:
     """The shared MessagePack encoder, built on first use."""
-    if not _encoders:
-        _encoders.append(msgspec.msgpack.Encoder(enc_hook=_enc_hook))
-    return _encoders[0]
+    return msgspec.msgpack.Encoder(enc_hook=_enc_hook)
 
 
 class _Codec:
