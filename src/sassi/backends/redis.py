@@ -507,7 +507,7 @@ class RedisInvalidations:
         side = await self._backend._side()
         if side is None:
             self._threaded = True
-            self._pubsub = self._backend._sync.pubsub()  # type: ignore[no-untyped-call]
+            self._pubsub = self._backend._sync.pubsub()  # type: ignore[no-untyped-call, unused-ignore]
             if self._limiter is None:  # own thread slot: never starve the default limiter
                 self._limiter = anyio.CapacityLimiter(1)
             await anyio.to_thread.run_sync(
