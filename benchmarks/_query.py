@@ -155,7 +155,7 @@ def bench_index(settings: Settings) -> Group:
 
     # Where the planner's selectivity limit comes from: ranges matching 1% and 5% of the rows,
     # answered through the index on purpose (the planner would scan at 5%).
-    indexed._indexes.selectivity_limit = 1.0
+    indexed._core.indexes.selectivity_limit = 1.0
     try:
         for percent in (1, 5):
             predicate = F.score < 10.0 * percent
@@ -172,5 +172,5 @@ def bench_index(settings: Settings) -> Group:
             verdict = f"{slow / fast:.1f}x faster" if fast < slow else f"{fast / slow:.1f}x slower"
             group.add(f"indexed: {label}", fast, note=verdict, vs=f"scan: {label}")
     finally:
-        indexed._indexes.selectivity_limit = _index.SELECTIVITY_LIMIT
+        indexed._core.indexes.selectivity_limit = _index.SELECTIVITY_LIMIT
     return group

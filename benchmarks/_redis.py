@@ -38,7 +38,7 @@ async def main():
     pool = sassi.Punnu(User, namespace=namespace, backend=RedisBackend(url))
     async with pool.background():
         for user in make_users(n):
-            pool._commit(((user.id, user),))  # L1 only: the other process owns L2
+            pool._core.commit(((user.id, user),))  # L1 only: the other process owns L2
         with pool.events() as sub:
             print("ready", flush=True)
             seen = 0

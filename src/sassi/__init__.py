@@ -36,11 +36,11 @@ from ._model import type_name as type_name
 from ._punnu import Punnu as Punnu
 from ._refresh import RefreshHandle as RefreshHandle
 from ._registry import Sassi as Sassi
-from ._registry import trait_impl as trait_impl
 from ._scope import MemQ as MemQ
 from ._scope import Scope as Scope
+from ._snapshot import RestoreStats as RestoreStats
 from ._stats import PunnuStats as PunnuStats
-from ._tiering import RestoreStats as RestoreStats
+from ._traits import trait_impl as trait_impl
 from .exceptions import BackendError as BackendError
 from .exceptions import BackendUnavailable as BackendUnavailable
 from .exceptions import BackendWriteInFlight as BackendWriteInFlight

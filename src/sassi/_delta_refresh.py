@@ -24,10 +24,9 @@ from typing import Any, Generic, TypeVar
 import anyio
 
 from ._config import EventReason
+from ._core import CommitResult, Conflict, PoolCore
 from ._delta import Delta, DeltaQuery, normalize_delta
 from ._events import Invalidated, Lagged
-from ._model import model_info
-from ._punnu import Conflict, Punnu
 from ._refresh import _call, _Handle, _interval, _Op, log
 from ._store import DEADLINE, VALUE
 
@@ -76,10 +75,10 @@ class DeltaRefreshHandle(_Handle, Generic[T]):
     _what = "delta refresh"
 
     def __init__(
-        self, pool: Punnu[T], interval: float, fetcher: Callable[[DeltaQuery[T]], Any]
+        self, core: PoolCore[T], interval: float, fetcher: Callable[[DeltaQuery[T]], Any]
     ) -> None:
-        super().__init__(pool, interval)
-        info = model_info(pool.model)
+        super().__init__(core, interval)
+        info = core.info
         assert info.get_watermark is not None
         self._watermark_of: Callable[[Any], Any] = info.get_watermark
         self._fetcher = fetcher
@@ -93,7 +92,7 @@ class DeltaRefreshHandle(_Handle, Generic[T]):
         self._every: int | None = None
         self._progress = 0
         self._ticks = 0
-        self._events = pool.events()
+        self._events = core.subscribe()
 
     # options ----------------------------------------------------------------------------------
 
@@ -151,7 +150,7 @@ class DeltaRefreshHandle(_Handle, Generic[T]):
         :raises Exception: whatever the fetcher raised (watermark and pool unchanged).
         :raises TypeError: when the fetcher returned something other than a ``Delta`` of the
             pool's model.
-        :raises RuntimeError: when the handle is stopped, or a strict backend write holds an id.
+        :raises RuntimeError: when the handle is stopped.
         """
         op = self._runner.submit(full=False, scheduled=False, join=lambda running: True)
         return await op.result()  # type: ignore[no-any-return]
@@ -163,7 +162,7 @@ class DeltaRefreshHandle(_Handle, Generic[T]):
 
         :returns: what the tick applied and the watermark after it.
         :raises Exception: whatever the fetcher raised (watermark and pool unchanged).
-        :raises RuntimeError: when the handle is stopped, or a strict backend write holds an id.
+        :raises RuntimeError: when the handle is stopped.
         """
         op = self._runner.submit(full=True, scheduled=False, join=lambda running: running.full)
         return await op.result()  # type: ignore[no-any-return]
@@ -214,7 +213,7 @@ class DeltaRefreshHandle(_Handle, Generic[T]):
             log.warning(
                 "sassi delta refresh of %s: the pool evicted ids this subscription observed; "
                 "they will be asked for again (raise the pool's capacity to avoid this)",
-                self._pool.type_name,
+                self._core.type_name,
             )
         self._recovery.setdefault(key, _Recovery())
 
@@ -233,7 +232,7 @@ class DeltaRefreshHandle(_Handle, Generic[T]):
         self._absorb_pending()
         self._ticks += 1
         tick = self._ticks
-        capacity = self._pool.config.capacity
+        capacity = self._core.config.capacity
         full = (
             op.full
             or (self._recovering and self._force_full)
@@ -251,12 +250,12 @@ class DeltaRefreshHandle(_Handle, Generic[T]):
             recover = frozenset(taken)
         query: DeltaQuery[T] = DeltaQuery(None if full else self._watermark, recover)
         try:
-            delta = await _call(self._fetcher, query)
+            delta = await _call(self._fetcher, "delta_refresh", query)
             if not isinstance(delta, Delta):
                 raise TypeError(
                     f"the delta fetcher must return a sassi.Delta, got {type(delta).__qualname__}"
                 )
-            applied = self._apply(delta, recover, full)
+            applied = await self._apply(delta, recover, full)
         except BaseException:
             self._restore_recovery(taken, tick, backoff=not full)
             raise
@@ -268,24 +267,25 @@ class DeltaRefreshHandle(_Handle, Generic[T]):
             self._progress += 1
         return UpdateResult(applied, self._watermark, full)
 
-    def _apply(self, delta: Delta[T], recover: frozenset[Hashable], full: bool) -> int:
-        pool = self._pool
-        watermark_of = self._watermark_of
+    async def _apply(self, delta: Delta[T], recover: frozenset[Hashable], full: bool) -> int:
+        core = self._core
         for item in delta.items:
-            pool._checked_id(item)
-        upserts, tombstones = normalize_delta(delta, pool._id_of)
-        with pool._lock:
+            core.checked_id(item)
+        upserts, tombstones = normalize_delta(delta, core.id_of)
+        keys = [k for k, _ in upserts] + tombstones
+
+        def apply() -> CommitResult:
+            nonlocal upserts
             self._absorb_pending()
-            now = pool._clock()
+            now = core.clock()
             if recover:
                 upserts = [(k, v) for k, v in upserts if not self._stale(k, v, recover, now)]
-            self._check_reserved([k for k, _ in upserts] + tombstones)
-            result = pool._commit(
+            result = core.commit(
                 upserts, tombstones, reason=EventReason.ON_DELETE, conflict=Conflict.SKIP
             )
             while self._events.receive_nowait() is not None:
                 pass  # our own commit's events: handled below from ``result``
-            returned = {pool._id_of(item) for item in delta.items} - delta.tombstones
+            returned = {core.id_of(item) for item in delta.items} - delta.tombstones
             if full:
                 self._members = set(returned)
             else:
@@ -300,13 +300,16 @@ class DeltaRefreshHandle(_Handle, Generic[T]):
                         and event.id in self._members
                     ):
                         self._queue_recovery(event.id)
-                entries = pool._store.map
+                entries = core.store.map
                 for key in returned:
                     if key not in entries:  # evicted by this very batch
                         self._queue_recovery(key)
+            return result
+
+        result = await self._when_unreserved(lambda: keys, apply)
         self._watermark = _raise_watermark(
             self._watermark,
-            [delta.high_watermark, *(watermark_of(item) for item in delta.items)],
+            [delta.high_watermark, *(self._watermark_of(item) for item in delta.items)],
         )
         return result.applied
 
@@ -314,7 +317,7 @@ class DeltaRefreshHandle(_Handle, Generic[T]):
         """A recovered row older than the live resident must not overwrite it."""
         if key not in recover:
             return False
-        entry = self._pool._store.map.get(key)
+        entry = self._core.map.get(key)
         if entry is None or (entry[DEADLINE] is not None and entry[DEADLINE] <= now):
             return False
         resident, fetched = self._watermark_of(entry[VALUE]), self._watermark_of(value)
@@ -331,7 +334,7 @@ async def _delta(handle: DeltaRefreshHandle[T]) -> AsyncIterator[DeltaRefreshHan
 
 
 def delta_refresh(
-    pool: Punnu[T], interval: float | timedelta, fetcher: Callable[[DeltaQuery[T]], Any]
+    core: PoolCore[T], interval: float | timedelta, fetcher: Callable[[DeltaQuery[T]], Any]
 ) -> contextlib.AbstractAsyncContextManager[DeltaRefreshHandle[T]]:
     """``Punnu.delta_refresh``; validates its arguments now, runs while the block runs.
 
@@ -339,13 +342,13 @@ def delta_refresh(
         callable.
     :raises ValueError: when ``interval <= 0``.
     """
-    info = model_info(pool.model)
+    info = core.info
     if info.get_watermark is None:
         raise TypeError(
-            f"delta_refresh() needs a watermark on {pool.model.__qualname__}: declare one with "
+            f"delta_refresh() needs a watermark on {core.model.__qualname__}: declare one with "
             '@sassi.cacheable(watermark="updated_at")'
         )
     seconds = _interval(interval)
     if not callable(fetcher):
         raise TypeError(f"fetcher must be callable, got {fetcher!r}")
-    return _delta(DeltaRefreshHandle(pool, seconds, fetcher))
+    return _delta(DeltaRefreshHandle(core, seconds, fetcher))

@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import threading
+import types
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
@@ -69,16 +70,24 @@ def _reentry_error(key: Hashable) -> RuntimeError:
 class _Outcome(Generic[V]):
     """Where a flight leaves its result: a value, or the exception every waiter re-raises."""
 
-    __slots__ = ("error", "finished", "value")
+    __slots__ = ("_traceback", "error", "finished", "value")
 
     def __init__(self) -> None:
         self.finished = False
         self.value: V | None = None
         self.error: BaseException | None = None
+        self._traceback: types.TracebackType | None = None
+
+    def fail(self, error: BaseException) -> None:
+        """Record the fetch's exception and its traceback as the fetch left it."""
+        self.error = error
+        self._traceback = error.__traceback__
 
     def unwrap(self) -> V:
         if self.error is not None:
-            raise self.error
+            # Every waiter re-raises the same object: start each from the fetch's own traceback,
+            # or each raise would append its frames to the last one's (unbounded growth).
+            raise self.error.with_traceback(self._traceback)
         if not self.finished:  # pragma: no cover - the engines only unwrap finished outcomes
             raise RuntimeError("single-flight outcome read before the fetch finished")
         return self.value  # type: ignore[return-value]
@@ -172,7 +181,7 @@ class TaskFlights(Generic[V]):
                         exc, anyio.get_cancelled_exc_class()
                     ):
                         raise  # the last waiter left: our own scope absorbs this
-                    outcome.error = exc
+                    outcome.fail(exc)
                 outcome.finished = True
         finally:
             with self._lock:
@@ -250,7 +259,7 @@ class ThreadFlights(Generic[V]):
         try:
             outcome.value = fetch()
         except BaseException as exc:
-            outcome.error = exc
+            outcome.fail(exc)
         finally:
             _ACTIVE.reset(token)
             outcome.finished = True

@@ -1,116 +1,28 @@
-"""``Punnu``: the typed L1 pool. The facade that ties store, eviction, events and scopes together.
+"""``Punnu``: the typed pool, a thin facade over the core and its features.
 
-Reads (``get``, ``in``, ``len``) take no lock: one dict lookup, a deadline check skipped for
-entries without a deadline, an epoch store (``len`` reads the size published at the end of the
-last commit, so it never shows a commit's transient overshoot of ``capacity``). Hits are counted
-for free: every epoch drawn outside the write lock is a hit. Every write takes the pool's
-re-entrant write lock, goes through ``_commit`` (the one choke point, in :mod:`sassi._commit`),
-publishes its events to subscribers while still holding the lock (so deliveries follow commit
-order and happen only once the commit is visible), and calls the metrics hooks after releasing
-it.
-
-Internal API for other modules
-==============================
-
-All of this is private to the package; signatures are stable for sassi's own modules.
-
-``pool._lock``
-    ``threading.RLock``: the write lock. Hold it to make several steps atomic with respect to
-    other writers and to scope snapshots; ``_commit`` re-acquires it.
-``pool._commit(upserts=(), removals=(), *, reason=EventReason.MANUAL, conflict=Conflict.RAISE,
-ttl=DEFAULT_TTL, protect=False, replace_all=False, sweep=False, hints=None, precheck=None)``
-    The only way to change residents. Returns a :class:`CommitResult`. Implemented by
-    ``sassi._commit.CommitPath`` (a base class of ``Punnu``); ``Conflict``, ``DEFAULT_TTL`` and
-    ``CommitResult`` are importable from :mod:`sassi._punnu` or :mod:`sassi._commit`. A call
-    with exactly one upsert in a ``tuple`` and nothing else takes a fast path with the same
-    semantics.
-
-    - ``upserts``: ``(id, value)`` pairs (duplicate ids: the last wins). Applied in ascending id
-      order when there is more than one.
-    - ``removals``: ids to remove; live ones emit ``Invalidated(id, reason)``, expired ones go
-      silently, absent ones are ignored; an id also in ``upserts`` is not removed.
-    - ``conflict``: :class:`Conflict` — ``RAISE`` (the pool's ``on_conflict``; ``REJECT`` raises
-      ``ConflictError`` before any mutation if any upsert id is live), ``SKIP`` (``REJECT`` skips
-      live priors silently), ``KEEP`` (a live prior always wins: "insert if absent or expired",
-      for fetch inserts), ``REPLACE`` (always replace; ``Updated`` under ``UPDATE`` pools, else
-      ``Inserted``: restore).
-    - ``ttl``: ``DEFAULT_TTL`` (pool default), ``None`` (never expires) or seconds.
-    - ``protect``: a single upsert never evicts itself (single insert / single fetch).
-    - ``replace_all``: also remove every resident not in ``upserts`` (REPLACE refresh, restore).
-    - ``sweep``: also remove every expired entry, emitting ``Invalidated(id, TTL_EXPIRED)``.
-    - ``hints``: ``{id: (remaining_ttl_seconds | None, lru_rank)}`` for restoring internal state:
-      overrides ``ttl`` per id and orders recency by rank (0 = oldest).
-    - ``precheck(now)``: runs under the lock before any mutation; raise to abort with nothing
-      changed (e.g. a strict backend reservation, a fetch generation check).
-
-    Event order: removals (incl. ``replace_all`` and ``sweep``), then LRU evictions, then
-    ``Inserted``/``Updated`` of the upserts that survived, in id order.
-``CommitResult``
-    ``events`` (what was published; ``Inserted``/``Updated`` are only built while the pool has
-    a subscriber, ``Invalidated`` always), ``stored`` (id -> the value resident for each upsert id
-    after the upsert step: the new value, or the live prior that was kept), ``applied``
-    (surviving upserts), ``inserted``/``updated`` (survivors without/with a live prior),
-    ``removed`` (live entries removed by removals/replace_all/sweep), ``lru_evictions``.
-``pool._store``
-    The :class:`~sassi._store.Store`; ``store.map`` holds :class:`~sassi._store.Entry` objects
-    (read ``entry.value`` / ``.deadline`` / ``.pos`` / ``.epoch``; ``entry[VALUE]`` still works
-    but is slower). Register secondary indexes and other observers with
-    ``pool._store.observers.append(obj)``; ``obj.on_put(id, old, new)`` /
-    ``obj.on_remove(id, old)`` run under the write lock for every mutation (inserts, replaces,
-    invalidations, LRU evictions, expiry drops, sweeps, deltas, restores).
-``pool._scope_source(ops) -> (items, remaining_ops)``
-    How a scope gets its input, under the lock: index candidates when an index applies (all ops
-    still run); else, when nothing is expired and the first op is a ``where``, that scan run in
-    place over the resident list (the remaining ops returned); else a snapshot of the unexpired
-    values and all ops.
-``pool._reserved``
-    ``None`` or ``Callable[[list[id]], int]``, called under the lock by ``apply_delta``: a
-    positive count means strict backend writes hold some of those ids; nothing is applied and
-    ``DeltaStats.backend_reserved_skips`` reports the count.
-``pool._background``
-    A list of ``async def task(pool)`` factories that ``async with pool.background()`` starts in
-    its task group next to the TTL sweep (e.g. the backend invalidation listener).
-``pool._metrics``
-    :class:`~sassi._stats.Metrics`: ``hit(tier)``, ``miss()``, ``eviction(reason)``,
-    ``backend_error(exc)``, ``fetch_latency(seconds)``, ``size(n)``; never raises.
-``pool._record_fetch(n=1)``, ``pool._record_coalesced(n=1)``
-    Bump the fetch counters reported by ``stats()``.
-``pool._inflight``
-    :class:`~sassi._fetch.InFlight`: the single-flight engines of the fetch helpers and the
-    per-id fetch generations. ``_commit`` calls ``pool._inflight.removed(ids)`` for its explicit
-    removals, so a fetch racing them returns its value without caching it; any other path that
-    makes an in-flight fetch stale should call it too (under the write lock).
-``pool._id_of(value)``, ``pool.model``, ``pool.type_name``, ``pool._clock``
-    Id getter, model class, ``sassi.type_name(model)``, the clock.
+``Punnu`` owns no logic of its own: it validates its options, builds a
+:class:`~sassi._core.PoolCore` (store, write lock, commit path, events, metrics, clock, fetch
+generations) and the features that stand on it — :class:`~sassi._tier.Tiering` and its
+:class:`~sassi._tier.Listener` (L2), :class:`~sassi._fetch.Fetching`, scopes
+(:mod:`sassi._scope`), snapshots (:mod:`sassi._snapshot`), refresh (:mod:`sassi._refresh`,
+:mod:`sassi._delta_refresh`) — and forwards each public method to one of them. Sync methods
+drive the tier's sans-I/O operations with :func:`~sassi._effects.drive_sync`, async ones with
+:func:`~sassi._effects.drive_async`. See ``docs/architecture.md``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import logging
-import random
-import threading
-from collections.abc import (
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Coroutine,
-    Hashable,
-    Iterable,
-    Sequence,
-)
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import anyio
 
-from . import _fetch, _tiering
-from ._clock import monotonic
-from ._commit import DEFAULT_TTL, CommitPath, CommitResult, Conflict, DefaultTTL, Tally
+from . import _delta_refresh, _refresh, _snapshot, wire
 from ._config import (
     BackendFailure,
-    CacheTier,
     EventReason,
     InvalidationReason,
     OnConflict,
@@ -120,13 +32,15 @@ from ._config import (
     make_config,
     positive_seconds,
 )
-from ._delta import Delta, DeltaStats, normalize_delta, sorted_by_id
-from ._events import EventHub, Subscription
-from ._index import IndexSet
+from ._core import DEFAULT_TTL, CommitResult, Conflict, DefaultTTL, PoolCore
+from ._delta import Delta, DeltaStats, normalize_delta
+from ._effects import drive_async, drive_sync
+from ._events import Subscription
+from ._fetch import Fetching
 from ._model import model_info
 from ._scope import MemQ, Scope
-from ._stats import Metrics, PunnuStats
-from ._store import Store
+from ._stats import PunnuStats
+from ._tier import Listener, Tiering, remove_where
 from .backends._protocol import InvalidateWhere
 from .predicate import And, Predicate
 from .predicate import dumps as dumps_predicate
@@ -135,6 +49,7 @@ if TYPE_CHECKING:
     from ._delta import DeltaQuery
     from ._delta_refresh import DeltaRefreshHandle
     from ._refresh import RefreshHandle
+    from ._snapshot import RestoreStats
 
 __all__ = ["DEFAULT_TTL", "CommitResult", "Conflict", "Punnu"]
 
@@ -142,7 +57,7 @@ T = TypeVar("T")
 log = logging.getLogger("sassi.punnu")
 
 
-class Punnu(CommitPath[T]):
+class Punnu(Generic[T]):
     """A typed, thread-safe, in-memory identity map of ``Model`` values keyed by their id.
 
     :param model: the model class (any class with an identity field; see :func:`sassi.cacheable`).
@@ -160,31 +75,6 @@ class Punnu(CommitPath[T]):
     :raises ValueError: for an out-of-range option (the message names it).
     :raises TypeError: for an option of the wrong type, or a model without an identity field.
     """
-
-    __slots__ = (
-        "_background",
-        "_clock",
-        "_coalesced",
-        "_epoch",
-        "_evictions",
-        "_fetches",
-        "_hub",
-        "_id_of",
-        "_inflight",
-        "_lock",
-        "_map",
-        "_metrics",
-        "_metrics_on",
-        "_misses",
-        "_reserved",
-        "_rng",
-        "_size",
-        "_store",
-        "_write_epochs",
-        "config",
-        "model",
-        "type_name",
-    )
 
     def __init__(
         self,
@@ -218,32 +108,20 @@ class Punnu(CommitPath[T]):
             indexes=indexes,
             field_names=info.field_names,
         )
-        self._id_of: Callable[[Any], Hashable] = info.get_id
-        self._clock: Callable[[], float] = clock if clock is not None else monotonic
-        self._lock = threading.RLock()
-        self._store = Store()
-        self._map = self._store.map
-        self._size = 0
-        self._indexes = IndexSet(self.config.indexes)  # secondary indexes (sassi._index)
-        if self._indexes:
-            self._store.observers.append(self._indexes)
-        self._hub = EventHub(self.config.event_capacity)
-        self._epoch = itertools.count(1)
-        self._write_epochs = 0
-        self._misses = Tally()
-        self._fetches = Tally()
-        self._coalesced = Tally()
-        self._evictions: dict[EventReason, int] = dict.fromkeys(EventReason, 0)
-        self._metrics = Metrics(metrics, self.type_name)
-        self._metrics_on = metrics is not None
-        self._rng = random.Random()
-        self._reserved: Callable[[list[Hashable]], int] | None = None
-        self._background: list[Callable[[Punnu[T]], Coroutine[Any, Any, None]]] = []
-        self._tier = _tiering.attach(self)  # L2 write/read-through (None without a backend)
-        self._inflight = _fetch.InFlight(self._record_coalesced)  # fetch flights (sassi._fetch)
+        core = self._core = PoolCore(model, info, self.config, clock, metrics)
+        self._tier: Tiering | None = None
+        self._listener: Listener | None = None
+        if self.config.backend is not None:
+            self._tier = Tiering(core)
+            if callable(getattr(self._tier.backend, "invalidations", None)):
+                self._listener = Listener(core, self._tier)
+                core.background.append(self._listener.run)
+        self._fetching: Fetching[T] = Fetching(core, self._tier)
         # The instance attribute shadows the documented method: same contract, fewer lookups.
-        if not self._metrics_on and type(self).get is Punnu.get:  # a subclass's get() wins
-            self.__dict__["get"] = self._fast_get()
+        if metrics is None and type(self).get is Punnu.get:  # a subclass's get() wins
+            fast = core.fast_get()
+            fast.__doc__ = Punnu.get.__doc__
+            self.__dict__["get"] = fast
 
     # reads ----------------------------------------------------------------------------------
 
@@ -256,85 +134,28 @@ class Punnu(CommitPath[T]):
         :param id: the id.
         :returns: the value or ``None``.
         """
-        return self._get(id)
-
-    def _get(self, id: Hashable) -> T | None:
-        entry = self._map.get(id)
-        if entry is not None:
-            deadline = entry.deadline
-            if deadline is None or deadline > self._clock():
-                entry.epoch = next(self._epoch)
-                if self._metrics_on:
-                    self._metrics.hit(CacheTier.L1)
-                return entry.value  # type: ignore[no-any-return]
-            self._expired_read()
-            return None
-        self._miss()
-        return None
-
-    def _expired_read(self) -> None:
-        self._evictions[EventReason.TTL_EXPIRED] += 1
-        if self._metrics_on:
-            self._metrics.eviction(EventReason.TTL_EXPIRED)
-        self._miss()
-
-    def _miss(self) -> None:
-        self._misses.bump()
-        if self._metrics_on:
-            self._metrics.miss()
-
-    def _fast_get(self) -> Callable[[Hashable], T | None]:
-        """``get`` as a closure over locals: the hit path is one dict lookup, a deadline check
-        (skipped when the entry has none) and an epoch store. Used when there are no metrics."""
-        lookup = self._map.get
-        stamp = self._epoch.__next__
-        clock = self._clock
-        expired = self._expired_read
-        miss = self._miss
-
-        def get(id: Hashable, /) -> T | None:
-            entry = lookup(id)
-            if entry is not None:
-                deadline = entry.deadline
-                if deadline is None or deadline > clock():
-                    entry.epoch = stamp()
-                    return entry.value  # type: ignore[no-any-return]
-                expired()
-                return None
-            miss()
-            return None
-
-        get.__doc__ = Punnu.get.__doc__
-        return get
+        return self._core.get(id)
 
     def __contains__(self, id: object) -> bool:
-        entry = self._map.get(id)
-        if entry is None:
-            return False
-        deadline = entry.deadline
-        return deadline is None or deadline > self._clock()
+        return self._core.contains(id)
 
     def __len__(self) -> int:
-        return self._size
+        return self._core.size
 
     def __repr__(self) -> str:
-        return f"<Punnu[{self.model.__qualname__}] {len(self._map)}/{self.config.capacity}>"
+        return f"<Punnu[{self.model.__qualname__}] {len(self._core.map)}/{self.config.capacity}>"
 
     # writes ---------------------------------------------------------------------------------
 
-    def _checked_id(self, value: object) -> Hashable:
-        if not isinstance(value, self.model):
-            raise TypeError(
-                f"this pool holds {self.model.__qualname__} values, got {type(value).__qualname__}"
-            )
-        return self._id_of(value)
+    def _ttl(self, ttl: float | timedelta | None) -> float | DefaultTTL:
+        return DEFAULT_TTL if ttl is None else positive_seconds(ttl, "ttl")
 
     def insert(self, value: T, *, ttl: float | timedelta | None = None) -> T:
         """Store ``value`` under its id and return it (the same object).
 
         Over a live value: ``LAST_WRITE_WINS`` replaces (``Inserted``), ``UPDATE`` replaces
         (``Updated(old, new)``), ``REJECT`` raises. An expired resident counts as absent. May
-        evict (sampled LRU), never the value being inserted.
+        evict (sampled LRU), never the value being inserted. With a backend: write-through.
 
         :param value: the value.
         :param ttl: time-to-live for this value (overrides the pool default), or ``None`` for
@@ -343,13 +164,14 @@ class Punnu(CommitPath[T]):
         :raises ConflictError: under ``OnConflict.REJECT`` when a live value has the id.
         :raises ValueError: when ``ttl <= 0``.
         :raises TypeError: when ``value`` is not an instance of the pool's model.
+        :raises BackendError: under ``BackendFailure.ERROR`` when the backend write fails.
         """
-        key = self._checked_id(value)
-        seconds: float | DefaultTTL = DEFAULT_TTL if ttl is None else positive_seconds(ttl, "ttl")
-        if self._tier is not None:  # write-through (sassi._tiering)
-            self._tier.insert(key, value, seconds)
-            return value
-        self._commit_one((key, value), Conflict.RAISE, seconds, True, None)  # = _commit fast path
+        key = self._core.checked_id(value)
+        seconds = self._ttl(ttl)
+        if self._tier is not None:
+            drive_sync(self._tier.insert(key, value, seconds))
+        else:
+            self._core.commit_one((key, value), Conflict.RAISE, seconds, True, None)
         return value
 
     async def ainsert(self, value: T, *, ttl: float | timedelta | None = None) -> T:
@@ -360,9 +182,8 @@ class Punnu(CommitPath[T]):
         """
         if self._tier is None:
             return self.insert(value, ttl=ttl)
-        key = self._checked_id(value)
-        seconds: float | DefaultTTL = DEFAULT_TTL if ttl is None else positive_seconds(ttl, "ttl")
-        await self._tier.ainsert(key, value, seconds)
+        key = self._core.checked_id(value)
+        await drive_async(self._tier.insert(key, value, self._ttl(ttl)))
         return value
 
     def invalidate(
@@ -374,11 +195,12 @@ class Punnu(CommitPath[T]):
         :param reason: ``MANUAL``, ``ON_SAVE`` or ``ON_DELETE``.
         :returns: whether a live entry was removed (unknown or expired id: ``False``, no event).
         :raises ValueError: when ``reason`` is not an :class:`InvalidationReason`.
+        :raises BackendError: under ``BackendFailure.ERROR`` when the backend delete fails.
         """
         event_reason = EventReason(InvalidationReason(reason).value)
-        if self._tier is not None:  # delete + publish (sassi._tiering)
-            return self._tier.invalidate(id, event_reason)
-        return self._commit(removals=(id,), reason=event_reason).removed > 0
+        if self._tier is not None:
+            return drive_sync(self._tier.invalidate(id, event_reason))
+        return self._core.commit(removals=(id,), reason=event_reason).removed > 0
 
     async def ainvalidate(
         self, id: Hashable, reason: InvalidationReason = InvalidationReason.MANUAL
@@ -391,15 +213,16 @@ class Punnu(CommitPath[T]):
         if self._tier is None:
             return self.invalidate(id, reason)
         event_reason = EventReason(InvalidationReason(reason).value)
-        return await self._tier.ainvalidate(id, event_reason)
+        return await drive_async(self._tier.invalidate(id, event_reason))
 
     def invalidate_where(self, predicate: Predicate) -> int:
         """Remove every live entry matching ``predicate``, here and in other processes' pools.
 
         Local matches go through the commit path and emit ``Invalidated(id, EventReason.MANUAL)``
-        in ascending id order. With a backend, ``InvalidateWhere(sassi.predicate.dumps(predicate,
-        model=Model))`` is then published on its invalidation channel; every pool listening
-        (``async with pool.background()``, this one included) removes its own live matches with
+        in ascending id order; fetches in flight whose value matches are not cached. With a
+        backend, ``InvalidateWhere(sassi.predicate.dumps(predicate, model=Model))`` is then
+        published on its invalidation channel; every pool listening (``async with
+        pool.background()``) removes its own live matches with
         ``EventReason.BACKEND_INVALIDATION``. Values stored in the backend are not scanned.
 
         :param predicate: which entries to drop.
@@ -410,9 +233,9 @@ class Punnu(CommitPath[T]):
             entries are already removed: dropping cache entries is always safe).
         """
         message = self._where_message(predicate)
-        removed = self._remove_where(predicate)
+        removed = remove_where(self._core, predicate.compile(), EventReason.MANUAL)
         if message is not None and self._tier is not None:
-            self._tier.publish(message)
+            drive_sync(self._tier.publish(message))
         return removed
 
     async def ainvalidate_where(self, predicate: Predicate) -> int:
@@ -422,9 +245,9 @@ class Punnu(CommitPath[T]):
         :raises BackendError: under ``BackendFailure.ERROR`` when publishing fails.
         """
         message = self._where_message(predicate)
-        removed = self._remove_where(predicate)
+        removed = remove_where(self._core, predicate.compile(), EventReason.MANUAL)
         if message is not None and self._tier is not None:
-            await self._tier.apublish(message)
+            await drive_async(self._tier.publish(message))
         return removed
 
     def _where_message(self, predicate: Predicate) -> InvalidateWhere | None:
@@ -434,96 +257,6 @@ class Punnu(CommitPath[T]):
             return None
         return InvalidateWhere(dumps_predicate(predicate, model=self.model))
 
-    def _remove_where(self, predicate: Predicate) -> int:
-        with self._lock:
-            matches = [(self._id_of(v), v) for v in self.scope(predicate).collect()]
-            if self._tier is not None:
-                self._tier._touch_all()  # loads in flight must not write a match back
-            removals = [key for key, _ in sorted_by_id(matches)]
-            return self._commit(removals=removals, reason=EventReason.MANUAL).removed
-
-    # L2 and snapshots (implemented in sassi._tiering) -----------------------------------------
-
-    def load(self, id: Hashable) -> T | None:
-        """L1, then the backend, then fill L1: the value for ``id`` or ``None``.
-
-        A backend value is cached with the default ttl unless a live value appeared meanwhile
-        (that one wins and is returned). Without a backend this is :meth:`get`.
-
-        :param id: the id.
-        :returns: the value or ``None``.
-        :raises IdentityMismatchError: when the backend holds a value with another id (not cached).
-        :raises BackendError: under ``BackendFailure.ERROR`` when the backend read fails.
-        """
-        if self._tier is None:
-            return self.get(id)
-        return self._tier.load(id)
-
-    async def aload(self, id: Hashable) -> T | None:
-        """Async twin of :meth:`load` (uses the backend's async API).
-
-        :raises IdentityMismatchError: when the backend holds a value with another id.
-        :raises BackendError: under ``BackendFailure.ERROR`` when the backend read fails.
-        """
-        if self._tier is None:
-            return self.get(id)
-        return await self._tier.aload(id)
-
-    def insert_serialized(self, data: bytes) -> T:
-        """Decode a ``sassi.wire.dumps`` value and :meth:`insert` it.
-
-        :param data: a kind-1 wire container of this pool's model.
-        :returns: the inserted value.
-        :raises WireFormatError: on a bad header or body (nothing inserted).
-        """
-        return _tiering.insert_serialized(self, data)  # type: ignore[no-any-return]
-
-    def export_entries(self) -> bytes:
-        """The unexpired values as a kind-3 wire container, sorted by id (deterministic bytes).
-
-        :returns: the snapshot bytes.
-        """
-        return _tiering.export_entries(self)
-
-    def snapshot(self, mode: SnapshotMode = SnapshotMode.ENTRIES_ONLY) -> bytes:
-        """A snapshot of the pool: ``ENTRIES_ONLY`` (= :meth:`export_entries`) or
-        ``WITH_INTERNAL_STATE`` (also each entry's remaining ttl and LRU rank).
-
-        :param mode: what to record.
-        :returns: the snapshot bytes.
-        """
-        return _tiering.snapshot(self, mode)
-
-    def restore_entries(self, data: bytes) -> _tiering.RestoreStats:
-        """Replace the whole pool with an :meth:`export_entries` snapshot (L1 only).
-
-        Validated before any change; entries get this pool's default ttl; live residents absent
-        from the snapshot are removed with ``Invalidated(MANUAL)``.
-
-        :param data: kind-3 bytes.
-        :returns: ``RestoreStats(inserted, updated, removed)``.
-        :raises WireFormatError: bad bytes (a ``WITH_INTERNAL_STATE`` snapshot: ``KindMismatch``).
-        :raises TooManyEntries: more entries than ``capacity`` (checked before decoding them).
-        :raises DuplicateId: an id occurs twice.
-        :raises BackendWriteInFlight: a strict backend write is in flight.
-        """
-        return _tiering.restore_entries(self, data)
-
-    def restore(self, data: bytes) -> _tiering.RestoreStats:
-        """Replace the whole pool with a snapshot of either mode (L1 only).
-
-        ``WITH_INTERNAL_STATE`` snapshots keep remaining ttls and relative LRU order; entries-only
-        snapshots get this pool's default ttl.
-
-        :param data: kind-3 or kind-4 bytes.
-        :returns: ``RestoreStats(inserted, updated, removed)``.
-        :raises WireFormatError: bad bytes.
-        :raises TooManyEntries: more entries than ``capacity`` (checked before decoding them).
-        :raises DuplicateId: an id occurs twice.
-        :raises BackendWriteInFlight: a strict backend write is in flight.
-        """
-        return _tiering.restore(self, data)
-
     def sweep_expired(self) -> int:
         """Remove every expired entry now, emitting ``Invalidated(id, TTL_EXPIRED)`` for each.
 
@@ -531,9 +264,10 @@ class Punnu(CommitPath[T]):
 
         :returns: how many entries were removed.
         """
-        removed = self._commit(sweep=True).removed if self._store.timed else 0
-        if not removed and self._metrics_on:
-            self._metrics.size(self._size)
+        core = self._core
+        removed = core.commit(sweep=True).removed if core.store.timed else 0
+        if not removed and core.metrics_on:
+            core.metrics.size(core.size)
         return removed
 
     def apply_delta(self, delta: Delta[T]) -> DeltaStats:
@@ -550,13 +284,14 @@ class Punnu(CommitPath[T]):
         """
         if not isinstance(delta, Delta):
             raise TypeError(f"apply_delta() needs a sassi.Delta, got {type(delta).__qualname__}")
-        upserts, tombstones = normalize_delta(delta, self._checked_id)
-        with self._lock:
-            if self._reserved is not None:
-                skips = self._reserved([k for k, _ in upserts] + tombstones)
+        core = self._core
+        upserts, tombstones = normalize_delta(delta, core.checked_id)
+        with core.lock:
+            if core.reservations is not None:
+                skips = core.reservations.count([k for k, _ in upserts] + tombstones)
                 if skips:
                     return DeltaStats(backend_reserved_skips=skips)
-            result = self._commit(
+            result = core.commit(
                 upserts, tombstones, reason=EventReason.ON_DELETE, conflict=Conflict.SKIP
             )
         return DeltaStats(
@@ -565,12 +300,92 @@ class Punnu(CommitPath[T]):
             lru_evictions=result.lru_evictions,
         )
 
-    # fetching (implemented in sassi._fetch) ---------------------------------------------------
+    # L2 and snapshots -----------------------------------------------------------------------
 
-    async def aget_or_fetch(
-        self, id: Hashable, fetcher: Callable[[Any], Awaitable[T | None]]
-    ) -> T | None:
-        """The live value for ``id``, else ``await fetcher(id)``, cached, with single-flight.
+    def load(self, id: Hashable) -> T | None:
+        """L1, then the backend, then fill L1: the value for ``id`` or ``None``.
+
+        A backend value is cached with the default ttl unless a live value appeared meanwhile
+        (that one wins and is returned). Without a backend this is :meth:`get`.
+
+        :param id: the id.
+        :returns: the value or ``None``.
+        :raises IdentityMismatchError: when the backend holds a value with another id (not cached).
+        :raises BackendError: under ``BackendFailure.ERROR`` when the backend read fails.
+        """
+        if self._tier is None:
+            return self.get(id)
+        return drive_sync(self._tier.load(id))
+
+    async def aload(self, id: Hashable) -> T | None:
+        """Async twin of :meth:`load` (uses the backend's async API).
+
+        :raises IdentityMismatchError: when the backend holds a value with another id.
+        :raises BackendError: under ``BackendFailure.ERROR`` when the backend read fails.
+        """
+        if self._tier is None:
+            return self.get(id)
+        return await drive_async(self._tier.load(id))
+
+    def insert_serialized(self, data: bytes) -> T:
+        """Decode a ``sassi.wire.dumps`` value and :meth:`insert` it.
+
+        :param data: a kind-1 wire container of this pool's model.
+        :returns: the inserted value.
+        :raises WireFormatError: on a bad header or body (nothing inserted).
+        """
+        return self.insert(wire.loads(self.model, data))
+
+    def export_entries(self) -> bytes:
+        """The unexpired values as a kind-3 wire container, sorted by id (deterministic bytes).
+
+        :returns: the snapshot bytes.
+        """
+        return _snapshot.export_entries(self._core)
+
+    def snapshot(self, mode: SnapshotMode = SnapshotMode.ENTRIES_ONLY) -> bytes:
+        """A snapshot of the pool: ``ENTRIES_ONLY`` (= :meth:`export_entries`) or
+        ``WITH_INTERNAL_STATE`` (also each entry's remaining ttl and LRU rank).
+
+        :param mode: what to record.
+        :returns: the snapshot bytes.
+        """
+        return _snapshot.snapshot(self._core, mode)
+
+    def restore_entries(self, data: bytes) -> RestoreStats:
+        """Replace the whole pool with an :meth:`export_entries` snapshot (L1 only).
+
+        Validated before any change; entries get this pool's default ttl; live residents absent
+        from the snapshot are removed with ``Invalidated(MANUAL)``.
+
+        :param data: kind-3 bytes.
+        :returns: ``RestoreStats(inserted, updated, removed)``.
+        :raises WireFormatError: bad bytes (a ``WITH_INTERNAL_STATE`` snapshot: ``KindMismatch``).
+        :raises TooManyEntries: more entries than ``capacity`` (checked before decoding them).
+        :raises DuplicateId: an id occurs twice.
+        :raises BackendWriteInFlight: a strict backend write is in flight.
+        """
+        return _snapshot.restore_entries(self._core, data)
+
+    def restore(self, data: bytes) -> RestoreStats:
+        """Replace the whole pool with a snapshot of either mode (L1 only).
+
+        ``WITH_INTERNAL_STATE`` snapshots keep remaining ttls and relative LRU order; entries-only
+        snapshots get this pool's default ttl.
+
+        :param data: kind-3 or kind-4 bytes.
+        :returns: ``RestoreStats(inserted, updated, removed)``.
+        :raises WireFormatError: bad bytes.
+        :raises TooManyEntries: more entries than ``capacity`` (checked before decoding them).
+        :raises DuplicateId: an id occurs twice.
+        :raises BackendWriteInFlight: a strict backend write is in flight.
+        """
+        return _snapshot.restore(self._core, data)
+
+    # fetching (sassi._fetch) ------------------------------------------------------------------
+
+    async def aget_or_fetch(self, id: Hashable, fetcher: Callable[[Any], Any]) -> T | None:
+        """The live value for ``id``, else the fetcher's, cached, with single-flight.
 
         On an L1 hit the fetcher is not called. Concurrent callers for one id share one fetcher
         call and get the same object; the value is inserted once inside that call ("insert if
@@ -583,12 +398,13 @@ class Punnu(CommitPath[T]):
         invalidated while the fetch runs, the fetched value is returned but not cached.
 
         :param id: the id.
-        :param fetcher: ``async (id) -> value | None``.
+        :param fetcher: ``async (id) -> value | None``, or a plain function (run in a worker
+            thread).
         :returns: the cached, fetched or already-live value, or ``None``.
         :raises IdentityMismatchError: when the fetched value has another id (nothing cached).
         :raises TypeError: when the fetcher returned something other than the pool's model.
         """
-        return await _fetch.aget_or_fetch(self, id, fetcher)
+        return await self._fetching.aget_or_fetch(id, fetcher)
 
     def get_or_fetch(self, id: Hashable, fetcher: Callable[[Any], T | None]) -> T | None:
         """Sync twin of :meth:`aget_or_fetch`: concurrent threads share one ``fetcher(id)`` call.
@@ -597,14 +413,14 @@ class Punnu(CommitPath[T]):
         :param fetcher: ``(id) -> value | None`` (a plain function).
         :returns: the cached, fetched or already-live value, or ``None``.
         :raises IdentityMismatchError: when the fetched value has another id (nothing cached).
-        :raises TypeError: when the fetcher returned an awaitable or not the pool's model.
+        :raises TypeError: when the fetcher is async or not returning the pool's model.
         """
-        return _fetch.get_or_fetch(self, id, fetcher)
+        return self._fetching.get_or_fetch(id, fetcher)
 
     async def aget_or_fetch_many(
-        self, ids: Iterable[Hashable], fetcher: Callable[[list[Any]], Awaitable[Iterable[T]]]
+        self, ids: Iterable[Hashable], fetcher: Callable[[list[Any]], Any]
     ) -> list[T]:
-        """The live values for ``ids``, fetching the missing ones in one ``await fetcher(...)``.
+        """The live values for ``ids``, fetching the missing ones in one fetcher call.
 
         ``fetcher`` receives the missing ids (deduplicated, in input order) and returns an
         iterable of values; all-hit or empty input never calls it. Every returned id must have
@@ -612,13 +428,14 @@ class Punnu(CommitPath[T]):
         inserted in one atomic commit that follows ``on_conflict``.
 
         :param ids: the ids.
-        :param fetcher: ``async (missing_ids) -> iterable of values``.
+        :param fetcher: ``async (missing_ids) -> iterable of values`` (or a plain function,
+            run in a worker thread).
         :returns: the hits in input order, then the fetched values in the fetcher's order.
         :raises IdentityMismatchError: when a returned id was not asked for (nothing inserted).
         :raises ConflictError: under ``OnConflict.REJECT`` when a fetched id is live by the time
             of the commit (nothing inserted).
         """
-        return await _fetch.aget_or_fetch_many(self, ids, fetcher)
+        return await self._fetching.aget_or_fetch_many(ids, fetcher)
 
     def get_or_fetch_many(
         self, ids: Iterable[Hashable], fetcher: Callable[[list[Any]], Iterable[T]]
@@ -631,11 +448,11 @@ class Punnu(CommitPath[T]):
         :raises IdentityMismatchError: when a returned id was not asked for (nothing inserted).
         :raises ConflictError: under ``OnConflict.REJECT`` when a fetched id is live (nothing
             inserted).
-        :raises TypeError: when the fetcher returned an awaitable.
+        :raises TypeError: when the fetcher is async.
         """
-        return _fetch.get_or_fetch_many(self, ids, fetcher)
+        return self._fetching.get_or_fetch_many(ids, fetcher)
 
-    # queries --------------------------------------------------------------------------------
+    # queries (sassi._scope) -------------------------------------------------------------------
 
     def scope(self, *predicates: Predicate) -> Scope[T]:
         """A lazy query over the live values; the predicates are ANDed.
@@ -648,33 +465,11 @@ class Punnu(CommitPath[T]):
             if not isinstance(predicate, Predicate):
                 raise TypeError(f"scope() takes sassi predicates, got {predicate!r}")
         if not predicates:
-            return Scope(self)
+            return Scope(self._core)
         combined = predicates[0] if len(predicates) == 1 else And(tuple(predicates))
-        return Scope(self, (MemQ.where(combined),))
+        return Scope(self._core, (MemQ.where(combined),))
 
-    def _scope_source(self, ops: Sequence[MemQ]) -> tuple[list[Any], Sequence[MemQ]]:
-        with self._lock:
-            now = self._clock()
-            if self._indexes:
-                candidates = self._indexes.source(self._store, ops, now)
-                if candidates is not None:  # leading where ops still run over the candidates
-                    return candidates, ops
-            store = self._store
-            if ops and ops[0].kind == "where" and not store.any_expired(now):
-                # A leading predicate scans the resident list in place, under the lock: its
-                # output is the only copy made. A compiled predicate only reads fields and
-                # compares operands, so holding the lock for the scan is short and safe.
-                values = store.values
-                matched = ops[0].apply(values)
-                return (matched if matched is not values else values.copy()), ops[1:]
-            return store.snapshot(now), ops
-
-    def _explain(self, ops: Sequence[MemQ]) -> str:
-        """One line: how a scope with ``ops`` reads the pool (which index, or a scan)."""
-        with self._lock:
-            return self._indexes.plan_ops(self._store, ops).explain
-
-    # refresh (implemented in sassi._refresh) -------------------------------------------------
+    # refresh (sassi._refresh, sassi._delta_refresh) -------------------------------------------
 
     def periodic_refresh(
         self,
@@ -684,14 +479,15 @@ class Punnu(CommitPath[T]):
     ) -> contextlib.AbstractAsyncContextManager[RefreshHandle]:
         """Refetch every row each ``interval`` while an ``async with`` block runs.
 
-        ``async with pool.periodic_refresh(60, fetch_all) as handle:`` — ``fetcher()`` (async
-        or plain) returns all rows. ``UPSERT_ONLY`` never deletes; ``REPLACE`` also removes live
-        residents missing from the result (``Invalidated(MANUAL)``). Writes follow
-        ``on_conflict`` (``REJECT`` keeps the old value) and the default ttl, in one commit per
-        tick. The first scheduled tick comes one ``interval`` after entry; ``await
-        handle.refresh_now()`` runs one in between (never overlapping a scheduled one) and
-        raises what the fetch raised. Scheduled errors are logged and the loop goes on; a failed
-        tick changes nothing. Leaving the block stops it.
+        ``async with pool.periodic_refresh(60, fetch_all) as handle:`` — ``fetcher()`` (async,
+        or plain: run in a worker thread) returns all rows. ``UPSERT_ONLY`` never deletes;
+        ``REPLACE`` also removes live residents missing from the result
+        (``Invalidated(MANUAL)``). Writes follow ``on_conflict`` (``REJECT`` keeps the old
+        value) and the default ttl, in one commit per tick; a tick that meets an id held by a
+        strict backend write waits for that write, then applies. The first scheduled tick comes
+        one ``interval`` after entry; ``await handle.refresh_now()`` runs one in between (never
+        overlapping a scheduled one) and raises what the fetch raised. Scheduled errors are
+        logged and the loop goes on; a failed tick changes nothing. Leaving the block stops it.
 
         :param interval: seconds (or a ``timedelta``) between scheduled ticks.
         :param fetcher: ``() -> iterable of values``.
@@ -700,9 +496,7 @@ class Punnu(CommitPath[T]):
         :raises ValueError: when ``interval <= 0``.
         :raises TypeError: when ``mode`` is not a ``RefreshMode`` or ``fetcher`` not callable.
         """
-        from . import _refresh
-
-        return _refresh.periodic_refresh(self, interval, fetcher, mode)
+        return _refresh.periodic_refresh(self._core, interval, fetcher, mode)
 
     def delta_refresh(
         self, interval: float | timedelta, fetcher: Callable[[DeltaQuery[T]], Any]
@@ -710,10 +504,11 @@ class Punnu(CommitPath[T]):
         """Apply what changed since the last watermark, each ``interval``, while a block runs.
 
         ``async with pool.delta_refresh(30, fetch_changes) as handle:`` — ``fetcher(query)``
-        (async or plain) gets a :class:`DeltaQuery` (``since``: the last successful watermark,
-        inclusive, or ``None`` for everything; ``recover_ids``: evicted ids to send again) and
-        returns a :class:`Delta`. See :class:`DeltaRefreshHandle` for ``update()``,
-        ``update_full()``, ``watermark`` and eviction recovery.
+        (async, or plain: run in a worker thread) gets a :class:`DeltaQuery` (``since``: the
+        last successful watermark, inclusive, or ``None`` for everything; ``recover_ids``:
+        evicted ids to send again) and returns a :class:`Delta`. See
+        :class:`DeltaRefreshHandle` for ``update()``, ``update_full()``, ``watermark`` and
+        eviction recovery.
 
         :param interval: seconds (or a ``timedelta``) between scheduled ticks.
         :param fetcher: ``(DeltaQuery) -> Delta``.
@@ -722,46 +517,39 @@ class Punnu(CommitPath[T]):
             callable.
         :raises ValueError: when ``interval <= 0``.
         """
-        from . import _delta_refresh
+        return _delta_refresh.delta_refresh(self._core, interval, fetcher)
 
-        return _delta_refresh.delta_refresh(self, interval, fetcher)
-
-    # events, stats, background --------------------------------------------------------------
+    # events, stats, background ----------------------------------------------------------------
 
     def events(self) -> Subscription:
         """Subscribe to this pool's future events (bounded and lossy; see :class:`Subscription`).
 
         :returns: a new subscription.
         """
-        with self._lock:  # never between a commit's "anyone listening?" and its publish
-            return self._hub.subscribe()
-
-    def _record_fetch(self, n: int = 1) -> None:
-        self._fetches.add(n)
-
-    def _record_coalesced(self, n: int = 1) -> None:
-        self._coalesced.add(n)
+        return self._core.subscribe()
 
     def stats(self) -> PunnuStats:
         """A snapshot of the pool's counters.
 
         :returns: hits, misses, hit ratio, size, evictions per reason and fetch counters.
         """
-        with self._lock:
-            hits = self._next_epoch() - self._write_epochs
-            evictions = dict(self._evictions)
-            size = len(self._map)
-        misses = self._misses.value
-        total = hits + misses
-        return PunnuStats(
-            hits=hits,
-            misses=misses,
-            hit_ratio=hits / total if total else 0.0,
-            size=size,
-            evictions=evictions,
-            fetches=self._fetches.value,
-            coalesced_waiters=self._coalesced.value,
-        )
+        return self._core.stats()
+
+    @property
+    def listening(self) -> bool:
+        """Whether the backend invalidation stream is subscribed now (``False`` without a
+        backend stream, or outside ``pool.background()``)."""
+        return self._listener is not None and self._listener.listening
+
+    async def wait_listening(self) -> None:
+        """Return once the invalidation stream is subscribed (readiness probes, tests).
+
+        :raises RuntimeError: when the pool has no backend with an invalidation stream (it
+            would never return).
+        """
+        if self._listener is None:
+            raise RuntimeError(f"{self!r} has no backend invalidation stream to listen to")
+        await self._listener.wait_listening()
 
     async def _sweep_loop(self, interval: float) -> None:
         while True:
@@ -776,19 +564,20 @@ class Punnu(CommitPath[T]):
         """Run the pool's background work (TTL sweep, backend listener) while the block runs.
 
         ``async with pool.background():`` — the sweep runs every ``sweep_interval`` seconds of
-        real time and expires by the pool's clock. Leaving the block stops everything.
+        real time and expires by the pool's clock. The body starts once the invalidation
+        listener has subscribed or failed its first attempt, and within a second whatever the
+        backend's state (down, refusing, hung); the listener keeps (re)subscribing in the
+        background (see :attr:`listening`). Leaving the block stops everything.
 
         :returns: an async context manager yielding the pool.
         """
         async with anyio.create_task_group() as group:
             if self.config.sweep_interval is not None:
                 group.start_soon(self._sweep_loop, self.config.sweep_interval)
-            for task in self._background:
-                group.start_soon(task, self)
-            if self._background and self._tier is not None:
-                # Don't run the body before the invalidation listener has subscribed (or
-                # failed its first attempt): a message published right away must not be lost.
-                await self._tier.wait_first_attempt()
+            for task in self._core.background:
+                group.start_soon(task)
+            if self._listener is not None:
+                await self._listener.wait_started()
             try:
                 yield self
             finally:

@@ -19,28 +19,28 @@ from __future__ import annotations
 
 import abc
 import contextlib
-import inspect
 import logging
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import anyio.abc
 
 from ._config import EventReason, RefreshMode, positive_seconds
-from ._punnu import Conflict, Punnu
+from ._core import Conflict, PoolCore
+from ._effects import CallFetcher
 
 __all__ = ["RefreshHandle", "periodic_refresh"]
 
 log = logging.getLogger("sassi.refresh")
+R = TypeVar("R")
 
 
-async def _call(fetcher: Callable[..., Any], *args: Any) -> Any:
-    result = fetcher(*args)
-    if inspect.isawaitable(result):
-        result = await result
-    return result
+async def _call(fetcher: Callable[..., Any], api: str, *args: Any) -> Any:
+    """Call a refresh fetcher of either colour (a plain one runs in a worker thread); an
+    async iterable result is read into a list."""
+    return await CallFetcher(fetcher, api, *args, collect=True).run_async()
 
 
 def _stopped(what: str) -> RuntimeError:
@@ -142,8 +142,8 @@ class _Handle(abc.ABC):
 
     _what = "refresh"
 
-    def __init__(self, pool: Punnu[Any], interval: float) -> None:
-        self._pool = pool
+    def __init__(self, core: PoolCore[Any], interval: float) -> None:
+        self._core = core
         self._interval = interval
         self._runner = _Runner(self._execute, self._what)
 
@@ -172,7 +172,7 @@ class _Handle(abc.ABC):
             await op.result()
         except Exception:
             log.exception(
-                "sassi %s of %s failed; retrying next tick", self._what, self._pool.type_name
+                "sassi %s of %s failed; retrying next tick", self._what, self._core.type_name
             )
 
     @contextlib.asynccontextmanager
@@ -194,13 +194,23 @@ class _Handle(abc.ABC):
     async def _serve(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
         await self._runner.serve(self._interval, self._scheduled_tick, task_status=task_status)
 
-    def _check_reserved(self, ids: list[Hashable]) -> None:
-        reserved = self._pool._reserved
-        if reserved is not None and reserved(ids) > 0:
-            raise RuntimeError(
-                f"{self._what} deferred: strict backend writes are in flight for some ids; "
-                "nothing was applied"
-            )
+    async def _when_unreserved(
+        self, ids: Callable[[], list[Hashable]], apply: Callable[[], R]
+    ) -> R:
+        """Run ``apply()`` under the write lock once no strict backend write holds ``ids()``.
+
+        A strict (``BackendFailure.ERROR``) write in flight decides its id's fate at the
+        backend first; the tick waits for it to finish, then applies on top of it.
+        """
+        core = self._core
+        while True:
+            with core.lock:
+                reservations = core.reservations
+                busy = [] if reservations is None else reservations.which(ids())
+                if not busy:
+                    return apply()
+            assert reservations is not None
+            await reservations.wait_free(busy)
 
 
 # --- periodic refresh --------------------------------------------------------------------------
@@ -217,12 +227,12 @@ class RefreshHandle(_Handle):
 
     def __init__(
         self,
-        pool: Punnu[Any],
+        core: PoolCore[Any],
         interval: float,
         fetcher: Callable[[], Any],
         mode: RefreshMode,
     ) -> None:
-        super().__init__(pool, interval)
+        super().__init__(core, interval)
         self._fetcher = fetcher
         self._mode = mode
 
@@ -237,7 +247,7 @@ class RefreshHandle(_Handle):
         :returns: how many fetched rows are resident after the commit.
         :raises Exception: whatever the fetcher raised (the pool is unchanged).
         :raises TypeError: when the fetcher returned values of another model.
-        :raises RuntimeError: when the handle is stopped, or a strict backend write holds an id.
+        :raises RuntimeError: when the handle is stopped.
         """
         op = self._runner.submit(full=True, scheduled=False, join=lambda running: False)
         return await op.result()  # type: ignore[no-any-return]
@@ -247,19 +257,21 @@ class RefreshHandle(_Handle):
         await self._tick_logged(op)
 
     async def _execute(self, op: _Op) -> int:
-        pool = self._pool
-        rows = await _call(self._fetcher)
-        if isinstance(rows, AsyncIterable):  # an async generator of rows
-            rows = [value async for value in rows]
-        upserts = [(pool._checked_id(value), value) for value in rows]
+        core = self._core
+        rows = await _call(self._fetcher, "periodic_refresh")
+        upserts = [(core.checked_id(value), value) for value in rows]
         replace = self._mode is RefreshMode.REPLACE
-        with pool._lock:
-            ids = [key for key, _ in upserts]
-            self._check_reserved(list(pool._store.keys) + ids if replace else ids)
-            result = pool._commit(
+        keys = [key for key, _ in upserts]
+
+        def ids() -> list[Hashable]:
+            return list(core.store.keys) + keys if replace else keys
+
+        def apply() -> int:
+            return core.commit(
                 upserts, conflict=Conflict.SKIP, replace_all=replace, reason=EventReason.MANUAL
-            )
-        return result.applied
+            ).applied
+
+        return await self._when_unreserved(ids, apply)
 
 
 def _interval(interval: float | timedelta) -> float:
@@ -273,7 +285,7 @@ async def _periodic(handle: RefreshHandle) -> AsyncIterator[RefreshHandle]:
 
 
 def periodic_refresh(
-    pool: Punnu[Any],
+    core: PoolCore[Any],
     interval: float | timedelta,
     fetcher: Callable[[], Any],
     mode: RefreshMode = RefreshMode.UPSERT_ONLY,
@@ -288,7 +300,7 @@ def periodic_refresh(
         raise TypeError(f"mode must be a sassi.RefreshMode, got {mode!r}")
     if not callable(fetcher):
         raise TypeError(f"fetcher must be callable, got {fetcher!r}")
-    return _periodic(RefreshHandle(pool, seconds, fetcher, mode))
+    return _periodic(RefreshHandle(core, seconds, fetcher, mode))
 
 
 # --- re-exports --------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Per-id exclusive reservations for strict (``BackendFailure.ERROR``) backend writes.
 
-:class:`_Reservations` serialises same-id strict writers across threads and tasks alike; the
+:class:`Reservations` serialises same-id strict writers across threads and tasks alike; the
 pool's :class:`~sassi._tiering.Tiering` owns one.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Callable, Hashable
 from .backends._stream import _Waiter
 
 
-class _Reservations:
+class Reservations:
     """Per-id exclusive reservations for strict (``ERROR``) writes; threads and tasks alike."""
 
     def __init__(self) -> None:
@@ -54,6 +54,17 @@ class _Reservations:
         """How many of ``keys`` are held right now."""
         with self._lock:
             return sum(1 for k in keys if k in self._held)
+
+    def which(self, keys: list[Hashable]) -> list[Hashable]:
+        """The ``keys`` held right now."""
+        with self._lock:
+            return [k for k in keys if k in self._held]
+
+    async def wait_free(self, keys: list[Hashable]) -> None:
+        """Wait until each of ``keys`` was free at least once (no-op for keys nobody holds)."""
+        for key in keys:
+            await self.acquire(key)
+            self.release(key)
 
     def any(self) -> bool:
         """Whether any key is held."""

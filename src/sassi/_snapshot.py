@@ -3,23 +3,20 @@
 :func:`export_entries`, :func:`snapshot`, :func:`restore_entries`, :func:`restore` and the
 :class:`RestoreStats` they return. A restore is a whole-pool replace through the pool's single
 commit path, every check done before anything changes; under ``BackendFailure.ERROR`` it raises
-:class:`~sassi.BackendWriteInFlight` while a strict write holds any id (see :mod:`sassi._tiering`).
+:class:`~sassi.BackendWriteInFlight` while a strict write holds any id (see :mod:`sassi._tier`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import wire
 from ._config import EventReason, SnapshotMode
+from ._core import Conflict, PoolCore
 from ._store import DEADLINE, EPOCH, VALUE
 from .exceptions import BackendWriteInFlight
-
-if TYPE_CHECKING:
-    from ._punnu import Punnu
-    from ._tiering import Tiering
 
 __all__ = [
     "RestoreStats",
@@ -44,14 +41,14 @@ class RestoreStats:
     removed: int = 0
 
 
-def export_entries(pool: Punnu[Any]) -> bytes:
+def export_entries(core: PoolCore[Any]) -> bytes:
     """Kind-3 bytes of the unexpired residents, sorted by id (deterministic)."""
-    with pool._lock:
-        values = pool._store.snapshot(pool._clock())
-    return wire.encode_entries(pool.model, values)
+    with core.lock:
+        values = core.store.snapshot(core.clock())
+    return wire.encode_entries(core.model, values)
 
 
-def snapshot(pool: Punnu[Any], mode: SnapshotMode = SnapshotMode.ENTRIES_ONLY) -> bytes:
+def snapshot(core: PoolCore[Any], mode: SnapshotMode = SnapshotMode.ENTRIES_ONLY) -> bytes:
     """``ENTRIES_ONLY``: :func:`export_entries`. ``WITH_INTERNAL_STATE``: kind 4, with each
     entry's remaining ttl and dense LRU rank (0 = least recently used).
 
@@ -60,33 +57,31 @@ def snapshot(pool: Punnu[Any], mode: SnapshotMode = SnapshotMode.ENTRIES_ONLY) -
     if not isinstance(mode, SnapshotMode):
         raise TypeError(f"snapshot(mode) needs a sassi.SnapshotMode, got {mode!r}")
     if mode is SnapshotMode.ENTRIES_ONLY:
-        return export_entries(pool)
-    with pool._lock:
-        now = pool._clock()
-        live = [(e[VALUE], e[EPOCH], e[DEADLINE]) for _, e in pool._store.live_items(now)]
+        return export_entries(core)
+    with core.lock:
+        now = core.clock()
+        live = [(e[VALUE], e[EPOCH], e[DEADLINE]) for _, e in core.store.live_items(now)]
     ranks = {epoch: rank for rank, epoch in enumerate(sorted({e for _, e, _ in live}))}
     entries = [
         (value, None if deadline is None else max(deadline - now, 0.0), ranks[epoch])
         for value, epoch, deadline in live
     ]
-    return wire.encode_entries_with_hints(pool.model, entries)
+    return wire.encode_entries_with_hints(core.model, entries)
 
 
 def _commit_restore(
-    pool: Punnu[Any],
+    core: PoolCore[Any],
     upserts: list[tuple[Hashable, Any]],
     hints: dict[Hashable, tuple[float | None, int]] | None,
 ) -> RestoreStats:
-    from ._punnu import Conflict
-
-    tier: Tiering | None = getattr(pool, "_tier", None)
+    reservations = core.reservations
 
     def no_strict_writes(now: float) -> None:
-        if tier is not None and tier.strict and tier.reservations.any():
-            held = tier.reservations.held()
+        if reservations is not None and reservations.any():
+            held = reservations.held()
             raise BackendWriteInFlight(f"strict backend writes in flight for ids {held!r}")
 
-    result = pool._commit(
+    result = core.commit(
         upserts,
         conflict=Conflict.REPLACE,
         replace_all=True,
@@ -97,7 +92,7 @@ def _commit_restore(
     return RestoreStats(inserted=result.inserted, updated=result.updated, removed=result.removed)
 
 
-def restore_entries(pool: Punnu[Any], data: bytes) -> RestoreStats:
+def restore_entries(core: PoolCore[Any], data: bytes) -> RestoreStats:
     """Replace the whole pool with a kind-3 snapshot (the pool's default ttl applies).
 
     :raises WireFormatError: bad header/body; kind 4 -> ``KindMismatch``.
@@ -105,11 +100,11 @@ def restore_entries(pool: Punnu[Any], data: bytes) -> RestoreStats:
     :raises DuplicateId: an id occurs twice.
     :raises BackendWriteInFlight: a strict backend write holds an id.
     """
-    values = wire.decode_entries(pool.model, data, pool.config.capacity)
-    return _commit_restore(pool, [(pool._id_of(v), v) for v in values], None)
+    values = wire.decode_entries(core.model, data, core.config.capacity)
+    return _commit_restore(core, [(core.id_of(v), v) for v in values], None)
 
 
-def restore(pool: Punnu[Any], data: bytes) -> RestoreStats:
+def restore(core: PoolCore[Any], data: bytes) -> RestoreStats:
     """Replace the whole pool with a kind-3 or kind-4 snapshot.
 
     Kind 4 keeps each entry's remaining ttl (no ttl stays no ttl) and relative LRU order; kind 3
@@ -120,10 +115,10 @@ def restore(pool: Punnu[Any], data: bytes) -> RestoreStats:
     :raises DuplicateId: an id occurs twice.
     :raises BackendWriteInFlight: a strict backend write holds an id.
     """
-    decoded = wire.decode_snapshot(pool.model, data, pool.config.capacity)
+    decoded = wire.decode_snapshot(core.model, data, core.config.capacity)
     if decoded and isinstance(decoded[0], wire.HintedEntry):
         hinted = [e for e in decoded if isinstance(e, wire.HintedEntry)]
-        upserts = [(pool._id_of(e.value), e.value) for e in hinted]
-        hints = {pool._id_of(e.value): (e.remaining, e.rank) for e in hinted}
-        return _commit_restore(pool, upserts, hints)
-    return _commit_restore(pool, [(pool._id_of(v), v) for v in decoded], None)
+        upserts = [(core.id_of(e.value), e.value) for e in hinted]
+        hints = {core.id_of(e.value): (e.remaining, e.rank) for e in hinted}
+        return _commit_restore(core, upserts, hints)
+    return _commit_restore(core, [(core.id_of(v), v) for v in decoded], None)

@@ -11,6 +11,7 @@ from tiering_helpers import Item, RecordingMetrics, ScriptedBackend, broken, dow
 
 import sassi
 from sassi import BackendFailure, CacheTier, EventReason, Inserted, Invalidated, OnConflict
+from sassi._effects import drive_async, drive_sync
 from sassi.backends import InvalidateId, Keyspace, MemoryBackend
 from sassi.exceptions import (
     BackendError,
@@ -33,12 +34,12 @@ def no_sleep(p: sassi.Punnu[Item]) -> list[float]:
     delays: list[float] = []
     tier = p._tier
     assert tier is not None
-    tier.sleep_sync = delays.append
+    tier.policy.sleep_sync = delays.append
 
     async def fake_sleep(seconds: float) -> None:
         delays.append(seconds)
 
-    tier.sleep = fake_sleep
+    tier.policy.sleep = fake_sleep
     return delays
 
 
@@ -298,7 +299,7 @@ async def test_retry_async_load_and_invalidate() -> None:
 
 
 def test_backoff_schedule() -> None:
-    from sassi._tiering import backoff_delay
+    from sassi._tier import backoff_delay
 
     assert [backoff_delay(k) for k in range(1, 9)] == [0.0, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.0]
     assert backoff_delay(30) == 1.0
@@ -360,7 +361,8 @@ async def test_backend_messages_do_not_clear_suppression() -> None:
     backend.fail["invalidate"] = broken()
     users.invalidate(1)
     assert users._tier is not None
-    await users._tier.apply_message(InvalidateId(1))
+    assert users._listener is not None
+    await users._listener.apply(InvalidateId(1))
     assert users._tier.suppressed(1)
     assert users.load(1) is None
 
@@ -494,8 +496,8 @@ async def test_listener_keeps_two_pools_coherent() -> None:
     c = pool(backend, namespace="elsewhere")
     async with b.background(), c.background():
         assert b._tier is not None and c._tier is not None
-        await b._tier.wait_listening()
-        await c._tier.wait_listening()
+        await b.wait_listening()
+        await c.wait_listening()
         for p in (a, b, c):
             p.insert(Item(1, "one"))
             p.insert(Item(2, "two"))
@@ -520,7 +522,7 @@ async def test_listener_applies_predicate_messages() -> None:
     F = sassi.fields(Item)
     async with users.background():
         assert users._tier is not None
-        await users._tier.wait_listening()
+        await users.wait_listening()
         with users.events() as sub:
             backend.publish_sync(KS, InvalidateWhere(sassi.predicate.dumps(F.age >= 30)))
             for expected in (3, 4, 5):
@@ -529,7 +531,8 @@ async def test_listener_applies_predicate_messages() -> None:
                 )
     assert sorted(v.id for v in users.scope().collect()) == [0, 1, 2]
     assert users._tier is not None
-    assert await users._tier.apply_message(InvalidateWhere("not json")) == 0
+    assert users._listener is not None
+    assert await users._listener.apply(InvalidateWhere("not json")) == 0
 
 
 @pytest.mark.anyio
@@ -538,7 +541,7 @@ async def test_listener_stops_with_the_background_block() -> None:
     users = pool(backend)
     async with users.background():
         assert users._tier is not None
-        await users._tier.wait_listening()
+        await users.wait_listening()
     users.insert(Item(1, "a"))
     backend.invalidate_sync(KS, 1)  # nobody listening any more
     assert users.get(1) == Item(1, "a")
@@ -559,20 +562,20 @@ async def test_publish_follows_the_failure_policy() -> None:
     assert relaxed._tier is not None and strict._tier is not None
     stream = backend.invalidations(KS)
     message = InvalidateWhere('{"v":1}')
-    relaxed._tier.publish(message)
-    await strict._tier.apublish(message)
+    drive_sync(relaxed._tier.publish(message))
+    await drive_async(strict._tier.publish(message))
     with anyio.fail_after(5):
         assert await stream.__anext__() == message
         assert await stream.__anext__() == message
     backend.fail["publish"] = broken(2)
-    relaxed._tier.publish(message)
-    await relaxed._tier.apublish(message)
+    drive_sync(relaxed._tier.publish(message))
+    await drive_async(relaxed._tier.publish(message))
     assert len(metrics.backend_errors) == 2
     backend.fail["publish"] = broken(2)
     with pytest.raises(BackendError):
-        strict._tier.publish(message)
+        drive_sync(strict._tier.publish(message))
     with pytest.raises(BackendError):
-        await strict._tier.apublish(message)
+        await drive_async(strict._tier.publish(message))
     stream.close()
 
 
@@ -581,15 +584,15 @@ async def test_wait_unreserved_waits_for_a_strict_write() -> None:
     backend = ScriptedBackend()
     users = pool(backend, backend_failure=BackendFailure.ERROR)
     assert users._tier is not None
-    await users._tier.wait_unreserved(1)  # nothing reserved: returns at once
-    users._tier.wait_unreserved_sync(1)
+    await drive_async(users._tier.wait_unreserved(1))  # nothing reserved: returns at once
+    drive_sync(users._tier.wait_unreserved(1))
     backend.gate["put"] = threading.Event()
     backend.entered["put"] = threading.Event()
     seen: list[object] = []
 
     async def fetch_insert() -> None:
         assert users._tier is not None
-        await users._tier.wait_unreserved(1)
+        await drive_async(users._tier.wait_unreserved(1))
         seen.append(users.get(1))
 
     async with anyio.create_task_group() as tg:
@@ -637,7 +640,7 @@ async def test_a_bad_message_does_not_stop_the_listener() -> None:
     users.insert(Item(1, "a"))
     async with users.background():
         assert users._tier is not None
-        await users._tier.wait_listening()
+        await users.wait_listening()
         with users.events() as sub:
             backend.publish_sync(KS, InvalidateId([1, 2]))  # unhashable id from a foreign writer
             backend.publish_sync(KS, InvalidateId(1))
@@ -667,7 +670,7 @@ async def test_a_pool_never_hears_its_own_echo() -> None:
     b = pool(backend)
     async with a.background():
         assert a._tier is not None
-        await a._tier.wait_listening()
+        await a.wait_listening()
         a.insert(Item(1, "first"))
         a.invalidate(1)
         a.insert(Item(1, "re-inserted"))  # the echo of the invalidate must not remove this

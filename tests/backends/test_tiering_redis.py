@@ -19,6 +19,7 @@ from tiering_helpers import Item
 
 import sassi
 from sassi import BackendFailure, EventReason, Invalidated
+from sassi._effects import drive_async
 from sassi.backends import Keyspace
 from sassi.backends.redis import RedisBackend
 from sassi.exceptions import BackendUnavailable
@@ -43,7 +44,7 @@ async def test_two_pools_over_one_redis_stay_coherent(redis_url: str) -> None:
     try:
         async with b.background():
             assert b._tier is not None
-            await b._tier.wait_listening()
+            await b.wait_listening()
             await a.ainsert(Item(1, "one"))
             a.insert(Item(2, "two"))
             assert await b.aload(1) == Item(1, "one")  # read-through from L2
@@ -144,7 +145,7 @@ async def test_pools_survive_a_redis_restart(
     try:
         async with reader.background():
             assert reader._tier is not None
-            await reader._tier.wait_listening()
+            await reader.wait_listening()
             await writer.ainsert(Item(1, "one"))
             await strict.ainsert(Item(2, "two"))
             assert await reader.aload(1) == Item(1, "one")
@@ -202,9 +203,11 @@ async def test_predicate_invalidation_crosses_pools(redis_url: str) -> None:
     try:
         async with b.background():
             assert a._tier is not None and b._tier is not None
-            await b._tier.wait_listening()
+            await b.wait_listening()
             with b.events() as sub:
-                await a._tier.apublish(InvalidateWhere(sassi.predicate.dumps(F.age < 2)))
+                await drive_async(
+                    a._tier.publish(InvalidateWhere(sassi.predicate.dumps(F.age < 2)))
+                )
                 got = {await next_event(sub), await next_event(sub)}
             assert got == {
                 Invalidated(0, EventReason.BACKEND_INVALIDATION),
@@ -224,7 +227,7 @@ async def test_own_invalidations_are_not_echoed_over_redis(redis_url: str) -> No
     try:
         async with a.background():
             assert a._tier is not None
-            await a._tier.wait_listening()
+            await a.wait_listening()
             await a.ainsert(Item(1, "first"))
             await a.ainvalidate(1)
             await a.ainsert(Item(1, "re-inserted"))

@@ -22,7 +22,7 @@ _conjunctions = st.lists(leaves(), min_size=1, max_size=3).map(lambda cs: And(tu
 
 def _pool(rows: list[Row]) -> Punnu[Row]:
     pool: Punnu[Row] = Punnu(Row, capacity=1000, indexes=FIELDS)
-    pool._indexes.selectivity_limit = 1.0
+    pool._core.indexes.selectivity_limit = 1.0
     pool.apply_delta(Delta(items=tuple(rows)))
     return pool
 
@@ -57,5 +57,5 @@ def test_replacing_rows_keeps_the_indexes_exact(
     pool.apply_delta(Delta(items=tuple(second), tombstones=tuple(r.id for r in first[::2])))
     _check(pool, conjunction)
     for name in FIELDS:
-        assert set(pool._indexes.indexes[name]._key_of) == set(pool._store.map)
+        assert set(pool._core.indexes.indexes[name]._key_of) == set(pool._core.store.map)
     assert ROW_FIELDS.age.name == "age"

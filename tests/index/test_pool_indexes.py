@@ -38,17 +38,17 @@ def make_pool(*, always_index: bool = True, **options: Any) -> Punnu[Row]:
     options.setdefault("indexes", INDEXED)
     pool = Punnu(Row, **options)
     if always_index:
-        pool._indexes.selectivity_limit = 1.0
+        pool._core.indexes.selectivity_limit = 1.0
     return pool
 
 
 def index_ids(pool: Punnu[Row]) -> dict[str, set[int]]:
-    return {name: set(ix._key_of) for name, ix in pool._indexes.indexes.items()}
+    return {name: set(ix._key_of) for name, ix in pool._core.indexes.indexes.items()}
 
 
 def assert_in_step(pool: Punnu[Row]) -> None:
     """Every index holds exactly the resident ids (expired-but-resident included)."""
-    resident = set(pool._store.map)
+    resident = set(pool._core.store.map)
     for name, ids in index_ids(pool).items():
         assert ids == resident, name
 
@@ -60,7 +60,7 @@ def scan(pool: Punnu[Row], predicate: sassi.Predicate) -> list[Row]:
 def assert_same_as_scan(pool: Punnu[Row], predicate: sassi.Predicate) -> list[Row]:
     indexed = pool.scope(predicate).collect()
     reference = scan(pool, predicate)
-    if pool._store.any_expired(pool._clock()):  # snapshot order is unspecified then
+    if pool._core.store.any_expired(pool._core.clock()):  # snapshot order is unspecified then
         assert sorted(r.id for r in indexed) == sorted(r.id for r in reference)
     else:
         assert indexed == reference  # same rows, same order
@@ -82,13 +82,13 @@ def test_unknown_index_name_is_a_value_error() -> None:
 def test_config_records_the_indexes() -> None:
     pool = make_pool(indexes=("age", "name"))
     assert pool.config.indexes == ("age", "name")
-    assert pool._indexes.fields == ("age", "name")
+    assert pool._core.indexes.fields == ("age", "name")
 
 
 def test_a_pool_without_indexes_has_no_observer_cost() -> None:
     pool = Punnu(Row)
-    assert not pool._indexes
-    assert pool._indexes not in pool._store.observers
+    assert not pool._core.indexes
+    assert pool._core.indexes not in pool._core.store.observers
     pool.insert(Row(1, age=3))
     assert pool.scope(F.age == 3).explain().startswith("scan 1 residents")
 
@@ -182,7 +182,7 @@ def test_expired_entries_are_never_returned() -> None:
     # capacity pressure drops expired entries silently first
     for i in range(10, 19):
         pool.insert(Row(i, age=6))
-    assert 3 not in pool._store.map
+    assert 3 not in pool._core.store.map
     assert_in_step(pool)
 
 
@@ -438,7 +438,7 @@ async def test_backend_invalidation_messages_update_the_indexes() -> None:
     with listener.events() as events:
         async with listener.background():
             assert listener._tier is not None
-            await listener._tier.wait_listening()
+            await listener.wait_listening()
             await other.ainvalidate(2)
             event = await events.receive()
             assert event == sassi.Invalidated(2, sassi.EventReason.BACKEND_INVALIDATION)

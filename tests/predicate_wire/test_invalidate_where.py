@@ -201,7 +201,7 @@ async def test_other_pools_remove_their_matches() -> None:
     writer.insert(Person(4, 40))
     async with reader.background():
         assert reader._tier is not None
-        await reader._tier.wait_listening()
+        await reader.wait_listening()
         with reader.events() as sub:
             assert await writer.ainvalidate_where(ADULT) == 1
             removed: list[sassi.Event] = []
@@ -238,7 +238,7 @@ async def main(url: str, namespace: str) -> None:
         pool.insert(Person(i, age, f"p{i}"))
     removed = []
     async with pool.background():
-        await pool._tier.wait_listening()
+        await pool.wait_listening()
         with pool.events() as sub:
             print("ready", flush=True)
             with anyio.fail_after(30):
@@ -317,7 +317,7 @@ async def test_own_echo_removes_nothing_twice() -> None:
     pool = filled(backend=backend)
     async with pool.background():
         assert pool._tier is not None
-        await pool._tier.wait_listening()
+        await pool.wait_listening()
         with pool.events() as sub:
             assert await pool.ainvalidate_where(ADULT) == 2
             # a marker behind the echo on the same FIFO channel: once it is applied, so is the echo

@@ -193,7 +193,10 @@ def test_wrong_argument_types() -> None:
 def test_backend_reservation_hook_skips_the_whole_delta() -> None:
     pool = Punnu(Row)
     pool.insert(Row(1, "old"))
-    pool._reserved = lambda ids: sum(1 for i in ids if i == 1)
+    from sassi._reservations import Reservations
+
+    pool._core.reservations = Reservations()
+    pool._core.reservations.acquire_sync(1)
     sub = pool.events()
     stats = pool.apply_delta(Delta(items=[Row(1, "new"), Row(2)]))
     assert stats == DeltaStats(backend_reserved_skips=1)

@@ -20,7 +20,7 @@ from sassi import (
     Punnu,
     Updated,
 )
-from sassi._punnu import Conflict
+from sassi._core import Conflict
 from sassi.testing import FakeClock
 
 
@@ -37,10 +37,10 @@ def test_keep_returns_the_live_prior_and_installs_over_absent_or_expired() -> No
     pool.insert(Row(2, "dying"), ttl=1)
     clock.advance(1)
     sub = pool.events()
-    result = pool._commit(((1, Row(1, "fetched")),), conflict=Conflict.KEEP, protect=True)
+    result = pool._core.commit(((1, Row(1, "fetched")),), conflict=Conflict.KEEP, protect=True)
     assert result.stored[1] is live and result.applied == 0 and drain(sub) == []
     fetched = Row(2, "fetched")
-    result = pool._commit(((2, fetched),), conflict=Conflict.KEEP, protect=True)
+    result = pool._core.commit(((2, fetched),), conflict=Conflict.KEEP, protect=True)
     assert result.stored[2] is fetched and result.inserted == 1
     assert drain(sub) == [Inserted(fetched)]
 
@@ -50,7 +50,7 @@ def test_raise_is_all_or_nothing_under_reject() -> None:
     pool.insert(Row(2))
     sub = pool.events()
     with pytest.raises(ConflictError):
-        pool._commit([(1, Row(1)), (2, Row(2, "x")), (3, Row(3))])
+        pool._core.commit([(1, Row(1)), (2, Row(2, "x")), (3, Row(3))])
     assert len(pool) == 1 and 1 not in pool and drain(sub) == []
 
 
@@ -62,7 +62,7 @@ def test_replace_all_removes_absent_live_residents_and_counts() -> None:
     pool.insert(Row(4), ttl=1)
     clock.advance(1)
     sub = pool.events()
-    result = pool._commit(
+    result = pool._core.commit(
         [(3, Row(3, "new")), (5, Row(5))], replace_all=True, conflict=Conflict.REPLACE
     )
     assert (result.removed, result.updated, result.inserted) == (2, 1, 1)
@@ -77,7 +77,7 @@ def test_replace_overrides_reject() -> None:
     pool = Punnu(Row, on_conflict=OnConflict.REJECT)
     pool.insert(Row(1, "old"))
     sub = pool.events()
-    result = pool._commit([(1, Row(1, "new"))], conflict=Conflict.REPLACE)
+    result = pool._core.commit([(1, Row(1, "new"))], conflict=Conflict.REPLACE)
     assert result.updated == 1
     assert pool.get(1) == Row(1, "new")
     assert drain(sub) == [Inserted(Row(1, "new"))]
@@ -87,7 +87,7 @@ def test_hints_set_remaining_ttl_and_lru_order() -> None:
     clock = FakeClock()
     pool = Punnu(Row, capacity=3, ttl=100, clock=clock)
     hints: dict[Any, tuple[float | None, int]] = {1: (None, 2), 2: (5.0, 0), 3: (50.0, 1)}
-    pool._commit([(i, Row(i)) for i in (1, 2, 3)], hints=hints, conflict=Conflict.REPLACE)
+    pool._core.commit([(i, Row(i)) for i in (1, 2, 3)], hints=hints, conflict=Conflict.REPLACE)
     pool.insert(Row(4))  # evicts the rank-0 entry, 2
     assert sorted(r.id for r in pool.scope().collect()) == [1, 3, 4]
     pool.insert(Row(5))  # then rank 1, 3
@@ -100,7 +100,7 @@ def test_hints_set_remaining_ttl_and_lru_order() -> None:
 def test_hinted_ttl_expires() -> None:
     clock = FakeClock()
     pool = Punnu(Row, clock=clock)
-    pool._commit([(1, Row(1))], hints={1: (5.0, 0)})
+    pool._core.commit([(1, Row(1))], hints={1: (5.0, 0)})
     clock.advance(5)
     assert pool.get(1) is None
 
@@ -112,20 +112,20 @@ def test_precheck_runs_under_the_lock_and_aborts_without_changes() -> None:
 
     def refuse(now: float) -> None:
         seen.append(now)
-        assert pool._lock._is_owned()  # type: ignore[attr-defined]
+        assert pool._core.lock._is_owned()  # type: ignore[attr-defined]
         raise RuntimeError("reserved")
 
     sub = pool.events()
     with pytest.raises(RuntimeError):
-        pool._commit([(2, Row(2))], removals=[1], precheck=refuse)
+        pool._core.commit([(2, Row(2))], removals=[1], precheck=refuse)
     assert seen and 1 in pool and 2 not in pool and drain(sub) == []
 
 
 def test_ttl_argument_none_means_never_expires_despite_pool_default() -> None:
     clock = FakeClock()
     pool = Punnu(Row, ttl=1, clock=clock)
-    pool._commit([(1, Row(1))], ttl=None)
-    pool._commit([(2, Row(2))])
+    pool._core.commit([(1, Row(1))], ttl=None)
+    pool._core.commit([(2, Row(2))])
     clock.advance(2)
     assert 1 in pool and 2 not in pool
 
@@ -145,7 +145,7 @@ def test_observers_see_every_mutation() -> None:
     clock = FakeClock()
     pool = Punnu(Row, capacity=2, clock=clock)
     rec = Recorder()
-    pool._store.observers.append(rec)
+    pool._core.store.observers.append(rec)
     a, a2, b, c = Row(1, "a"), Row(1, "a2"), Row(2, "b"), Row(3, "c")
     pool.insert(a)
     pool.insert(a2)
@@ -170,7 +170,9 @@ def test_events_emitted_for_removals_lru_and_upserts_in_that_order() -> None:
     for i in (1, 2, 3):
         pool.insert(Row(i))
     sub = pool.events()
-    pool._commit([(6, Row(6)), (5, Row(5))], removals=[3], reason=EventReason.BACKEND_INVALIDATION)
+    pool._core.commit(
+        [(6, Row(6)), (5, Row(5))], removals=[3], reason=EventReason.BACKEND_INVALIDATION
+    )
     assert drain(sub) == [
         Invalidated(3, EventReason.BACKEND_INVALIDATION),
         Invalidated(1, EventReason.LRU_EVICT),
@@ -204,7 +206,7 @@ def test_single_upsert_fast_path_matches_the_general_path(
     pools = [Punnu(Row, capacity=capacity, on_conflict=policy, clock=c) for c in clocks]
     subs = [p.events() for p in pools]
     for p in pools:
-        p._rng = random.Random(7)
+        p._core.rng = random.Random(7)
     for n, (key, conflict, ttl, protect, step) in enumerate(ops):
         value = Row(key, str(n))
         outcomes: list[object] = []
@@ -212,7 +214,7 @@ def test_single_upsert_fast_path_matches_the_general_path(
             clock.advance(step)
             upserts = shape([(key, value)])
             try:
-                r = pool._commit(upserts, conflict=conflict, ttl=ttl, protect=protect)
+                r = pool._core.commit(upserts, conflict=conflict, ttl=ttl, protect=protect)
             except ConflictError:
                 outcomes.append("conflict")
                 continue

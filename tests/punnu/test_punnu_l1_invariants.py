@@ -10,6 +10,7 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sassi._store import Store
 
 from helpers import drain
 from sassi import (
@@ -24,7 +25,6 @@ from sassi import (
     Updated,
 )
 from sassi._eviction import pick_victim
-from sassi._store import Store
 from sassi.testing import FakeClock
 
 
@@ -189,7 +189,7 @@ def test_random_operations_keep_invariants(
             stats = pool.apply_delta(Delta(items=items, tombstones=op[2]))
             assert stats.applied_items <= len({r.id for r in items} - set(op[2]))
         assert len(pool) <= capacity
-        assert len(pool._store.keys) == len(pool._store.values) == len(pool)
+        assert len(pool._core.store.keys) == len(pool._core.store.values) == len(pool)
         for event in drain(sub):
             if isinstance(event, Inserted):
                 replica[event.value.id] = event.value
@@ -206,9 +206,9 @@ def test_random_operations_keep_invariants(
             assert replica[key] is value
         for key in set(replica) - set(live):
             assert key not in pool
-        for pos, resident in enumerate(pool._store.keys):
-            entry = pool._store.map[resident]
-            assert entry.pos == pos and pool._store.values[pos] is entry.value
+        for pos, resident in enumerate(pool._core.store.keys):
+            entry = pool._core.store.map[resident]
+            assert entry.pos == pos and pool._core.store.values[pos] is entry.value
 
 
 def test_capacity_holds_under_insert_pressure_and_recent_entries_survive() -> None:
@@ -308,8 +308,8 @@ def test_concurrent_writers_and_readers_keep_capacity_and_identity() -> None:
         t.join()
     assert errors == []
     assert len(pool) <= 64
-    assert set(pool._store.keys) == set(pool._store.map)
-    assert len(pool._store.keys) == len(pool._store.map)
+    assert set(pool._core.store.keys) == set(pool._core.store.map)
+    assert len(pool._core.store.keys) == len(pool._core.store.map)
 
 
 def test_concurrent_ttl_writes_sweeps_and_scopes_stay_consistent() -> None:
@@ -359,7 +359,7 @@ def test_concurrent_ttl_writes_sweeps_and_scopes_stay_consistent() -> None:
     for t in threads:
         t.join()
     assert errors == []
-    store = pool._store
+    store = pool._core.store
     assert len(store.map) == len(store.keys) == len(store.values) <= 50
     assert store.timed == sum(1 for e in store.map.values() if e.deadline is not None)
     live_in_heap = {id(row[3]) for row in store.heap}

@@ -144,7 +144,7 @@ def test_metrics_none_means_no_calls() -> None:
     pool = Punnu(Item)
     pool.insert(Item(1))
     pool.get(1)
-    assert pool._metrics.record_hit is None
+    assert pool._core.metrics.record_hit is None
 
 
 def test_stats_counts_hits_misses_and_evictions() -> None:
@@ -183,9 +183,9 @@ def test_stats_counts_hits_misses_and_evictions() -> None:
 
 def test_fetch_counters_can_be_bumped() -> None:
     pool = Punnu(Item)
-    pool._record_fetch()
-    pool._record_fetch(2)
-    pool._record_coalesced(5)
+    pool._core.fetches.bump()
+    pool._core.fetches.add(2)
+    pool._core.coalesced.add(5)
     stats = pool.stats()
     assert (stats.fetches, stats.coalesced_waiters) == (3, 5)
     assert pool.stats().fetches == 3

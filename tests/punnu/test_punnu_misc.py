@@ -98,7 +98,7 @@ async def test_a_failing_background_task_surfaces_from_the_block() -> None:
     async def broken(p: Punnu[Item]) -> None:
         raise LookupError("listener died")
 
-    pool._background.append(broken)
+    pool._core.background.append(lambda: broken(pool))
     with pytest.raises(ExceptionGroup) as info:
         async with pool.background():
             await anyio.sleep_forever()

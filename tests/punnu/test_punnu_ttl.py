@@ -219,8 +219,8 @@ def test_heap_stays_bounded_under_churn() -> None:
     pool = Punnu(User, capacity=10, ttl=1_000, clock=clock)
     for i in range(5_000):
         pool.insert(User(i % 10, str(i)))
-    assert len(pool._store.heap) <= 2 * len(pool) + 64
-    assert pool._store.timed == len(pool) == 10
+    assert len(pool._core.store.heap) <= 2 * len(pool) + 64
+    assert pool._core.store.timed == len(pool) == 10
 
 
 @pytest.mark.anyio
@@ -252,7 +252,7 @@ async def test_background_runs_registered_tasks_and_stops_them_on_exit() -> None
         finally:
             states.append("stopped")
 
-    pool._background.append(task)
+    pool._core.background.append(lambda: task(pool))
     with anyio.fail_after(10):
         async with pool.background() as same:
             assert same is pool

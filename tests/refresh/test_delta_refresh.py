@@ -620,18 +620,20 @@ def test_invalid_intervals_are_rejected() -> None:
         pool.delta_refresh(1, None)  # type: ignore[arg-type]
 
 
-async def test_strict_reservations_defer_without_moving_the_watermark() -> None:
+async def test_a_tick_waits_for_strict_reservations_before_moving_the_watermark() -> None:
+    from sassi._reservations import Reservations
+
     pool = Punnu(Row)
-    pool._reserved = lambda ids: 1 if 1 in ids else 0
+    reservations = pool._core.reservations = Reservations()
+    reservations.acquire_sync(1)
     src = Source(lambda q: rows((1, 10)))
-    async with pool.delta_refresh(NEVER, src) as handle:
-        with pytest.raises(RuntimeError, match="deferred"):
-            await handle.update()
-        assert handle.watermark is None
-        pool._reserved = None
-        await handle.update()
-        assert handle.watermark == 10
-    assert src.since == [None, None]
+    async with pool.delta_refresh(NEVER, src) as handle, anyio.create_task_group() as tg:
+        tg.start_soon(handle.update)
+        await anyio.wait_all_tasks_blocked()
+        assert handle.watermark is None and 1 not in pool  # waiting for the strict write
+        reservations.release(1)
+    assert handle.watermark == 10
+    assert src.since == [None]
     assert pool.get(1) == Row(1, "r1@10", 10)
 
 

@@ -328,13 +328,27 @@ def test_invalid_arguments_raise_at_call_time() -> None:
         pool.periodic_refresh(1, [User(1)])  # type: ignore[arg-type]
 
 
-async def test_strict_backend_reservations_defer_the_tick() -> None:
+async def test_a_tick_waits_for_a_strict_write_in_flight_then_applies() -> None:
+    # Rust: error_mode_refresh_skips_id_reserved_by_strict_insert_in_flight — the tick waits
+    # for the strict write holding id 1 to finish, then applies on top of it.
+    from sassi._reservations import Reservations
+
     pool = Punnu(User)
-    pool._reserved = lambda ids: 1 if 1 in ids else 0
+    reservations = pool._core.reservations = Reservations()
+    reservations.acquire_sync(1)
     async with pool.periodic_refresh(NEVER, Rows([User(1), User(2)])) as handle:
-        with pytest.raises(RuntimeError, match="deferred"):
-            await handle.refresh_now()
-    assert len(pool) == 0
+        async with anyio.create_task_group() as tg:
+            results: list[int] = []
+
+            async def tick() -> None:
+                results.append(await handle.refresh_now())
+
+            tg.start_soon(tick)
+            await anyio.wait_all_tasks_blocked()
+            assert results == [] and len(pool) == 0  # waiting for the strict write
+            reservations.release(1)
+        assert results == [2]
+    assert sorted(u.id for u in pool.scope().collect()) == [1, 2]
 
 
 async def test_an_error_in_the_block_propagates_unwrapped_and_stops_the_loop() -> None:

@@ -11,7 +11,7 @@ import pytest
 
 import sassi
 from sassi import Punnu
-from sassi._registry import implements, protocol_members, require_impl
+from sassi._traits import implements, protocol_members, require_impl
 from sassi.testing import FakeClock
 
 # --------------------------------------------------------------------------- protocols

@@ -1,13 +1,12 @@
-"""The pool's single write path: :class:`CommitPath`, mixed into :class:`~sassi.Punnu`.
+"""The pool's single write path: :class:`CommitPath`, the write half of :class:`PoolCore`.
 
 Every change to a pool's residents — insert, invalidate, sweep, apply_delta, fetch inserts,
-refresh, restore, backend invalidations — is one call of :meth:`CommitPath._commit` (or its
+refresh, restore, backend invalidations — is one call of :meth:`CommitPath.commit` (or its
 single-upsert fast path), made under the pool's write lock. A commit mutates the store through
 its ``put``/``remove`` primitives, restores capacity (expired entries first, then sampled LRU),
 then publishes its events while still holding the lock (so deliveries follow commit order and
 happen only once the commit is visible), and calls the metrics hooks after releasing it. The
-contract of ``_commit``'s arguments and result is in the "Internal API" section of
-:mod:`sassi._punnu`.
+contract of ``commit``'s arguments and result is in :mod:`sassi._core`.
 """
 
 from __future__ import annotations
@@ -21,13 +20,14 @@ import threading
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any, Generic, TypeVar
 
-from ._config import EventReason, OnConflict, PunnuConfig
-from ._delta import sorted_by_id
-from ._events import Event, EventHub, Inserted, Invalidated, Updated
-from ._eviction import pick_victim
-from ._stats import Metrics
-from ._store import Store
-from .exceptions import ConflictError
+from .._config import EventReason, OnConflict, PunnuConfig
+from .._delta import sorted_by_id
+from .._events import Event, EventHub, Inserted, Invalidated, Updated
+from .._eviction import pick_victim
+from .._stats import Metrics
+from .._store import Store
+from ..exceptions import ConflictError
+from ._generations import Generations
 
 __all__ = [
     "DEFAULT_TTL",
@@ -43,7 +43,7 @@ T = TypeVar("T")
 
 
 class Conflict(enum.Enum):
-    """How :meth:`Punnu._commit` treats an upsert over a live resident."""
+    """How :meth:`PoolCore.commit` treats an upsert over a live resident."""
 
     RAISE = "raise"
     SKIP = "skip"
@@ -62,7 +62,7 @@ DEFAULT_TTL = DefaultTTL.DEFAULT_TTL
 
 
 class CommitResult:
-    """What one :meth:`Punnu._commit` did (see the module docstring)."""
+    """What one :meth:`PoolCore.commit` did (see the module docstring)."""
 
     __slots__ = (
         "applied",
@@ -126,41 +126,38 @@ def deadline_at(now: float, seconds: float | None) -> float | None:
 
 
 class CommitPath(Generic[T]):
-    """The write half of a pool. :class:`~sassi.Punnu` sets the state declared here.
-
-    No ``__slots__`` here: this base gives pools their ``__dict__`` (other modules hang state
-    on a pool) and ``__weakref__``; ``Punnu`` declares slots for its hot attributes.
-    """
+    """The write half of a pool core. :class:`~sassi._core.PoolCore` sets the state declared
+    here."""
 
     config: PunnuConfig
     type_name: str
-    _lock: threading.RLock
-    _clock: Callable[[], float]
-    _store: Store
-    _map: dict[Hashable, Any]
-    _size: int
-    _hub: EventHub
-    _epoch: itertools.count[int]
-    _write_epochs: int
-    _evictions: dict[EventReason, int]
-    _metrics: Metrics
-    _metrics_on: bool
-    _rng: random.Random
-    _inflight: Any
+    lock: threading.RLock
+    clock: Callable[[], float]
+    store: Store
+    map: dict[Hashable, Any]
+    size: int
+    hub: EventHub
+    epoch: itertools.count[int]
+    write_epochs: int
+    evictions: dict[EventReason, int]
+    metrics: Metrics
+    metrics_on: bool
+    rng: random.Random
+    generations: Generations
 
-    def _next_epoch(self) -> int:
-        self._write_epochs += 1
-        return next(self._epoch)
+    def next_epoch(self) -> int:
+        self.write_epochs += 1
+        return next(self.epoch)
 
-    def _reserve_epochs(self, n: int) -> int:
+    def reserve_epochs(self, n: int) -> int:
         """Draw ``n`` consecutive recency epochs (caller holds the lock); returns the first."""
-        self._write_epochs += n
-        first = next(self._epoch)
+        self.write_epochs += n
+        first = next(self.epoch)
         if n > 1:
-            collections.deque(itertools.islice(self._epoch, n - 1), maxlen=0)
+            collections.deque(itertools.islice(self.epoch, n - 1), maxlen=0)
         return first
 
-    def _commit(
+    def commit(
         self,
         upserts: Iterable[tuple[Hashable, T]] = (),
         removals: Iterable[Hashable] = (),
@@ -181,15 +178,15 @@ class CommitPath(Generic[T]):
             and not removals
             and not (replace_all or sweep or hints)
         ):
-            return self._commit_one(upserts[0], conflict, ttl, protect, precheck)
+            return self.commit_one(upserts[0], conflict, ttl, protect, precheck)
         config = self.config
         policy = config.on_conflict
         seconds = config.ttl if ttl is DEFAULT_TTL else ttl
-        store = self._store
+        store = self.store
         entries = store.map
         result = CommitResult()
-        with self._lock:
-            now = self._clock()
+        with self.lock:
+            now = self.clock()
             pending: dict[Hashable, T] = {}
             for key, value in upserts:
                 pending.pop(key, None)
@@ -209,8 +206,8 @@ class CommitPath(Generic[T]):
             removal_ids = list(removals)
             if replace_all:
                 removal_ids.extend(k for k in store.keys if k not in pending)
-            if self._inflight:  # a fetch racing these removals must not write back (sassi._fetch)
-                self._inflight.removed(removal_ids)
+            if self.generations:  # a fetch racing these removals must not write back
+                self.generations.removed(removal_ids)
             for key in removal_ids:
                 if key in pending:
                     continue
@@ -227,8 +224,8 @@ class CommitPath(Generic[T]):
             survivors: dict[Hashable, Any] = {}  # id -> value written (evictions remove)
             epoch_base = 0
             if hints:
-                epoch_base = self._reserve_epochs(1 + max(rank for _, rank in hints.values()))
-            epoch = self._reserve_epochs(len(ordered)) if ordered else 0
+                epoch_base = self.reserve_epochs(1 + max(rank for _, rank in hints.values()))
+            epoch = self.reserve_epochs(len(ordered)) if ordered else 0
             default_deadline = deadline_at(now, seconds)
             stored = result.stored
             put = store.put
@@ -263,7 +260,7 @@ class CommitPath(Generic[T]):
             events = result.events
             events.extend(removal_events)
             events.extend(lru_events)
-            if survivors and self._hub.active:  # nobody listening: skip building them
+            if survivors and self.hub.active:  # nobody listening: skip building them
                 if policy is OnConflict.UPDATE and prior:
                     events.extend(
                         Updated(prior[k], v) if k in prior else Inserted(v)
@@ -275,7 +272,7 @@ class CommitPath(Generic[T]):
         self._after_commit(events, bool(events or survivors))
         return result
 
-    def _commit_one(
+    def commit_one(
         self,
         upsert: tuple[Hashable, T],
         conflict: Conflict,
@@ -287,9 +284,9 @@ class CommitPath(Generic[T]):
         key, value = upsert
         policy = self.config.on_conflict
         result = CommitResult()
-        with self._lock:
-            now = self._clock()
-            entry = self._map.get(key)
+        with self.lock:
+            now = self.clock()
+            entry = self.map.get(key)
             if entry is not None and (entry.deadline is None or entry.deadline > now):
                 old = entry.value
                 if conflict is Conflict.KEEP or (
@@ -310,10 +307,10 @@ class CommitPath(Generic[T]):
             if precheck is not None:
                 precheck(now)
             seconds = self.config.ttl if ttl is DEFAULT_TTL else ttl
-            self._store.put(key, value, self._next_epoch(), deadline_at(now, seconds))
+            self.store.put(key, value, self.next_epoch(), deadline_at(now, seconds))
             result.stored[key] = value
             events = result.events
-            if len(self._map) > self.config.capacity:
+            if len(self.map) > self.config.capacity:
                 survivors = {key: value}
                 prior = {key: old} if result.updated else {}
                 self._evict(now, key if protect else None, survivors, prior, events)
@@ -324,7 +321,7 @@ class CommitPath(Generic[T]):
                     self._after_commit(events, bool(events))
                     return result
             result.applied = 1
-            if self._hub.active:  # nobody listening: skip building the event
+            if self.hub.active:  # nobody listening: skip building the event
                 if result.updated and policy is OnConflict.UPDATE:
                     events.append(Updated(old, value))
                 else:
@@ -347,12 +344,12 @@ class CommitPath(Generic[T]):
         one of this commit's upserts leaves ``survivors``; it gets an ``LRU_EVICT`` event only
         if a live value was resident before the commit (in ``prior``; otherwise transient).
         """
-        store = self._store
+        store = self.store
         entries = store.map
         capacity = self.config.capacity
         store.pop_expired(now)
         while len(entries) > capacity:
-            victim = pick_victim(store, protected, self._rng)
+            victim = pick_victim(store, protected, self.rng)
             if victim is None:
                 break
             store.remove(victim)
@@ -365,12 +362,12 @@ class CommitPath(Generic[T]):
     def _publish(self, events: list[Event]) -> None:
         """Count and deliver a commit's events and publish its size (caller holds the lock)."""
         if events:
-            evictions = self._evictions
+            evictions = self.evictions
             for event in events:
                 if type(event) is Invalidated:
                     evictions[event.reason] += 1
-            self._hub.publish(events)
-        self._size = len(self._map)
+            self.hub.publish(events)
+        self.size = len(self.map)
 
     def _after_commit(self, events: list[Event], changed: bool) -> None:
         """Metrics for a committed write (called after releasing the lock; never raises).
@@ -378,9 +375,9 @@ class CommitPath(Generic[T]):
         ``changed``: the commit emitted at least one event (built or not: upsert events are
         only materialised when someone subscribes), so a size sample is due.
         """
-        if changed and self._metrics_on:
-            metrics = self._metrics
+        if changed and self.metrics_on:
+            metrics = self.metrics
             for event in events:
                 if type(event) is Invalidated:
                     metrics.eviction(event.reason)
-            metrics.size(self._size)
+            metrics.size(self.size)

@@ -1,0 +1,225 @@
+""":class:`PoolCore`: the state of one pool and the operations every feature builds on.
+
+Reads (``get``, ``contains``, ``size``) take no lock: one dict lookup, a deadline check skipped
+for entries without a deadline, an epoch store (``size`` is the count published at the end of
+the last commit, so it never shows a commit's transient overshoot of ``capacity``). Hits are
+counted for free: every epoch drawn outside the write lock is a hit. Every write takes
+``lock`` (re-entrant) and goes through :meth:`~sassi._core.CommitPath.commit`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import threading
+from collections.abc import Callable, Coroutine, Hashable
+from typing import Any, Generic, TypeVar
+
+from .._clock import monotonic
+from .._config import CacheTier, EventReason, PunnuConfig
+from .._events import EventHub, Subscription
+from .._index import IndexSet
+from .._model import ModelInfo
+from .._reservations import Reservations
+from .._stats import Metrics, PunnuStats
+from .._store import Store
+from ._commit import CommitPath, Tally
+from ._generations import Generations
+
+__all__ = ["PoolCore"]
+
+T = TypeVar("T")
+
+
+class PoolCore(CommitPath[T], Generic[T]):
+    """The store, write lock, commit path, events, metrics, clock and fetch generations.
+
+    :param model: the model class.
+    :param info: its :func:`~sassi._model.model_info`.
+    :param config: the validated pool options.
+    :param clock: the monotonic clock (``None``: ``time.monotonic``).
+    :param metrics: the user's metrics object, or ``None``.
+    """
+
+    __slots__ = (
+        "background",
+        "checks",
+        "clock",
+        "coalesced",
+        "config",
+        "epoch",
+        "evictions",
+        "fetches",
+        "generations",
+        "hub",
+        "id_of",
+        "indexes",
+        "info",
+        "lock",
+        "map",
+        "metrics",
+        "metrics_on",
+        "misses",
+        "model",
+        "reservations",
+        "rng",
+        "size",
+        "store",
+        "type_name",
+        "write_epochs",
+    )
+
+    def __init__(
+        self,
+        model: type[T],
+        info: ModelInfo,
+        config: PunnuConfig,
+        clock: Callable[[], float] | None,
+        metrics: Any,
+    ) -> None:
+        self.model: type[T] = model
+        self.info = info
+        self.type_name: str = info.type_name
+        self.config = config
+        self.id_of: Callable[[Any], Hashable] = info.get_id
+        self.clock: Callable[[], float] = clock if clock is not None else monotonic
+        self.lock = threading.RLock()
+        self.store = Store()
+        self.map = self.store.map
+        self.size = 0
+        self.indexes = IndexSet(config.indexes)  # secondary indexes (sassi._index)
+        if self.indexes:
+            self.store.observers.append(self.indexes)
+        self.hub = EventHub(config.event_capacity)
+        self.epoch = itertools.count(1)
+        self.write_epochs = 0
+        self.misses = Tally()
+        self.fetches = Tally()
+        self.coalesced = Tally()
+        self.evictions: dict[EventReason, int] = dict.fromkeys(EventReason, 0)
+        self.metrics = Metrics(metrics, self.type_name)
+        self.metrics_on = metrics is not None
+        self.rng = random.Random()
+        self.generations = Generations()
+        # Set by the tier under BackendFailure.ERROR: the ids strict backend writes hold now
+        # (deltas, refresh ticks, fetch inserts and restores must not touch those).
+        self.reservations: Reservations | None = None
+        # ``async def task()`` factories that ``pool.background()`` runs (e.g. the listener).
+        self.background: list[Callable[[], Coroutine[Any, Any, None]]] = []
+        # Checks every value must pass before it is stored: ``check(value) -> None`` or raise.
+        self.checks: list[Callable[[Any], None]] = []
+
+    # reads ------------------------------------------------------------------------------------
+
+    def get(self, id: Hashable) -> T | None:
+        """The live value under ``id`` (a counted hit or miss), or ``None``."""
+        entry = self.map.get(id)
+        if entry is not None:
+            deadline = entry.deadline
+            if deadline is None or deadline > self.clock():
+                entry.epoch = next(self.epoch)
+                if self.metrics_on:
+                    self.metrics.hit(CacheTier.L1)
+                return entry.value  # type: ignore[no-any-return]
+            self.expired_read()
+            return None
+        self.miss()
+        return None
+
+    def fast_get(self) -> Callable[[Hashable], T | None]:
+        """:meth:`get` as a closure over locals, for pools without metrics: the hit path is one
+        dict lookup, a deadline check (skipped when the entry has none) and an epoch store."""
+        lookup = self.map.get
+        stamp = self.epoch.__next__
+        clock = self.clock
+        expired = self.expired_read
+        miss = self.miss
+
+        def get(id: Hashable, /) -> T | None:
+            entry = lookup(id)
+            if entry is not None:
+                deadline = entry.deadline
+                if deadline is None or deadline > clock():
+                    entry.epoch = stamp()
+                    return entry.value  # type: ignore[no-any-return]
+                expired()
+                return None
+            miss()
+            return None
+
+        return get
+
+    def peek(self, id: Hashable) -> T | None:
+        """The live value under ``id`` without touching recency or counters."""
+        entry = self.map.get(id)
+        if entry is None:
+            return None
+        deadline = entry.deadline
+        if deadline is None or deadline > self.clock():
+            return entry.value  # type: ignore[no-any-return]
+        return None
+
+    def contains(self, id: object) -> bool:
+        """Whether a live value is stored under ``id`` (no counters)."""
+        entry = self.map.get(id)
+        if entry is None:
+            return False
+        deadline = entry.deadline
+        return deadline is None or deadline > self.clock()
+
+    def expired_read(self) -> None:
+        """Count a read that found only an expired entry (a TTL eviction and a miss)."""
+        self.evictions[EventReason.TTL_EXPIRED] += 1
+        if self.metrics_on:
+            self.metrics.eviction(EventReason.TTL_EXPIRED)
+        self.miss()
+
+    def miss(self) -> None:
+        """Count a miss."""
+        self.misses.bump()
+        if self.metrics_on:
+            self.metrics.miss()
+
+    # values -----------------------------------------------------------------------------------
+
+    def checked_id(self, value: object) -> Hashable:
+        """The id of ``value`` after checking it may be stored in this pool.
+
+        :raises TypeError: when ``value`` is not an instance of the model.
+        :raises ValueError: when a value check (e.g. ``wire_portable``) refuses it.
+        """
+        if not isinstance(value, self.model):
+            raise TypeError(
+                f"this pool holds {self.model.__qualname__} values, got {type(value).__qualname__}"
+            )
+        for check in self.checks:
+            check(value)
+        return self.id_of(value)
+
+    # events and stats -------------------------------------------------------------------------
+
+    def subscribe(self) -> Subscription:
+        """A new event subscription (taken under the lock, never inside a commit)."""
+        with self.lock:
+            return self.hub.subscribe()
+
+    def stats(self) -> PunnuStats:
+        """A snapshot of the counters."""
+        with self.lock:
+            hits = self.next_epoch() - self.write_epochs
+            evictions = dict(self.evictions)
+            size = len(self.map)
+        misses = self.misses.value
+        total = hits + misses
+        return PunnuStats(
+            hits=hits,
+            misses=misses,
+            hit_ratio=hits / total if total else 0.0,
+            size=size,
+            evictions=evictions,
+            fetches=self.fetches.value,
+            coalesced_waiters=self.coalesced.value,
+        )
+
+    def __repr__(self) -> str:
+        return f"<PoolCore[{self.model.__qualname__}] {len(self.map)}/{self.config.capacity}>"
