@@ -3,7 +3,8 @@
 
     python3 dev.py demo      # build .venv if needed, run the demo (in-memory pool over SQLite)
     python3 dev.py test      # build .venv if needed, start redis-server and PostgreSQL on
-                             # loopback, run ruff, mypy and the whole pytest suite, stop them
+                             # loopback, run ruff, mypy, import-linter (the layers) and the
+                             # whole pytest suite, stop them
     python3 dev.py bench     # run the side-by-side benchmarks, write docs/benchmarks.md
     python3 dev.py services  # start the servers and print their URLs until Ctrl-C
 
@@ -259,6 +260,8 @@ def cmd_test(args: list[str]) -> int:
         if run([py, "-m", "ruff", "check", "src", "tests", "benchmarks", "dev.py"]) != 0:
             return 1
         if run([py, "-m", "mypy"]) != 0:
+            return 1
+        if run([str(Path(py).parent / "lint-imports"), "--no-cache"]) != 0:  # the floors
             return 1
     with services() as urls:
         env = {**os.environ, **urls}

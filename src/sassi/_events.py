@@ -10,7 +10,6 @@ on the waiter's event loop (asyncio or trio, through anyio's loop token).
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import weakref
 from collections import deque
@@ -23,6 +22,7 @@ import anyio
 import anyio.lowlevel
 
 from ._config import EventReason
+from ._wake import Waiter
 
 __all__ = [
     "Event",
@@ -84,24 +84,6 @@ class Lagged:
 Event: TypeAlias = Inserted[Any] | Updated[Any] | Invalidated | Lagged
 
 
-class _Waiter:
-    """One task blocked in :meth:`Subscription.receive`, and how to wake it from any thread."""
-
-    __slots__ = ("event", "thread", "token")
-
-    def __init__(self) -> None:
-        self.event = anyio.Event()
-        self.token = anyio.lowlevel.current_token()
-        self.thread = threading.get_ident()
-
-    def wake(self) -> None:
-        if threading.get_ident() == self.thread:
-            self.event.set()
-            return
-        with contextlib.suppress(anyio.RunFinishedError, RuntimeError):  # the loop is gone
-            self.token.backend_class.run_sync_soon(self.event.set, (), self.token.native_token)
-
-
 class Subscription:
     """A bounded, lossy stream of one pool's events, from the moment it was created.
 
@@ -117,7 +99,7 @@ class Subscription:
         self._buffer: deque[Event] = deque()
         self._skipped = 0
         self._lock = threading.Lock()
-        self._waiters: list[_Waiter] = []
+        self._waiters: list[Waiter] = []
         self._closed = False
 
     @property
@@ -170,7 +152,7 @@ class Subscription:
             event = self.receive_nowait()
             if event is not None:
                 return event
-            waiter = _Waiter()
+            waiter = Waiter()
             with self._lock:
                 if self._closed or self._skipped or self._buffer:
                     continue

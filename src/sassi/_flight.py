@@ -39,6 +39,7 @@ import anyio
 __all__ = ["FlightStats", "TaskFlights", "ThreadFlights"]
 
 V = TypeVar("V")
+F = TypeVar("F")
 
 # (engine id, thread id, key) triples whose fetch runs in the current context (or thread): a
 # fetch that asks its own engine for its own key would wait on itself.
@@ -103,7 +104,48 @@ class _TaskFlight(Generic[V]):
         self.waiters = 0
 
 
-class TaskFlights(Generic[V]):
+class _Flights(Generic[F]):
+    """What both engines share: the keyed registry of running flights and its counters.
+
+    :meth:`_join` is the whole single-flight decision, made once under the registry lock: the
+    caller either hosts a new flight (runs the fetch) or joins the running one (waits).
+    """
+
+    def __init__(self, on_coalesced: Callable[[], object] | None) -> None:
+        self._lock = threading.Lock()
+        self._flights: dict[Hashable, F] = {}
+        self._fetches = 0
+        self._coalesced = 0
+        self._on_coalesced = on_coalesced
+
+    def _join(self, slot: Hashable, new: Callable[[], F]) -> tuple[F, bool]:
+        """``(flight, host)``: the running flight for ``slot`` (``host`` False), or a new one
+        registered for it (``host`` True). Call with the registry lock held."""
+        flight = self._flights.get(slot)
+        if flight is None:
+            flight = self._flights[slot] = new()
+            self._fetches += 1
+            return flight, True
+        self._coalesced += 1
+        return flight, False
+
+    def _coalesced_hook(self) -> None:
+        """Tell the owner a caller joined a running flight (called outside the lock)."""
+        if self._on_coalesced is not None:
+            self._on_coalesced()
+
+    def in_flight(self) -> int:
+        """How many flights are running now (0 once every caller has returned)."""
+        with self._lock:
+            return len(self._flights)
+
+    def stats(self) -> FlightStats:
+        """A consistent snapshot of this engine's counters."""
+        with self._lock:
+            return FlightStats(self._fetches, self._coalesced, len(self._flights))
+
+
+class TaskFlights(_Flights[_TaskFlight[V]], Generic[V]):
     """Keyed single-flight for anyio tasks (asyncio and trio).
 
     One instance serves any number of keys. The registry is partitioned by thread, so event
@@ -113,11 +155,7 @@ class TaskFlights(Generic[V]):
     """
 
     def __init__(self, on_coalesced: Callable[[], object] | None = None) -> None:
-        self._lock = threading.Lock()
-        self._flights: dict[tuple[int, Hashable], _TaskFlight[V]] = {}
-        self._fetches = 0
-        self._coalesced = 0
-        self._on_coalesced = on_coalesced
+        super().__init__(on_coalesced)
 
     async def run(self, key: Hashable, fetch: Callable[[], Awaitable[V]]) -> V:
         """Return the result of ``fetch()``, sharing one execution with concurrent callers.
@@ -133,17 +171,10 @@ class TaskFlights(Generic[V]):
         if (id(self), *slot) in _ACTIVE.get():
             raise _reentry_error(key)
         with self._lock:
-            flight = self._flights.get(slot)
-            host = flight is None
-            if flight is None:
-                flight = _TaskFlight()
-                self._flights[slot] = flight
-                self._fetches += 1
-            else:
-                self._coalesced += 1
+            flight, host = self._join(slot, _TaskFlight)
             flight.waiters += 1
-        if not host and self._on_coalesced is not None:
-            self._on_coalesced()
+        if not host:
+            self._coalesced_hook()
         if host:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._drive, slot, flight, fetch)
@@ -189,16 +220,6 @@ class TaskFlights(Generic[V]):
                     del self._flights[slot]
             flight.done.set()
 
-    def in_flight(self) -> int:
-        """How many flights are running now (0 once every caller has returned)."""
-        with self._lock:
-            return len(self._flights)
-
-    def stats(self) -> FlightStats:
-        """A consistent snapshot of this engine's counters."""
-        with self._lock:
-            return FlightStats(self._fetches, self._coalesced, len(self._flights))
-
 
 class _ThreadFlight(Generic[V]):
     __slots__ = ("done", "outcome")
@@ -208,7 +229,7 @@ class _ThreadFlight(Generic[V]):
         self.outcome: _Outcome[V] = _Outcome()
 
 
-class ThreadFlights(Generic[V]):
+class ThreadFlights(_Flights[_ThreadFlight[V]], Generic[V]):
     """Keyed single-flight for threads: concurrent threads share one call of a sync fetch.
 
     The first thread for a cold key runs ``fetch()`` itself; the others block until it ends.
@@ -218,11 +239,7 @@ class ThreadFlights(Generic[V]):
     """
 
     def __init__(self, on_coalesced: Callable[[], object] | None = None) -> None:
-        self._lock = threading.Lock()
-        self._flights: dict[Hashable, _ThreadFlight[V]] = {}
-        self._fetches = 0
-        self._coalesced = 0
-        self._on_coalesced = on_coalesced
+        super().__init__(on_coalesced)
 
     def run(self, key: Hashable, fetch: Callable[[], V]) -> V:
         """Return the result of ``fetch()``, sharing one call with concurrent threads.
@@ -239,19 +256,12 @@ class ThreadFlights(Generic[V]):
         if marker in active:
             raise _reentry_error(key)
         with self._lock:
-            flight = self._flights.get(key)
-            if flight is None:
-                flight = _ThreadFlight()
-                self._flights[key] = flight
-                self._fetches += 1
-            else:
-                self._coalesced += 1
-                if flight.done is None:
-                    flight.done = threading.Event()
+            flight, host = self._join(key, _ThreadFlight)
+            if not host and flight.done is None:
+                flight.done = threading.Event()
             done = flight.done  # None only for the thread that created the flight
         if done is not None:
-            if self._on_coalesced is not None:
-                self._on_coalesced()
+            self._coalesced_hook()
             done.wait()
             return flight.outcome.unwrap()
         outcome = flight.outcome
@@ -269,13 +279,3 @@ class ThreadFlights(Generic[V]):
             if done is not None:
                 done.set()
         return outcome.unwrap()
-
-    def in_flight(self) -> int:
-        """How many flights are running now (0 once every thread has returned)."""
-        with self._lock:
-            return len(self._flights)
-
-    def stats(self) -> FlightStats:
-        """A consistent snapshot of this engine's counters."""
-        with self._lock:
-            return FlightStats(self._fetches, self._coalesced, len(self._flights))

@@ -1,7 +1,7 @@
 """Per-id exclusive reservations for strict (``BackendFailure.ERROR``) backend writes.
 
 :class:`Reservations` serialises same-id strict writers across threads and tasks alike; the
-pool's :class:`~sassi._tiering.Tiering` owns one.
+pool's :class:`~sassi._tier.Tiering` owns one; the pool core sees it as ``core.reservations``.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Hashable
 
-from .backends._stream import _Waiter
+from ._wake import Waiter
 
 
 class Reservations:
@@ -39,7 +39,7 @@ class Reservations:
                 if waiters is None:
                     self._held[key] = []
                     return
-                waiter = _Waiter()
+                waiter = Waiter()
                 waiters.append(waiter.wake)
             await waiter.event.wait()
 

@@ -9,39 +9,14 @@ wrong thread. The queue is bounded: on overflow everything pending collapses int
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import Any
 
-import anyio
-import anyio.lowlevel
-
+from .._wake import Waiter
 from ._protocol import InvalidateAll, Invalidation
 
 __all__ = ["EmptyStream", "LocalStream"]
-
-
-class _Waiter:
-    __slots__ = ("event", "native", "thread")
-
-    def __init__(self) -> None:
-        self.event = anyio.Event()
-        self.native: Any = anyio.lowlevel.current_token().native_token
-        self.thread = threading.get_ident()
-
-    def wake(self) -> None:
-        if threading.get_ident() == self.thread:
-            self.event.set()
-            return
-        schedule = getattr(self.native, "call_soon_threadsafe", None)  # asyncio loop
-        if schedule is None:
-            schedule = getattr(self.native, "run_sync_soon", None)  # trio token
-        if schedule is None:  # pragma: no cover - every anyio backend has one of the two
-            return
-        with contextlib.suppress(RuntimeError):  # the reader's loop has finished
-            schedule(self.event.set)
 
 
 class LocalStream:
@@ -61,7 +36,7 @@ class LocalStream:
         self.origin = origin
         self._items: deque[Invalidation] = deque()
         self._lock = threading.Lock()
-        self._waiter: _Waiter | None = None
+        self._waiter: Waiter | None = None
         self._closed = False
         self._on_close = on_close
         self._maxlen = maxlen
@@ -97,7 +72,7 @@ class LocalStream:
                     return self._items.popleft()
                 if self._closed:
                     raise StopAsyncIteration
-                waiter = self._waiter = _Waiter()
+                waiter = self._waiter = Waiter()
             try:
                 await waiter.event.wait()
             finally:
