@@ -24,7 +24,7 @@ from typing import Any, Generic, TypeVar
 import anyio
 
 from ._config import EventReason
-from ._core import CommitResult, Conflict, PoolCore
+from ._core import Conflict, PoolCore
 from ._delta import Delta, DeltaQuery, normalize_delta
 from ._events import Invalidated, Lagged
 from ._refresh import _call, _Handle, _interval, _Op, log
@@ -39,14 +39,18 @@ T = TypeVar("T")
 class UpdateResult:
     """What one delta-refresh tick did.
 
-    :param applied: items resident after the tick's commit.
+    :param applied: items the tick's commit wrote (inserted or replaced) and that stayed
+        resident.
     :param watermark: the subscription's watermark after the tick.
     :param full: whether the tick was a full refresh (``since=None``).
+    :param unchanged: items equal (``==``) to their live resident, left alone (no event;
+        only their expiry renewed), e.g. the row at the inclusive ``since`` boundary.
     """
 
     applied: int
     watermark: Any
     full: bool
+    unchanged: int = 0
 
 
 @dataclass(slots=True)
@@ -150,7 +154,8 @@ class DeltaRefreshHandle(_Handle, Generic[T]):
         :raises Exception: whatever the fetcher raised (watermark and pool unchanged).
         :raises TypeError: when the fetcher returned something other than a ``Delta`` of the
             pool's model.
-        :raises RuntimeError: when the handle is stopped.
+        :raises RuntimeError: when the handle is stopped, or a strict backend write holds an id
+            (the tick is deferred: nothing applied, watermark unchanged).
         """
         op = self._runner.submit(full=False, scheduled=False, join=lambda running: True)
         return await op.result()  # type: ignore[no-any-return]
@@ -162,7 +167,8 @@ class DeltaRefreshHandle(_Handle, Generic[T]):
 
         :returns: what the tick applied and the watermark after it.
         :raises Exception: whatever the fetcher raised (watermark and pool unchanged).
-        :raises RuntimeError: when the handle is stopped.
+        :raises RuntimeError: when the handle is stopped, or a strict backend write holds an id
+            (the tick is deferred: nothing applied, watermark unchanged).
         """
         op = self._runner.submit(full=True, scheduled=False, join=lambda running: running.full)
         return await op.result()  # type: ignore[no-any-return]
@@ -191,11 +197,12 @@ class DeltaRefreshHandle(_Handle, Generic[T]):
     # event bookkeeping ------------------------------------------------------------------------
 
     def _absorb(self, event: object) -> None:
-        if not self._recovering:
-            return
+        # Evictions of observed ids are recorded even while recovery is off, so enabling it
+        # later still asks for them (Rust: enabling_eviction_recovery_after_eviction_...).
         if type(event) is Lagged:
-            self._force_full = True
-            self._lags += 1
+            if self._recovering:
+                self._force_full = True
+                self._lags += 1
         elif (
             type(event) is Invalidated
             and event.reason is EventReason.LRU_EVICT
@@ -208,7 +215,7 @@ class DeltaRefreshHandle(_Handle, Generic[T]):
             self._absorb(event)
 
     def _queue_recovery(self, key: Hashable) -> None:
-        if not self._warned:
+        if self._recovering and not self._warned:
             self._warned = True
             log.warning(
                 "sassi delta refresh of %s: the pool evicted ids this subscription observed; "
@@ -222,8 +229,8 @@ class DeltaRefreshHandle(_Handle, Generic[T]):
             if key in self._recovery:  # evicted again meanwhile: the newer entry stands
                 continue
             if backoff:
-                entry.attempts += 1
-                entry.eligible_at = tick + 2 ** min(entry.attempts, 6)
+                entry.attempts += 1  # asked again next tick, then after 2, 4, ... 64 ticks
+                entry.eligible_at = tick + 2 ** min(entry.attempts - 1, 6)
             self._recovery[key] = entry
 
     # one tick ---------------------------------------------------------------------------------
@@ -243,6 +250,8 @@ class DeltaRefreshHandle(_Handle, Generic[T]):
         if full:
             taken, self._recovery = self._recovery, {}
             recover: frozenset[Hashable] = frozenset()
+        elif not self._recovering:
+            taken, recover = {}, frozenset()
         else:
             taken = {k: e for k, e in self._recovery.items() if e.eligible_at <= tick}
             for key in taken:
@@ -255,7 +264,7 @@ class DeltaRefreshHandle(_Handle, Generic[T]):
                 raise TypeError(
                     f"the delta fetcher must return a sassi.Delta, got {type(delta).__qualname__}"
                 )
-            applied = await self._apply(delta, recover, full)
+            applied, unchanged = self._apply(delta, recover, full)
         except BaseException:
             self._restore_recovery(taken, tick, backoff=not full)
             raise
@@ -265,53 +274,62 @@ class DeltaRefreshHandle(_Handle, Generic[T]):
                 self._force_full = False
         elif op.scheduled:
             self._progress += 1
-        return UpdateResult(applied, self._watermark, full)
+        return UpdateResult(applied, self._watermark, full, unchanged)
 
-    async def _apply(self, delta: Delta[T], recover: frozenset[Hashable], full: bool) -> int:
+    def _apply(self, delta: Delta[T], recover: frozenset[Hashable], full: bool) -> tuple[int, int]:
+        """Apply a fetched delta; returns ``(applied, unchanged)``.
+
+        Everything that can fail — model and id checks, every watermark read, the strict
+        reservation check — runs before the commit, and nothing after it can fail, so a failed
+        tick leaves L1, the watermark, membership and the recovery set as they were.
+        """
         core = self._core
         for item in delta.items:
             core.checked_id(item)
         upserts, tombstones = normalize_delta(delta, core.id_of)
-        keys = [k for k, _ in upserts] + tombstones
-
-        def apply() -> CommitResult:
-            nonlocal upserts
+        watermark = _raise_watermark(
+            self._watermark,
+            [delta.high_watermark, *(self._watermark_of(item) for item in delta.items)],
+        )
+        returned = {core.id_of(item) for item in delta.items} - delta.tombstones
+        with core.lock:
             self._absorb_pending()
             now = core.clock()
             if recover:
                 upserts = [(k, v) for k, v in upserts if not self._stale(k, v, recover, now)]
+            reservations = core.reservations
+            if reservations is not None and reservations.which(
+                [k for k, _ in upserts] + tombstones
+            ):
+                raise RuntimeError(
+                    "delta refresh deferred: strict backend writes are in flight for some ids; "
+                    "nothing was applied"
+                )
+            upserts, unchanged = core.drop_unchanged(upserts)
             result = core.commit(
                 upserts, tombstones, reason=EventReason.ON_DELETE, conflict=Conflict.SKIP
             )
             while self._events.receive_nowait() is not None:
                 pass  # our own commit's events: handled below from ``result``
-            returned = {core.id_of(item) for item in delta.items} - delta.tombstones
             if full:
                 self._members = set(returned)
             else:
                 self._members |= returned
                 self._members -= delta.tombstones
                 self._members -= recover - returned
-            if self._recovering:
-                for event in result.events:
-                    if (
-                        type(event) is Invalidated
-                        and event.reason is EventReason.LRU_EVICT
-                        and event.id in self._members
-                    ):
-                        self._queue_recovery(event.id)
-                entries = core.store.map
-                for key in returned:
-                    if key not in entries:  # evicted by this very batch
-                        self._queue_recovery(key)
-            return result
-
-        result = await self._when_unreserved(lambda: keys, apply)
-        self._watermark = _raise_watermark(
-            self._watermark,
-            [delta.high_watermark, *(self._watermark_of(item) for item in delta.items)],
-        )
-        return result.applied
+            for event in result.events:
+                if (
+                    type(event) is Invalidated
+                    and event.reason is EventReason.LRU_EVICT
+                    and event.id in self._members
+                ):
+                    self._queue_recovery(event.id)
+            entries = core.store.map
+            for key in returned:
+                if key not in entries:  # evicted by this very batch
+                    self._queue_recovery(key)
+        self._watermark = watermark
+        return result.applied, unchanged
 
     def _stale(self, key: Hashable, value: T, recover: frozenset[Hashable], now: float) -> bool:
         """A recovered row older than the live resident must not overwrite it."""

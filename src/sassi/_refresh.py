@@ -244,7 +244,8 @@ class RefreshHandle(_Handle):
     async def refresh_now(self) -> int:
         """Fetch every row now and apply it (after any tick in flight).
 
-        :returns: how many fetched rows are resident after the commit.
+        :returns: how many fetched rows are resident after the commit (rows equal to their
+            live resident are left alone: no write, no event).
         :raises Exception: whatever the fetcher raised (the pool is unchanged).
         :raises TypeError: when the fetcher returned values of another model.
         :raises RuntimeError: when the handle is stopped.
@@ -267,9 +268,13 @@ class RefreshHandle(_Handle):
             return list(core.store.keys) + keys if replace else keys
 
         def apply() -> int:
-            return core.commit(
-                upserts, conflict=Conflict.SKIP, replace_all=replace, reason=EventReason.MANUAL
-            ).applied
+            changed, unchanged = core.drop_unchanged(upserts)
+            wanted = set(keys)
+            removals = [k for k in core.store.keys if k not in wanted] if replace else []
+            result = core.commit(
+                changed, removals, conflict=Conflict.SKIP, reason=EventReason.MANUAL
+            )
+            return result.applied + unchanged
 
         return await self._when_unreserved(ids, apply)
 

@@ -10,7 +10,6 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sassi._store import Store
 
 from helpers import drain
 from sassi import (
@@ -25,6 +24,7 @@ from sassi import (
     Updated,
 )
 from sassi._eviction import pick_victim
+from sassi._store import Store
 from sassi.testing import FakeClock
 
 

@@ -512,9 +512,10 @@ async def test_failed_recovery_backs_off_exponentially() -> None:
             with contextlib.suppress(ValueError):
                 await handle.update()
     recovered = [sorted(q.recover_ids) for q in src.queries[1:]]
-    # tick 2 fails (attempt 1): eligible again 2 ticks later (tick 4); tick 4 fails
-    # (attempt 2): eligible 4 ticks later (tick 8), which succeeds
-    assert recovered == [[1], [], [1], [], [], [], [1], []]
+    # Rust recovery_set_merges_back_on_fetch_error: tick 2 fails (attempt 1): asked again on
+    # the next tick (3); tick 3 fails (attempt 2): eligible 2 ticks later (tick 5), which
+    # succeeds
+    assert recovered == [[1], [1], [], [1], [], [], [], []]
 
 
 async def test_failed_full_keeps_evictions_that_happened_meanwhile() -> None:
@@ -620,20 +621,23 @@ def test_invalid_intervals_are_rejected() -> None:
         pool.delta_refresh(1, None)  # type: ignore[arg-type]
 
 
-async def test_a_tick_waits_for_strict_reservations_before_moving_the_watermark() -> None:
+async def test_strict_reservations_defer_without_moving_the_watermark() -> None:
+    # Rust (reference 2.11, step 4): a strict-backend reservation defers the delta tick with
+    # an error; nothing is applied and the watermark does not move.
     from sassi._reservations import Reservations
 
     pool = Punnu(Row)
     reservations = pool._core.reservations = Reservations()
     reservations.acquire_sync(1)
     src = Source(lambda q: rows((1, 10)))
-    async with pool.delta_refresh(NEVER, src) as handle, anyio.create_task_group() as tg:
-        tg.start_soon(handle.update)
-        await anyio.wait_all_tasks_blocked()
-        assert handle.watermark is None and 1 not in pool  # waiting for the strict write
+    async with pool.delta_refresh(NEVER, src) as handle:
+        with pytest.raises(RuntimeError, match="deferred"):
+            await handle.update()
+        assert handle.watermark is None and 1 not in pool
         reservations.release(1)
-    assert handle.watermark == 10
-    assert src.since == [None]
+        await handle.update()
+        assert handle.watermark == 10
+    assert src.since == [None, None]
     assert pool.get(1) == Row(1, "r1@10", 10)
 
 

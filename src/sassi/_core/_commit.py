@@ -330,6 +330,35 @@ class CommitPath(Generic[T]):
         self._after_commit(events, True)
         return result
 
+    def drop_unchanged(
+        self, upserts: list[tuple[Hashable, T]]
+    ) -> tuple[list[tuple[Hashable, T]], int]:
+        """Refresh ticks: ``(upserts without those equal to their live resident, how many)``.
+
+        An item ``==`` to the live value under its id is left alone: no write, no event, no
+        recency change; only its expiry is renewed to the pool's default ttl (the tick has just
+        confirmed it). An ``==`` that raises counts as a change. Call with the lock held.
+        """
+        entries = self.map
+        now = self.clock()
+        deadline = deadline_at(now, self.config.ttl)
+        changed: list[tuple[Hashable, T]] = []
+        unchanged = 0
+        for key, value in upserts:
+            entry = entries.get(key)
+            if entry is not None and (entry.deadline is None or entry.deadline > now):
+                try:
+                    same = bool(entry.value == value)
+                except Exception:
+                    same = False
+                if same:
+                    unchanged += 1
+                    if entry.deadline != deadline:
+                        self.store.put(key, entry.value, entry.epoch, deadline)
+                    continue
+            changed.append((key, value))
+        return changed, unchanged
+
     def _evict(
         self,
         now: float,
