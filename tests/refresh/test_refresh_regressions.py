@@ -163,6 +163,6 @@ def test_the_sync_api_refuses_an_async_fetcher_with_a_clear_message() -> None:
         return Row(id)
 
     with pytest.raises(TypeError, match="aget_or_fetch"):
-        pool.get_or_fetch(1, fetch)
+        pool.get_or_fetch(1, fetch)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="aget_or_fetch_many"):
         pool.get_or_fetch_many([1], fetch)  # type: ignore[arg-type]
