@@ -42,6 +42,7 @@ from ._snapshot import RestoreStats as RestoreStats
 from ._stats import PunnuStats as PunnuStats
 from ._traits import trait_impl as trait_impl
 from .exceptions import BackendError as BackendError
+from .exceptions import BackendTimeout as BackendTimeout
 from .exceptions import BackendUnavailable as BackendUnavailable
 from .exceptions import BackendWriteInFlight as BackendWriteInFlight
 from .exceptions import CodecError as CodecError
@@ -85,6 +86,7 @@ __all__ = [
     "And",
     "BackendError",
     "BackendFailure",
+    "BackendTimeout",
     "BackendUnavailable",
     "BackendWriteInFlight",
     "CacheTier",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, TypeAlias, TypeVar
@@ -92,10 +92,22 @@ class Subscription:
     is a (sync and async) context manager that closes it on exit.
     """
 
-    __slots__ = ("__weakref__", "_buffer", "_capacity", "_closed", "_lock", "_skipped", "_waiters")
+    __slots__ = (
+        "__weakref__",
+        "_buffer",
+        "_capacity",
+        "_closed",
+        "_lock",
+        "_on_close",
+        "_skipped",
+        "_waiters",
+    )
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(
+        self, capacity: int, on_close: Callable[[Subscription], None] | None = None
+    ) -> None:
         self._capacity = capacity
+        self._on_close = on_close
         self._buffer: deque[Event] = deque()
         self._skipped = 0
         self._lock = threading.Lock()
@@ -175,6 +187,8 @@ class Subscription:
             waiters, self._waiters = self._waiters, []
         for waiter in waiters:
             waiter.wake()
+        if self._on_close is not None:  # leave the hub now, not at its next publish
+            self._on_close(self)
 
     def __aiter__(self) -> Subscription:
         return self
@@ -223,11 +237,19 @@ class EventHub:
         self._subs: tuple[weakref.ref[Subscription], ...] = ()
 
     def subscribe(self) -> Subscription:
-        """A new subscription that sees only events published after this call."""
-        sub = Subscription(self._capacity)
+        """A new subscription that sees only events published after this call.
+
+        It leaves the hub as soon as it is closed (a collected one at the next publish), so
+        opening and closing one per request costs the same however many came before.
+        """
+        sub = Subscription(self._capacity, self._release)
         with self._lock:
             self._subs = (*self._subs, weakref.ref(sub))
         return sub
+
+    def _release(self, sub: Subscription) -> None:
+        with self._lock:
+            self._subs = tuple(r for r in self._subs if (s := r()) is not None and s is not sub)
 
     @property
     def active(self) -> bool:

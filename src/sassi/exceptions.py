@@ -8,6 +8,7 @@ builtin they refine, so ``except ValueError`` keeps working where that is the na
      ├── IdentityMismatchError (ValueError)    a fetcher/backend returned a value with another id
      ├── BackendError                          an L2 backend failed
      │    └── BackendUnavailable (ConnectionError)   transient: retried under BackendFailure.retry
+     │         └── BackendTimeout (TimeoutError)     no answer in time: the outcome is unknown
      ├── WireFormatError (ValueError)          bytes that are not a valid sassi wire container
      │    ├── InvalidMagic
      │    ├── VersionMismatch
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 __all__ = [
     "BackendError",
+    "BackendTimeout",
     "BackendUnavailable",
     "BackendWriteInFlight",
     "CodecError",
@@ -68,6 +70,14 @@ class BackendError(SassiError):
 
 class BackendUnavailable(BackendError, ConnectionError):
     """A transient backend fault (connection refused, timeout); worth retrying."""
+
+
+class BackendTimeout(BackendUnavailable, TimeoutError):
+    """The backend did not answer in time: the command may or may not have run.
+
+    A strict (``BackendFailure.ERROR``) write that ends this way removes its id from L1 and
+    suppresses L2 reads of it until the next successful write or invalidate.
+    """
 
 
 class WireFormatError(SassiError, ValueError):

@@ -37,7 +37,7 @@ from .._core import Conflict, PoolCore
 from .._effects import Call, Op
 from .._reservations import Reservations
 from ..backends._protocol import Invalidation, Keyspace
-from ..exceptions import BackendError, ConflictError
+from ..exceptions import BackendError, BackendTimeout, ConflictError
 from ._policy import BackendIdentityMismatch, Policy, as_backend_error
 
 __all__ = ["Tiering"]
@@ -122,15 +122,38 @@ class Tiering:
         yield self._reserve(key)
         try:
             self._check_reject(key)
-            try:
-                yield from self._backend("put", "put", key, value, backend_ttl)
-            except BackendError as exc:
-                self.policy.failed("put", key, exc)
-                raise
+            yield from self._strict("put", "put", key, value, backend_ttl)
             self._suppress(key, False)
             self._commit_insert(key, value, ttl)
         finally:
             self.reservations.release(key)
+
+    def _strict(self, op: str, name: str, key: Hashable, *args: Any) -> Op[None]:
+        """A strict (``ERROR``) backend write of ``key``; L1 follows its outcome.
+
+        A failure is raised with L1 untouched (SPEC 6), unless its outcome at the backend is
+        *unknown* — a :class:`~sassi.exceptions.BackendTimeout` (no answer in time: the command
+        may have run) or a cancellation while the call was out: then ``key`` is removed from L1
+        and L2 reads of it are suppressed until the next successful write or invalidate
+        (SPEC 11.1), so L1 never keeps a value L2 may no longer hold.
+        """
+        try:
+            yield from self._backend(op, name, key, *args)
+        except BackendTimeout as exc:
+            self.policy.failed(op, key, exc)
+            self._forget(key)
+            raise
+        except BackendError as exc:
+            self.policy.failed(op, key, exc)
+            raise
+        except BaseException:
+            self._forget(key)
+            raise
+
+    def _forget(self, key: Hashable) -> None:
+        """After a strict write of unknown outcome: drop ``key`` from L1, suppress L2 reads."""
+        self._suppress(key, True)
+        self.core.commit(removals=(key,), reason=EventReason.BACKEND_INVALIDATION)
 
     def _check_reject(self, key: Hashable) -> None:
         core = self.core
@@ -156,11 +179,7 @@ class Tiering:
         if self.strict:
             yield self._reserve(key)
             try:
-                try:
-                    yield from self._backend("invalidate", "invalidate", key)
-                except BackendError as exc:
-                    self.policy.failed("invalidate", key, exc)
-                    raise
+                yield from self._strict("invalidate", "invalidate", key)
                 return self._drop_local(key, reason, suppressed=False)
             finally:
                 self.reservations.release(key)

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .._effects import Call, Op
-from ..exceptions import BackendError, BackendUnavailable, IdentityMismatchError
+from ..exceptions import BackendError, BackendTimeout, BackendUnavailable, IdentityMismatchError
 
 __all__ = ["BackendIdentityMismatch", "Policy", "as_backend_error", "backoff_delay"]
 
@@ -37,11 +37,16 @@ class BackendIdentityMismatch(IdentityMismatchError, BackendError):
 
 
 def as_backend_error(op: str, exc: Exception) -> BackendError:
-    """Any backend failure as a :class:`BackendError`; builtin connection/timeout/OS errors of
-    third-party backends count as transient (:class:`BackendUnavailable`)."""
+    """Any backend failure as a :class:`BackendError`; builtin connection/OS errors of
+    third-party backends count as transient (:class:`BackendUnavailable`), timeouts as
+    transient with an unknown outcome (:class:`BackendTimeout`)."""
     if isinstance(exc, BackendError):
         return exc
-    kind = BackendUnavailable if isinstance(exc, OSError) else BackendError
+    kind: type[BackendError] = BackendError
+    if isinstance(exc, TimeoutError):
+        kind = BackendTimeout
+    elif isinstance(exc, OSError):
+        kind = BackendUnavailable
     error = kind(f"backend {op} failed: {exc!r}")
     error.__cause__ = exc
     return error
