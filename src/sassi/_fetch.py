@@ -111,7 +111,7 @@ class Fetching(Generic[T]):
             result = yield CallFetcher(fetcher, api, key)
             if result is None:
                 return None
-            value = self._check_one(key, result)
+            value = self._check_one(key, result, fetcher)
             stored = yield from self._store(ticket, {key: value}, single=True)
             return stored.get(key, value)  # type: ignore[no-any-return]
         finally:
@@ -128,7 +128,7 @@ class Fetching(Generic[T]):
         started = time.perf_counter()
         try:
             result = yield CallFetcher(fetcher, "get_or_fetch_many", list(missing), collect=True)
-            fetched = self._check_many(missing, result)
+            fetched = self._check_many(missing, result, fetcher)
             yield from self._store(ticket, fetched, single=False)
         finally:
             self._end(ticket)
@@ -188,9 +188,16 @@ class Fetching(Generic[T]):
         """Report one slow-path call (an L1 miss) to ``metrics.record_fetch_latency``."""
         self.core.metrics.fetch_latency(time.perf_counter() - started)
 
-    def _check_one(self, key: Hashable, value: object) -> T:
+    def _checked(self, value: object, fetcher: object, asked: str) -> Hashable:
+        """``core.checked_id`` with a message that names the fetcher and what it was asked."""
+        try:
+            return self.core.checked_id(value)
+        except TypeError as exc:
+            raise TypeError(f"the fetcher {fetcher!r}, asked for {asked}: {exc}") from None
+
+    def _check_one(self, key: Hashable, value: object, fetcher: object) -> T:
         core = self.core
-        got = core.checked_id(value)
+        got = self._checked(value, fetcher, f"{core.type_name} id {key!r}")
         if got != key:
             raise IdentityMismatchError(
                 f"{core.type_name}: the fetcher was asked for id {key!r} but returned id {got!r}"
@@ -198,13 +205,19 @@ class Fetching(Generic[T]):
         return value  # type: ignore[return-value]
 
     def _check_many(
-        self, missing: dict[Hashable, None], values: Iterable[Any]
+        self, missing: dict[Hashable, None], values: Iterable[Any], fetcher: object
     ) -> dict[Hashable, T]:
         """The fetched values by id (first occurrence wins), or raise before any insert."""
         core = self.core
         fetched: dict[Hashable, T] = {}
+        asked = f"{core.type_name} ids {list(missing)!r}"
+        if not isinstance(values, Iterable):
+            raise TypeError(
+                f"the fetcher {fetcher!r}, asked for {asked}, returned "
+                f"{type(values).__qualname__}, not an iterable of {core.model.__qualname__}"
+            )
         for value in values:
-            got = core.checked_id(value)
+            got = self._checked(value, fetcher, asked)
             if got not in missing:
                 raise IdentityMismatchError(
                     f"{core.type_name}: the batch fetcher returned id {got!r}, "

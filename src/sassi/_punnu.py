@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import warnings
 from collections.abc import AsyncIterator, Callable, Hashable, Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -33,6 +34,7 @@ from ._config import (
     positive_seconds,
 )
 from ._core import DEFAULT_TTL, CommitResult, Conflict, DefaultTTL, PoolCore
+from ._core._checks import mutable_instances
 from ._delta import Delta, DeltaStats, normalize_delta
 from ._effects import drive_async, drive_sync
 from ._events import Subscription
@@ -42,6 +44,7 @@ from ._scope import MemQ, Scope
 from ._stats import PunnuStats
 from ._tier import Listener, Tiering, remove_where
 from .backends._protocol import InvalidateWhere
+from .backends._url import resolve_backend
 from .predicate import And, Predicate
 from .predicate import dumps as dumps_predicate
 
@@ -67,13 +70,15 @@ class Punnu(Generic[T]):
     :param event_capacity: buffer size of each event subscription.
     :param sweep_interval: seconds between TTL sweeps inside ``pool.background()``, or ``None``.
     :param namespace: L2 keyspace prefix (does not isolate L1).
-    :param backend: an L2 backend, or ``None``.
+    :param backend: an L2 backend, a backend URL (``redis://…``, ``rediss://…``,
+        ``redis+cluster://…``, ``file:///path``), or ``None``.
     :param backend_failure: what to do when the backend fails.
     :param metrics: an object with some of the ``record_*`` hooks, or ``None``.
     :param clock: a zero-argument monotonic clock in seconds (default ``time.monotonic``).
     :param indexes: field names to keep secondary indexes on.
     :raises ValueError: for an out-of-range option (the message names it).
     :raises TypeError: for an option of the wrong type, or a model without an identity field.
+    :warns UserWarning: for ``indexes=`` on a model whose instances can be mutated in place.
     """
 
     def __init__(
@@ -94,6 +99,7 @@ class Punnu(Generic[T]):
         info = model_info(model)
         self.model: type[T] = model
         self.type_name: str = info.type_name
+        backend = resolve_backend(backend)
         self.config: PunnuConfig = make_config(
             capacity=capacity,
             ttl=ttl,
@@ -108,6 +114,14 @@ class Punnu(Generic[T]):
             indexes=indexes,
             field_names=info.field_names,
         )
+        if self.config.indexes and mutable_instances(model):
+            warnings.warn(
+                f"{model.__qualname__} instances can be mutated in place, but Punnu(indexes=...) "
+                "indexes the values as inserted: replace residents (insert a new value), never "
+                "mutate them, or the indexes and scopes go stale",
+                UserWarning,
+                stacklevel=2,
+            )
         core = self._core = PoolCore(model, info, self.config, clock, metrics)
         self._tier: Tiering | None = None
         self._listener: Listener | None = None

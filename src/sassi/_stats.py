@@ -42,6 +42,8 @@ class PunnuStats:
         one ``TTL_EXPIRED`` per lazy-expiry miss (the metrics hook's accounting).
     :param fetches: fetcher calls started by the fetch helpers.
     :param coalesced_waiters: fetch-helper callers that joined a fetch already in flight.
+    :param backend_errors: backend failures and hostile or undecodable backend messages the
+        pool logged and carried on from (each also reported to ``record_backend_error``).
     """
 
     hits: int
@@ -51,6 +53,7 @@ class PunnuStats:
     evictions: Mapping[EventReason, int]
     fetches: int
     coalesced_waiters: int
+    backend_errors: int = 0
 
 
 def _guard(name: str, method: Callable[..., Any]) -> Callable[..., None]:

@@ -23,6 +23,7 @@ from .._model import ModelInfo
 from .._reservations import Reservations
 from .._stats import Metrics, PunnuStats
 from .._store import Store
+from ._checks import id_check
 from ._commit import CommitPath, Tally
 from ._generations import Generations
 
@@ -42,6 +43,8 @@ class PoolCore(CommitPath[T], Generic[T]):
     """
 
     __slots__ = (
+        "_id_check",
+        "backend_errors",
         "background",
         "checks",
         "clock",
@@ -96,6 +99,7 @@ class PoolCore(CommitPath[T], Generic[T]):
         self.misses = Tally()
         self.fetches = Tally()
         self.coalesced = Tally()
+        self.backend_errors = Tally()
         self.evictions: dict[EventReason, int] = dict.fromkeys(EventReason, 0)
         self.metrics = Metrics(metrics, self.type_name)
         self.metrics_on = metrics is not None
@@ -108,6 +112,7 @@ class PoolCore(CommitPath[T], Generic[T]):
         self.background: list[Callable[[], Coroutine[Any, Any, None]]] = []
         # Checks every value must pass before it is stored: ``check(value) -> None`` or raise.
         self.checks: list[Callable[[Any], None]] = []
+        self._id_check = id_check(info)
 
     # reads ------------------------------------------------------------------------------------
 
@@ -185,7 +190,8 @@ class PoolCore(CommitPath[T], Generic[T]):
     def checked_id(self, value: object) -> Hashable:
         """The id of ``value`` after checking it may be stored in this pool.
 
-        :raises TypeError: when ``value`` is not an instance of the model.
+        :raises TypeError: when ``value`` is not an instance of the model, or its id does not
+            fit the model's annotated id type.
         :raises ValueError: when a value check (e.g. ``wire_portable``) refuses it.
         """
         if not isinstance(value, self.model):
@@ -194,9 +200,17 @@ class PoolCore(CommitPath[T], Generic[T]):
             )
         for check in self.checks:
             check(value)
-        return self.id_of(value)
+        key = self.id_of(value)
+        if self._id_check is not None:
+            self._id_check(key)
+        return key
 
     # events and stats -------------------------------------------------------------------------
+
+    def backend_error(self, error: BaseException) -> None:
+        """Count one backend failure the pool carried on from, and report it to the hooks."""
+        self.backend_errors.bump()
+        self.metrics.backend_error(error)
 
     def subscribe(self) -> Subscription:
         """A new event subscription (taken under the lock, never inside a commit)."""
@@ -219,6 +233,7 @@ class PoolCore(CommitPath[T], Generic[T]):
             evictions=evictions,
             fetches=self.fetches.value,
             coalesced_waiters=self.coalesced.value,
+            backend_errors=self.backend_errors.value,
         )
 
     def __repr__(self) -> str:

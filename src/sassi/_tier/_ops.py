@@ -63,7 +63,7 @@ class Tiering:
         )
         failure = config.backend_failure
         self.policy = Policy(
-            failure.mode, failure.attempts, core.type_name, core.metrics.backend_error
+            failure.mode, failure.attempts, core.type_name, core.backend_error
         )
         self.strict = self.policy.strict
         self.reservations = Reservations()
