@@ -147,6 +147,8 @@ class PunnuConfig:
     :param metrics: the metrics hook object, or ``None``.
     :param clock: the monotonic clock (seconds).
     :param indexes: field names with secondary indexes.
+    :param fetch_lease: seconds a cross-process fetch lease lasts (``None``: per-process
+        single-flight only).
     """
 
     capacity: int = 10_000
@@ -160,6 +162,7 @@ class PunnuConfig:
     metrics: Any = None
     clock: Clock | None = None
     indexes: tuple[str, ...] = ()
+    fetch_lease: float | None = 10.0
 
 
 def positive_seconds(value: float | timedelta, option: str) -> float:
@@ -199,6 +202,7 @@ def make_config(
     clock: Callable[[], float] | None,
     indexes: Any,
     field_names: tuple[str, ...],
+    fetch_lease: float | timedelta | None = 10.0,
 ) -> PunnuConfig:
     """Validate the keyword arguments of ``Punnu(...)`` into a :class:`PunnuConfig`.
 
@@ -245,4 +249,12 @@ def make_config(
         metrics=metrics,
         clock=clock,
         indexes=index_names,
+        fetch_lease=None if fetch_lease is None else _finite(fetch_lease, "fetch_lease"),
     )
+
+
+def _finite(value: float | timedelta, option: str) -> float:
+    seconds = positive_seconds(value, option)
+    if math.isinf(seconds):
+        raise ValueError(f"{option} must be finite (None turns it off), got {value!r}")
+    return seconds

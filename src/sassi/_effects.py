@@ -22,9 +22,10 @@ import inspect
 from collections.abc import AsyncIterable, Awaitable, Callable, Generator
 from typing import Any, TypeVar
 
+import anyio
 import anyio.to_thread
 
-__all__ = ["Call", "CallFetcher", "Effect", "Op", "drive_async", "drive_sync"]
+__all__ = ["Call", "CallFetcher", "Effect", "Op", "Shielded", "drive_async", "drive_sync"]
 
 R = TypeVar("R")
 
@@ -62,6 +63,25 @@ class Call(Effect):
 
     async def run_async(self) -> Any:
         return await self.async_fn(*self.args)
+
+
+class Shielded(Effect):
+    """Run ``effect`` even while the caller is being cancelled (async driver), for at most
+    ``limit`` seconds: clean-up I/O such as releasing a lease."""
+
+    __slots__ = ("effect", "limit")
+
+    def __init__(self, effect: Effect, limit: float = 2.0) -> None:
+        self.effect = effect
+        self.limit = limit
+
+    def run_sync(self) -> Any:
+        return self.effect.run_sync()
+
+    async def run_async(self) -> Any:
+        with anyio.CancelScope(shield=True), anyio.move_on_after(self.limit):
+            return await self.effect.run_async()
+        return None
 
 
 class CallFetcher(Effect):

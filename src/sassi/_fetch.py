@@ -28,7 +28,7 @@ from typing import Any, Generic, TypeVar
 from ._core import Conflict, PoolCore, Ticket
 from ._effects import CallFetcher, Op, drive_async, drive_sync
 from ._flight import TaskFlights, ThreadFlights
-from ._tier import Tiering
+from ._tier import Fleet, Tiering
 from .exceptions import IdentityMismatchError
 
 __all__ = ["Fetching"]
@@ -50,6 +50,7 @@ class Fetching(Generic[T]):
     def __init__(self, core: PoolCore[T], tier: Tiering | None) -> None:
         self.core = core
         self.tier = tier
+        self.fleet = None if tier is None else Fleet(tier, core.config.fetch_lease)
         self.tasks: TaskFlights[Any] = TaskFlights(core.coalesced.bump)
         self.threads: ThreadFlights[Any] = ThreadFlights(core.coalesced.bump)
 
@@ -100,22 +101,57 @@ class Fetching(Generic[T]):
     # --- the operations, once --------------------------------------------------------------
 
     def _fetch_one(self, key: Hashable, fetcher: Callable[[Any], Any], api: str) -> Op[T | None]:
-        """Inside the flight: fetch ``key`` and store it unless a removal raced the fetch."""
+        """Inside the flight: L2, else (holding the fleet's lease for ``key`` when the backend
+        has leases) the fetcher; the value goes to L2 and L1 unless a removal raced it."""
         core = self.core
         live = core.peek(key)  # a flight that ended just before ours started already filled L1
         if live is not None:
             return live
+        fleet = self.fleet
         ticket = self._begin((key,))
-        core.fetches.bump()
+        lease: str | None = None
         try:
+            version: Hashable | None = None
+            if fleet is not None:
+                found, version = (yield from fleet.read([key]))[0]
+                if fleet.leases and found is None:
+                    lease, found, version = yield from self._lease(fleet, key)
+                if found is not None:
+                    stored = yield from self._store(ticket, {key: found}, Conflict.KEEP)
+                    return stored.get(key, found)
+            core.fetches.bump()
             result = yield CallFetcher(fetcher, api, key)
             if result is None:
                 return None
             value = self._check_one(key, result, fetcher)
-            stored = yield from self._store(ticket, {key: value}, single=True)
+            if fleet is not None and key in (yield from fleet.write({key: value}, {key: version})):
+                return value  # an invalidation somewhere in the fleet beat this fetch
+            stored = yield from self._store(ticket, {key: value}, Conflict.KEEP)
             return stored.get(key, value)  # type: ignore[no-any-return]
         finally:
+            if lease and fleet is not None:
+                yield from fleet.release(key, lease)
             self._end(ticket)
+
+    def _lease(self, fleet: Fleet, key: Hashable) -> Op[tuple[str | None, Any, Hashable | None]]:
+        """``(lease token, value found in L2, version)``: take the fleet's lease of ``key``, or
+        wait (at most ``fetch_lease``) for its holder's value to land, taking the lease over
+        when the holder gives up or dies. After waiting in vain: fetch without a lease."""
+        deadline = time.monotonic() + (fleet.lease_seconds or 0.0)
+        while True:
+            lease = yield from fleet.acquire(key)
+            if lease is not None:
+                # re-read under the lease: the value may have landed since the first read
+                found, version = (yield from fleet.read([key]))[0]
+                return lease, found, version
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                found, version = (yield from fleet.read([key]))[0]
+                return None, found, version
+            yield from fleet.wait(key, remaining)
+            found, version = (yield from fleet.read([key]))[0]
+            if found is not None:
+                return None, found, version
 
     def _fetch_many(
         self, keys: Iterable[Hashable], fetcher: Callable[[list[Any]], Any]
@@ -123,13 +159,29 @@ class Fetching(Generic[T]):
         hits, missing = self._split(keys)
         if not missing:
             return hits
+        fleet = self.fleet
         ticket = self._begin(missing)
-        self.core.fetches.bump()
         started = time.perf_counter()
         try:
+            versions: dict[Hashable, Hashable | None] = {}
+            if fleet is not None:  # one batched L2 read for the L1 misses
+                rows = yield from fleet.read(list(missing))
+                found = {k: v for k, (v, _) in zip(missing, rows, strict=True) if v is not None}
+                versions = {k: ver for k, (_, ver) in zip(missing, rows, strict=True)}
+                if found:
+                    stored = yield from self._store(ticket, found, Conflict.KEEP)
+                    hits.extend(stored.get(k, v) for k, v in found.items())
+                    missing = {k: None for k in missing if k not in found}
+                    if not missing:
+                        return hits
+            self.core.fetches.bump()
             result = yield CallFetcher(fetcher, "get_or_fetch_many", list(missing), collect=True)
             fetched = self._check_many(missing, result, fetcher)
-            yield from self._store(ticket, fetched, single=False)
+            lost: set[Hashable] = set()
+            if fleet is not None and fetched:  # one batched write-back
+                lost = yield from fleet.write(fetched, versions)
+            keep = {k: v for k, v in fetched.items() if k not in lost}
+            yield from self._store(ticket, keep, Conflict.RAISE)
         finally:
             self._end(ticket)
             self._latency(started)
@@ -137,24 +189,24 @@ class Fetching(Generic[T]):
         return hits
 
     def _store(
-        self, ticket: Ticket, values: dict[Hashable, T], *, single: bool
+        self, ticket: Ticket, values: dict[Hashable, T], conflict: Conflict
     ) -> Op[dict[Hashable, Any]]:
         """Commit fetched values, waiting out strict backend writes that hold their ids."""
         while True:
             try:
-                return self._commit_fetched(ticket, values, single=single)
+                return self._commit_fetched(ticket, values, conflict)
             except _Retry:
                 assert self.tier is not None
                 for key in values:
                     yield from self.tier.wait_unreserved(key)
 
     def _commit_fetched(
-        self, ticket: Ticket, values: dict[Hashable, T], *, single: bool
+        self, ticket: Ticket, values: dict[Hashable, T], conflict: Conflict
     ) -> dict[Hashable, Any]:
         """Insert ``values`` except those a removal raced; returns ``CommitResult.stored``.
 
-        A single fetch inserts "if absent or expired, else keep the live value"; a batch follows
-        the pool's ``on_conflict``.
+        ``Conflict.KEEP`` (a single fetch, an L2 fill): "insert if absent or expired, else keep
+        the live value"; ``Conflict.RAISE`` (a batch fetch) follows the pool's ``on_conflict``.
 
         :raises _Retry: when a strict backend write holds one of the ids (nothing changed).
         :raises ConflictError: (batch under ``REJECT``) when one of the ids is live.
@@ -167,9 +219,7 @@ class Fetching(Generic[T]):
             upserts = tuple((k, v) for k, v in values.items() if k not in stale)
             if not upserts:
                 return {}
-            result = core.commit(
-                upserts, conflict=Conflict.KEEP if single else Conflict.RAISE, protect=single
-            )
+            result = core.commit(upserts, conflict=conflict, protect=conflict is Conflict.KEEP)
         return result.stored
 
     # --- helpers -------------------------------------------------------------------------------

@@ -76,6 +76,9 @@ class Punnu(Generic[T]):
     :param metrics: an object with some of the ``record_*`` hooks, or ``None``.
     :param clock: a zero-argument monotonic clock in seconds (default ``time.monotonic``).
     :param indexes: field names to keep secondary indexes on.
+    :param fetch_lease: with a backend that has leases (``MemoryBackend``, ``RedisBackend``):
+        how long (seconds or ``timedelta``) one process's fetch of a cold id holds the fleet's
+        lease while the others wait for its value; ``None`` keeps single-flight per process.
     :raises ValueError: for an out-of-range option (the message names it).
     :raises TypeError: for an option of the wrong type, or a model without an identity field.
     :warns UserWarning: for ``indexes=`` on a model whose instances can be mutated in place.
@@ -95,6 +98,7 @@ class Punnu(Generic[T]):
         metrics: Any = None,
         clock: Callable[[], float] | None = None,
         indexes: Iterable[str] = (),
+        fetch_lease: float | timedelta | None = 10.0,
     ) -> None:
         info = model_info(model)
         self.model: type[T] = model
@@ -113,6 +117,7 @@ class Punnu(Generic[T]):
             clock=clock,
             indexes=indexes,
             field_names=info.field_names,
+            fetch_lease=fetch_lease,
         )
         if self.config.indexes and mutable_instances(model):
             warnings.warn(

@@ -668,6 +668,7 @@ async def test_cancel_stops_the_subscription_inside_the_block() -> None:
         handle.cancel()
         handle.cancel()
         assert handle.stopped
+        await anyio.wait_all_tasks_blocked()  # a tick already started may finish recording
         calls = len(src.queries)
         await anyio.sleep(0.05)  # fifty intervals: any surviving scheduler would have ticked
         assert len(src.queries) == calls

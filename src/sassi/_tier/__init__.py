@@ -6,6 +6,8 @@ operation is a sans-I/O generator (:mod:`sassi._effects`) that the pool drives s
 asynchronously, so each exists once.
 """
 
+from ._fleet import NO_LEASE as NO_LEASE
+from ._fleet import Fleet as Fleet
 from ._listener import STARTUP_WAIT as STARTUP_WAIT
 from ._listener import Listener as Listener
 from ._listener import remove_where as remove_where
@@ -16,8 +18,10 @@ from ._policy import as_backend_error as as_backend_error
 from ._policy import backoff_delay as backoff_delay
 
 __all__ = [
+    "NO_LEASE",
     "STARTUP_WAIT",
     "BackendIdentityMismatch",
+    "Fleet",
     "Listener",
     "Policy",
     "Tiering",

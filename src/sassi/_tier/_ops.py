@@ -62,9 +62,7 @@ class Tiering:
             core.model, config.namespace, origin=secrets.token_hex(8)
         )
         failure = config.backend_failure
-        self.policy = Policy(
-            failure.mode, failure.attempts, core.type_name, core.backend_error
-        )
+        self.policy = Policy(failure.mode, failure.attempts, core.type_name, core.backend_error)
         self.strict = self.policy.strict
         self.reservations = Reservations()
         self._lock = threading.Lock()

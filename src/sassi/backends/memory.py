@@ -1,5 +1,9 @@
 """The reference in-process backend: wire bytes in a dict, expiry by an injectable clock.
 
+It implements every optional capability of :mod:`sassi.backends._capabilities` (versions,
+batches, leases, delete-where) in process, so pools sharing one ``MemoryBackend`` behave like
+processes sharing a Redis: one fetch per cold id among them, no stale write-back.
+
 Values are stored as kind-1 wire containers (exactly what a remote backend would hold), so a
 round trip through it exercises the same codec as Redis or files. Pools that share one
 ``MemoryBackend`` also share its invalidation stream: ``invalidate`` / ``invalidate_all`` from
@@ -9,12 +13,15 @@ one pool reach every other pool's listener, which keeps their L1s coherent — h
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from datetime import timedelta
 from typing import Any
 
+import anyio
+
 from .. import wire
 from .._clock import monotonic
+from .._wake import Waiter
 from ._protocol import InvalidateAll, InvalidateId, Invalidation, Keyspace, check_value, ttl_seconds
 from ._stream import LocalStream
 
@@ -38,6 +45,10 @@ class MemoryBackend:
         self._lock = threading.Lock()
         self._data: dict[_Slot, dict[str, tuple[bytes, float | None]]] = {}
         self._subscribers: dict[_Slot, set[LocalStream]] = {}
+        self._epochs: dict[_Slot, int] = {}  # bumped by invalidate_all: every version changes
+        self._versions: dict[_Slot, dict[str, int]] = {}  # bumped by invalidate, delete_where
+        self._leases: dict[tuple[_Slot, str], tuple[str, float]] = {}  # -> (token, deadline)
+        self._lease_waiters: dict[tuple[_Slot, str], list[Callable[[], None]]] = {}
 
     def bind_clock(self, clock: Callable[[], float]) -> None:
         """Adopt a pool's clock, unless a clock was given or another pool's was adopted."""
@@ -99,6 +110,7 @@ class MemoryBackend:
         slot = self._slot(keyspace)
         with self._lock:
             self._data.get(slot, {}).pop(token, None)
+            self._bump(slot, token)
         self._publish(slot, InvalidateId(id), keyspace.origin)
 
     def invalidate_all_sync(self, keyspace: Keyspace) -> None:
@@ -106,6 +118,7 @@ class MemoryBackend:
         slot = self._slot(keyspace)
         with self._lock:
             self._data.pop(slot, None)
+            self._epochs[slot] = self._epochs.get(slot, 0) + 1
         self._publish(slot, InvalidateAll(), keyspace.origin)
 
     async def get(self, keyspace: Keyspace, id: Any) -> Any | None:
@@ -151,6 +164,188 @@ class MemoryBackend:
             self._subscribers.setdefault(slot, set()).add(stream)
         return stream
 
+    # --- versions (SupportsVersions) ------------------------------------------------------------
+
+    def _bump(self, slot: _Slot, token: str) -> None:
+        versions = self._versions.setdefault(slot, {})
+        versions[token] = versions.get(token, 0) + 1
+
+    def _version(self, slot: _Slot, token: str) -> Hashable:
+        return (self._epochs.get(slot, 0), self._versions.get(slot, {}).get(token, 0))
+
+    def _read(self, slot: _Slot, token: str) -> bytes | None:
+        """The live bytes under ``token`` (caller holds the lock); expired ones are dropped."""
+        found = self._data.get(slot, {}).get(token)
+        if found is None:
+            return None
+        data, deadline = found
+        if deadline is not None and deadline <= self._clock():
+            del self._data[slot][token]
+            return None
+        return data
+
+    def get_versioned_sync(
+        self, keyspace: Keyspace, ids: list[Any]
+    ) -> list[tuple[Any | None, Hashable]]:
+        """``[(value or None, version)]`` for ``ids``, read atomically."""
+        slot = self._slot(keyspace)
+        tokens = [wire.id_token(i) for i in ids]
+        with self._lock:
+            raw = [(self._read(slot, t), self._version(slot, t)) for t in tokens]
+        model = keyspace.resolve_model()
+        return [(None if data is None else wire.loads(model, data), v) for data, v in raw]
+
+    async def get_versioned(
+        self, keyspace: Keyspace, ids: list[Any]
+    ) -> list[tuple[Any | None, Hashable]]:
+        """Async twin of :meth:`get_versioned_sync`."""
+        return self.get_versioned_sync(keyspace, ids)
+
+    def put_if_versions_sync(
+        self,
+        keyspace: Keyspace,
+        items: list[tuple[Any, Any, Hashable]],
+        ttl: float | timedelta | None,
+    ) -> list[bool]:
+        """Store each ``(id, value, version)`` whose id still has ``version``."""
+        for _, value, _ in items:
+            check_value(keyspace, value)
+        seconds = ttl_seconds(ttl)
+        encoded = [(wire.id_token(i), wire.dumps(v), version) for i, v, version in items]
+        slot = self._slot(keyspace)
+        written: list[bool] = []
+        with self._lock:
+            space = self._data.setdefault(slot, {})
+            deadline = None if seconds is None else self._clock() + seconds
+            for token, data, version in encoded:
+                ok = self._version(slot, token) == version
+                if ok and (seconds is None or seconds > 0):
+                    space[token] = (data, deadline)
+                written.append(ok)
+        return written
+
+    async def put_if_versions(
+        self,
+        keyspace: Keyspace,
+        items: list[tuple[Any, Any, Hashable]],
+        ttl: float | timedelta | None,
+    ) -> list[bool]:
+        """Async twin of :meth:`put_if_versions_sync`."""
+        return self.put_if_versions_sync(keyspace, items, ttl)
+
+    # --- batches (SupportsBatch) ---------------------------------------------------------------
+
+    def get_many_sync(self, keyspace: Keyspace, ids: list[Any]) -> list[Any | None]:
+        """The values of ``ids`` (``None`` where absent), in order."""
+        return [value for value, _ in self.get_versioned_sync(keyspace, ids)]
+
+    async def get_many(self, keyspace: Keyspace, ids: list[Any]) -> list[Any | None]:
+        """Async twin of :meth:`get_many_sync`."""
+        return self.get_many_sync(keyspace, ids)
+
+    def put_many_sync(
+        self, keyspace: Keyspace, items: list[tuple[Any, Any]], ttl: float | timedelta | None
+    ) -> None:
+        """Store every ``(id, value)``."""
+        for id, value in items:
+            self.put_sync(keyspace, id, value, ttl)
+
+    async def put_many(
+        self, keyspace: Keyspace, items: list[tuple[Any, Any]], ttl: float | timedelta | None
+    ) -> None:
+        """Async twin of :meth:`put_many_sync`."""
+        self.put_many_sync(keyspace, items, ttl)
+
+    # --- leases (SupportsLeases) ---------------------------------------------------------------
+
+    def acquire_lease_sync(self, keyspace: Keyspace, id: Any, token: str, ttl: float) -> bool:
+        """Take the lease of ``id`` for ``ttl`` seconds (backend clock) unless it is held."""
+        key = (self._slot(keyspace), wire.id_token(id))
+        with self._lock:
+            held = self._leases.get(key)
+            if held is not None and held[1] > self._clock():
+                return False
+            self._leases[key] = (token, self._clock() + ttl)
+            return True
+
+    async def acquire_lease(self, keyspace: Keyspace, id: Any, token: str, ttl: float) -> bool:
+        """Async twin of :meth:`acquire_lease_sync`."""
+        return self.acquire_lease_sync(keyspace, id, token, ttl)
+
+    def release_lease_sync(self, keyspace: Keyspace, id: Any, token: str) -> bool:
+        """Give the lease back if ``token`` holds it; wakes everyone waiting for it."""
+        key = (self._slot(keyspace), wire.id_token(id))
+        with self._lock:
+            held = self._leases.get(key)
+            if held is None or held[0] != token:
+                return False
+            del self._leases[key]
+            wakers = self._lease_waiters.pop(key, [])
+        for wake in wakers:
+            wake()
+        return True
+
+    async def release_lease(self, keyspace: Keyspace, id: Any, token: str) -> bool:
+        """Async twin of :meth:`release_lease_sync`."""
+        return self.release_lease_sync(keyspace, id, token)
+
+    def _lease_free(self, key: tuple[_Slot, str], wake: Callable[[], None]) -> bool:
+        """Whether the lease is free now; else register ``wake`` (caller holds the lock)."""
+        held = self._leases.get(key)
+        if held is None or held[1] <= self._clock():
+            return True
+        self._lease_waiters.setdefault(key, []).append(wake)
+        return False
+
+    def wait_lease_sync(self, keyspace: Keyspace, id: Any, max_wait: float) -> None:
+        """Block until the lease of ``id`` is released or free, or ``max_wait`` seconds pass."""
+        key = (self._slot(keyspace), wire.id_token(id))
+        event = threading.Event()
+        with self._lock:
+            if self._lease_free(key, event.set):
+                return
+        event.wait(max_wait)
+
+    async def wait_lease(self, keyspace: Keyspace, id: Any, max_wait: float) -> None:
+        """Async twin of :meth:`wait_lease_sync` (woken from any thread)."""
+        key = (self._slot(keyspace), wire.id_token(id))
+        waiter = Waiter()
+        with self._lock:
+            if self._lease_free(key, waiter.wake):
+                return
+        with anyio.move_on_after(max_wait):
+            await waiter.event.wait()
+
+    # --- delete by test (SupportsDeleteWhere) --------------------------------------------------
+
+    def delete_where_sync(
+        self, keyspace: Keyspace, test: Callable[[Any], bool], batch: int = 500
+    ) -> int:
+        """Delete every live entry whose decoded value passes ``test`` (a raising test or an
+        undecodable entry is no match), ``batch`` entries at a time."""
+        slot = self._slot(keyspace)
+        model = keyspace.resolve_model()
+        with self._lock:
+            tokens = list(self._data.get(slot, {}))
+        deleted = 0
+        for start in range(0, len(tokens), max(1, batch)):
+            with self._lock:
+                chunk = [(t, self._read(slot, t)) for t in tokens[start : start + batch]]
+            doomed = [t for t, data in chunk if data is not None and _passes(test, model, data)]
+            with self._lock:
+                space = self._data.get(slot, {})
+                for token in doomed:
+                    if space.pop(token, None) is not None:
+                        deleted += 1
+                    self._bump(slot, token)
+        return deleted
+
+    async def delete_where(
+        self, keyspace: Keyspace, test: Callable[[Any], bool], batch: int = 500
+    ) -> int:
+        """Async twin of :meth:`delete_where_sync`."""
+        return self.delete_where_sync(keyspace, test, batch)
+
     def _publish(self, slot: _Slot, message: Invalidation, origin: str | None) -> None:
         with self._lock:
             targets = list(self._subscribers.get(slot, ()))
@@ -164,3 +359,10 @@ class MemoryBackend:
         """Stored entries across all keyspaces (expired ones included until read)."""
         with self._lock:
             return sum(len(space) for space in self._data.values())
+
+
+def _passes(test: Callable[[Any], bool], model: type, data: bytes) -> bool:
+    try:
+        return bool(test(wire.loads(model, data)))
+    except Exception:
+        return False
