@@ -10,6 +10,7 @@ from ._json_body import JsonKind as JsonKind
 from ._json_body import JsonPredicate as JsonPredicate
 from ._json_body import JsonTest as JsonTest
 from ._nodes import FALSE as FALSE
+from ._nodes import MAX_DEPTH as MAX_DEPTH
 from ._nodes import TRUE as TRUE
 from ._nodes import And as And
 from ._nodes import Const as Const
@@ -36,6 +37,7 @@ __all__ = [
     "JsonTest",
     "JsonValue",
     "LookupOp",
+    "MAX_DEPTH",
     "Not",
     "Or",
     "Predicate",

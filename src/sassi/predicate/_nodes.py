@@ -8,6 +8,9 @@ Composition rules (exactly the Rust crate's): ``&``/``|`` flatten (``And & x`` a
 ``~TRUE`` is ``FALSE`` and ``~FALSE`` is ``TRUE``; nothing else is simplified.
 
 Note that ``&`` binds tighter than ``==`` in Python: write ``(F.a == 1) & (F.b == 2)``.
+
+Trees are at most :data:`MAX_DEPTH` levels deep; every constructor checks, so ``==``, ``hash``,
+``repr``, code generation and SQL lowering never meet a tree too deep for Python's stack.
 """
 
 from __future__ import annotations
@@ -19,7 +22,27 @@ from typing import Any
 
 from ._ops import LookupOp
 
-__all__ = ["FALSE", "TRUE", "And", "Const", "FieldPredicate", "Not", "Or", "Predicate", "Xor"]
+__all__ = [
+    "FALSE",
+    "MAX_DEPTH",
+    "TRUE",
+    "And",
+    "Const",
+    "FieldPredicate",
+    "Not",
+    "Or",
+    "Predicate",
+    "Xor",
+]
+
+MAX_DEPTH = 64
+"""The deepest predicate tree any constructor builds (a leaf is one level).
+
+``&`` and ``|`` flatten into one ``And``/``Or`` of many children, so only alternating them,
+``Not`` and ``Xor`` add levels. At this depth ``==``, ``hash``, ``repr``, ``compile``,
+``evaluate``, the JSON wire and SQL lowering all work with room to spare on Python's default
+stack; one level more raises :class:`ValueError` at construction (and so in ``loads``).
+"""
 
 Evaluator = Callable[[Any], bool]
 Scanner = Callable[[Iterable[Any]], list[Any]]
@@ -30,6 +53,22 @@ _BOOL_MESSAGE = (
     "(lo <= F.x) & (F.x < hi) instead of a chained comparison like lo <= F.x < hi; "
     "to test an object, call predicate.evaluate(obj)"
 )
+
+
+def _depth_of(node: object) -> int:
+    depth: int = getattr(node, "_depth", 1)
+    return depth
+
+
+def _set_depth(node: Predicate, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise ValueError(
+            f"predicate nested too deeply: a {type(node).__name__} at depth {depth} exceeds "
+            f"sassi.predicate MAX_DEPTH = {MAX_DEPTH}; & and | flatten into one And/Or of many "
+            "children, so only alternating And/Or, Not and Xor add levels: restructure the "
+            "tree (e.g. one wide Or of And terms)"
+        )
+    object.__setattr__(node, "_depth", depth)
 
 
 class Predicate:
@@ -108,6 +147,7 @@ class FieldPredicate(Predicate):
     _scan: Scanner | None = dataclasses.field(
         default=None, init=False, repr=False, compare=False, hash=False
     )
+    _depth: int = dataclasses.field(default=1, init=False, repr=False, compare=False, hash=False)
 
     def __repr__(self) -> str:
         from ._repr import predicate_repr
@@ -124,6 +164,12 @@ class And(Predicate):
         default=None, init=False, repr=False, compare=False, hash=False
     )
     _scan: Scanner | None = field(default=None, init=False, repr=False, compare=False, hash=False)
+    _depth: int = field(default=1, init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.children, tuple):
+            object.__setattr__(self, "children", tuple(self.children))
+        _set_depth(self, 1 + max(map(_depth_of, self.children), default=0))
 
     def __repr__(self) -> str:
         from ._repr import predicate_repr
@@ -140,6 +186,12 @@ class Or(Predicate):
         default=None, init=False, repr=False, compare=False, hash=False
     )
     _scan: Scanner | None = field(default=None, init=False, repr=False, compare=False, hash=False)
+    _depth: int = field(default=1, init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.children, tuple):
+            object.__setattr__(self, "children", tuple(self.children))
+        _set_depth(self, 1 + max(map(_depth_of, self.children), default=0))
 
     def __repr__(self) -> str:
         from ._repr import predicate_repr
@@ -156,6 +208,10 @@ class Not(Predicate):
         default=None, init=False, repr=False, compare=False, hash=False
     )
     _scan: Scanner | None = field(default=None, init=False, repr=False, compare=False, hash=False)
+    _depth: int = field(default=1, init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        _set_depth(self, 1 + _depth_of(self.child))
 
     def __repr__(self) -> str:
         from ._repr import predicate_repr
@@ -173,6 +229,10 @@ class Xor(Predicate):
         default=None, init=False, repr=False, compare=False, hash=False
     )
     _scan: Scanner | None = field(default=None, init=False, repr=False, compare=False, hash=False)
+    _depth: int = field(default=1, init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        _set_depth(self, 1 + max(_depth_of(self.left), _depth_of(self.right)))
 
     def __repr__(self) -> str:
         from ._repr import predicate_repr
@@ -189,6 +249,7 @@ class Const(Predicate):
         default=None, init=False, repr=False, compare=False, hash=False
     )
     _scan: Scanner | None = field(default=None, init=False, repr=False, compare=False, hash=False)
+    _depth: int = field(default=1, init=False, repr=False, compare=False, hash=False)
 
     def __repr__(self) -> str:
         return "TRUE" if self.value else "FALSE"
