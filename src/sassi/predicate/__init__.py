@@ -18,7 +18,9 @@ from ._nodes import FieldPredicate as FieldPredicate
 from ._nodes import Not as Not
 from ._nodes import Or as Or
 from ._nodes import Predicate as Predicate
+from ._nodes import SupportsPredicate as SupportsPredicate
 from ._nodes import Xor as Xor
+from ._nodes import as_predicate as as_predicate
 from ._ops import LookupOp as LookupOp
 from ._wire import dumps as dumps
 from ._wire import loads as loads
@@ -42,8 +44,10 @@ __all__ = [
     "Or",
     "Predicate",
     "PresentField",
+    "SupportsPredicate",
     "TRUE",
     "Xor",
+    "as_predicate",
     "dumps",
     "loads",
 ]

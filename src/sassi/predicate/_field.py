@@ -27,9 +27,9 @@ import typing
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from ._compare import Comparisons
+from ._compare import Comparisons, operand_error
 from ._json_body import JSON_MARKER
-from ._nodes import FieldPredicate, Predicate
+from ._nodes import FieldPredicate
 from ._ops import OPS, LookupOp, OpKind
 
 if typing.TYPE_CHECKING:
@@ -151,12 +151,13 @@ class _Builder(Comparisons):
         present = ".present()" if self._present else ""
         return f"{prefix}{self.name}{present} (annotated {describe_annotation(self.annotation)})"
 
+    def _describe(self) -> str:
+        return self._where()
+
     def _check(self, op: LookupOp, value: Any) -> None:
-        if isinstance(value, (_Builder, Predicate)):
-            raise TypeError(
-                f"{self._where()}: cannot compare a field with {type(value).__name__} "
-                f"{value!r}; operands must be plain values"
-            )
+        error = operand_error(self, value)
+        if error is not None:
+            raise error
         if value is None and self._present:
             raise TypeError(
                 f"{self._where()}: present() comparisons take a value, not None; "
@@ -195,6 +196,9 @@ class _Builder(Comparisons):
             self._check(op, high)
             value = (low, high)
         elif kind is OpKind.STRING:
+            error = operand_error(self, operand)
+            if error is not None:
+                raise error
             if not isinstance(operand, str):
                 raise TypeError(
                     f"{self._where()}: {OPS[op].symbol}() needs a str needle, "
@@ -218,7 +222,9 @@ class Field(_Builder):
     """One model attribute, as a predicate builder: ``F.age >= 18``, ``F.name.startswith("a")``.
 
     ``==`` returns a predicate, yet ``Field`` keeps a normal identity hash so it can be used
-    as a dict key or sort key.
+    as a dict key or sort key: ``==``/``!=`` between two ``Field`` objects is identity and
+    returns a ``bool``. Every other comparison with a field or a predicate raises
+    :class:`TypeError` naming both.
 
     :param name: the attribute name.
     :param annotation: the resolved annotation (``Any`` when unknown).
@@ -226,6 +232,8 @@ class Field(_Builder):
     """
 
     __slots__ = ()
+
+    _identity_eq = True
 
     def __init__(self, name: str, annotation: Any = Any, owner: str = "") -> None:
         self.name = name
