@@ -1,5 +1,5 @@
 """SPEC 11.12 wrapper predicates: ``as_predicate`` and every place here that takes a predicate
-(``&``/``|``/``^`` on either side) accept any object whose ``__sassi_predicate__()``
+(``&``/``|``/``^`` on either side, ``dumps``) accept any object whose ``__sassi_predicate__()``
 returns a ``Predicate``; everything else is a clear ``TypeError``."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import sassi
-from sassi.predicate import TRUE, And, Or, Predicate, Xor, as_predicate
+from sassi.predicate import TRUE, And, Or, Predicate, Xor, as_predicate, dumps, loads
 
 
 @dataclass(frozen=True)
@@ -128,6 +128,15 @@ def test_wrappers_keep_the_flattening_rules() -> None:
     assert Wrapped(And((A, B))) & C == And((A, B, C))
     assert (A | B) | Wrapped(C) == Or((A, B, C))
     assert Wrapped(C) | (A | B) == Or((C, A, B))
+
+
+def test_dumps_accepts_a_wrapper() -> None:
+    p = (A & B) | C
+    assert dumps(Wrapped(p)) == dumps(p)
+    assert dumps(Wrapped(p), model=Doc) == dumps(p, model=Doc)
+    assert loads(Doc, dumps(Wrapped(Wrapped(p)))) == p
+    with pytest.raises(TypeError, match="dumps"):
+        dumps(Wrapped(3))
 
 
 def test_a_predicate_is_its_own_wrapper() -> None:

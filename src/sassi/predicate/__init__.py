@@ -24,6 +24,11 @@ from ._nodes import as_predicate as as_predicate
 from ._ops import LookupOp as LookupOp
 from ._wire import dumps as dumps
 from ._wire import loads as loads
+from ._wire_limits import MAX_DOCUMENT_BYTES as MAX_DOCUMENT_BYTES
+from ._wire_limits import MAX_JSON_NESTING as MAX_JSON_NESTING
+from ._wire_limits import MAX_NODES as MAX_NODES
+from ._wire_limits import MAX_NUMBER_DIGITS as MAX_NUMBER_DIGITS
+from ._wire_limits import MAX_NUMBER_EXPONENT as MAX_NUMBER_EXPONENT
 
 __all__ = [
     "And",
@@ -40,6 +45,11 @@ __all__ = [
     "JsonValue",
     "LookupOp",
     "MAX_DEPTH",
+    "MAX_DOCUMENT_BYTES",
+    "MAX_JSON_NESTING",
+    "MAX_NODES",
+    "MAX_NUMBER_DIGITS",
+    "MAX_NUMBER_EXPONENT",
     "Not",
     "Or",
     "Predicate",
