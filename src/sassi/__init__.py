@@ -40,6 +40,7 @@ from ._registry import trait_impl as trait_impl
 from ._scope import MemQ as MemQ
 from ._scope import Scope as Scope
 from ._stats import PunnuStats as PunnuStats
+from ._tenant import TenantKey as TenantKey
 from ._tiering import RestoreStats as RestoreStats
 from .exceptions import BackendError as BackendError
 from .exceptions import BackendUnavailable as BackendUnavailable
@@ -137,6 +138,7 @@ __all__ = [
     "SnapshotMode",
     "Subscription",
     "TRUE",
+    "TenantKey",
     "TooManyEntries",
     "TypeNameMismatch",
     "UnsupportedFlags",
