@@ -68,6 +68,7 @@ SPEC_NAMES = [
     "TooManyEntries",
     "BackendWriteInFlight",
     "JsonPredicate",
+    "TenantKey",
 ]
 
 
@@ -93,12 +94,13 @@ def test_submodules() -> None:
         Keyspace,
         MemoryBackend,
     )
-    from sassi.predicate import dumps, loads
+    from sassi.predicate import MAX_DEPTH, SupportsPredicate, as_predicate, dumps, loads
     from sassi.testing import FakeClock
 
     assert callable(sassi.wire.dumps) and callable(sassi.wire.loads)
     assert all(x is not None for x in (Backend, FileBackend, InvalidateAll, InvalidateId, Keyspace))
     assert all(x is not None for x in (MemoryBackend, dumps, loads, FakeClock))
+    assert callable(as_predicate) and SupportsPredicate is not None and MAX_DEPTH == 64
 
 
 def test_import_sassi_stays_light() -> None:

@@ -40,6 +40,7 @@ from ._scope import MemQ as MemQ
 from ._scope import Scope as Scope
 from ._snapshot import RestoreStats as RestoreStats
 from ._stats import PunnuStats as PunnuStats
+from ._tenant import TenantKey as TenantKey
 from ._traits import trait_impl as trait_impl
 from .exceptions import BackendError as BackendError
 from .exceptions import BackendTimeout as BackendTimeout
@@ -139,6 +140,7 @@ __all__ = [
     "SnapshotMode",
     "Subscription",
     "TRUE",
+    "TenantKey",
     "TooManyEntries",
     "TypeNameMismatch",
     "UnsupportedFlags",

@@ -10,7 +10,7 @@ from collections.abc import Callable, Hashable, Iterable
 from typing import Any, TypeVar
 
 from ._model import model_info
-from .predicate import Predicate
+from .predicate import Predicate, as_predicate
 
 __all__ = ["MemQ"]
 
@@ -150,9 +150,8 @@ class MemQ:
     @staticmethod
     def where(predicate: Predicate) -> MemQ:
         """Keep the items ``predicate`` accepts."""
-        if not isinstance(predicate, Predicate):
-            raise TypeError(f"where() needs a sassi Predicate, got {predicate!r}")
-        return MemQ("where", predicate, _scan(predicate))
+        checked = as_predicate(predicate, what="MemQ.where()")
+        return MemQ("where", checked, _scan(checked))
 
     @staticmethod
     def filter(fn: Callable[[Any], object]) -> MemQ:

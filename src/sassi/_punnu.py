@@ -45,7 +45,7 @@ from ._stats import PunnuStats
 from ._tier import Listener, Tiering, remove_where
 from .backends._protocol import InvalidateWhere
 from .backends._url import resolve_backend
-from .predicate import And, Predicate
+from .predicate import And, Predicate, as_predicate
 from .predicate import dumps as dumps_predicate
 
 if TYPE_CHECKING:
@@ -251,8 +251,8 @@ class Punnu(Generic[T]):
         :raises BackendError: under ``BackendFailure.ERROR`` when publishing fails (the local
             entries are already removed: dropping cache entries is always safe).
         """
-        message = self._where_message(predicate)
-        removed = remove_where(self._core, predicate.compile(), EventReason.MANUAL)
+        checked, message = self._where(predicate)
+        removed = remove_where(self._core, checked.compile(), EventReason.MANUAL)
         if message is not None and self._tier is not None:
             drive_sync(self._tier.publish(message))
         return removed
@@ -263,18 +263,19 @@ class Punnu(Generic[T]):
         :raises TypeError: when ``predicate`` is not a predicate or cannot be encoded.
         :raises BackendError: under ``BackendFailure.ERROR`` when publishing fails.
         """
-        message = self._where_message(predicate)
-        removed = remove_where(self._core, predicate.compile(), EventReason.MANUAL)
+        checked, message = self._where(predicate)
+        removed = remove_where(self._core, checked.compile(), EventReason.MANUAL)
         if message is not None and self._tier is not None:
             await drive_async(self._tier.publish(message))
         return removed
 
-    def _where_message(self, predicate: Predicate) -> InvalidateWhere | None:
-        if not isinstance(predicate, Predicate):
-            raise TypeError(f"invalidate_where() takes a sassi predicate, got {predicate!r}")
+    def _where(self, predicate: Predicate) -> tuple[Predicate, InvalidateWhere | None]:
+        """The checked predicate and, with a backend, its message (encoded before anything is
+        removed: a predicate the wire cannot carry changes nothing)."""
+        checked = as_predicate(predicate, what="invalidate_where()")
         if self._tier is None:
-            return None
-        return InvalidateWhere(dumps_predicate(predicate, model=self.model))
+            return checked, None
+        return checked, InvalidateWhere(dumps_predicate(checked, model=self.model))
 
     def sweep_expired(self) -> int:
         """Remove every expired entry now, emitting ``Invalidated(id, TTL_EXPIRED)`` for each.
@@ -476,16 +477,15 @@ class Punnu(Generic[T]):
     def scope(self, *predicates: Predicate) -> Scope[T]:
         """A lazy query over the live values; the predicates are ANDed.
 
-        :param predicates: zero or more predicates.
+        :param predicates: zero or more predicates (or objects with ``__sassi_predicate__()``).
         :returns: a new :class:`Scope`.
-        :raises TypeError: when an argument is not a predicate.
+        :raises TypeError: when an argument is not a predicate (a ``bool`` usually means two
+            fields were compared: the message says so).
         """
-        for predicate in predicates:
-            if not isinstance(predicate, Predicate):
-                raise TypeError(f"scope() takes sassi predicates, got {predicate!r}")
-        if not predicates:
+        checked = [as_predicate(p, what="scope()") for p in predicates]
+        if not checked:
             return Scope(self._core)
-        combined = predicates[0] if len(predicates) == 1 else And(tuple(predicates))
+        combined = checked[0] if len(checked) == 1 else And(tuple(checked))
         return Scope(self._core, (MemQ.where(combined),))
 
     # refresh (sassi._refresh, sassi._delta_refresh) -------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 
 from ._core import PoolCore
 from ._memq import MemQ
-from .predicate import And, Predicate
+from .predicate import And, Predicate, as_predicate
 
 __all__ = ["MemQ", "Scope", "explain", "source"]
 
@@ -81,9 +81,10 @@ class Scope(Generic[T]):
         :returns: a new scope with this op appended.
         :raises TypeError: when an argument is not a sassi predicate.
         """
-        if len(predicates) == 1:
-            return self._with(MemQ.where(predicates[0]))
-        return self._with(MemQ.where(And(tuple(predicates))))
+        checked = [as_predicate(p, what="where()") for p in predicates]
+        if len(checked) == 1:
+            return self._with(MemQ.where(checked[0]))
+        return self._with(MemQ.where(And(tuple(checked))))
 
     def filter(self, fn: Callable[[T], object]) -> Scope[T]:
         """Keep the values for which ``fn`` is truthy.

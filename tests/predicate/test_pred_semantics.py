@@ -366,10 +366,25 @@ def test_scan_accepts_any_iterable_and_keeps_order() -> None:
     assert scan(PEOPLE) == [ALICE, BOB]  # a fresh list each time
 
 
+def _forged(cls: type[Predicate], *values: object) -> Predicate:
+    """A node made without its constructor, so without the MAX_DEPTH check (as unpickling a
+    crafted payload could): the evaluator must still not crash on it."""
+    node = object.__new__(cls)
+    for name, value in zip(cls.__match_args__, values, strict=True):  # type: ignore[attr-defined]
+        object.__setattr__(node, name, value)
+    for cache in ("_compiled", "_scan"):
+        object.__setattr__(node, cache, None)
+    return node
+
+
 def test_deep_trees_fall_back_to_the_interpreter() -> None:
     p: Predicate = F.age > 18
+    with pytest.raises(ValueError, match="MAX_DEPTH"):  # the constructors refuse this tree
+        for i in range(150):
+            p = Or((And((p, F.age < 100 + i)), FALSE))
+    p = F.age > 18
     for i in range(150):
-        p = Or((And((p, F.age < 100 + i)), FALSE))
+        p = _forged(Or, (_forged(And, (p, F.age < 100 + i)), FALSE))
     with pytest.raises((SyntaxError, RecursionError, MemoryError)):
         compile(generate_source(p)[0], "<deep>", "exec")
     assert [check(p, o) for o in PEOPLE] == [True, True, False]

@@ -502,8 +502,14 @@ def test_operands_are_revalidated_against_annotations() -> None:
 
 def test_deep_nesting_is_a_value_error_both_ways() -> None:
     p: Predicate = F.age == 1
-    for _ in range(5000):
-        p = Not(p)
+    with pytest.raises(ValueError, match="deep"):  # refused at construction (MAX_DEPTH)
+        for _ in range(5000):
+            p = Not(p)
+    p = F.age == 1
+    for _ in range(5000):  # forged past the constructor's check, as a crafted pickle could
+        node = object.__new__(Not)
+        object.__setattr__(node, "child", p)
+        p = node
     with pytest.raises(ValueError, match="deep"):
         dumps(p)
     text = '{"sassi_predicate":1,"model":null,"tree":' + '{"not":' * 100_000 + "{}" + "}" * 100_001

@@ -18,121 +18,19 @@ annotations; ``bool`` is ordered (``False < True``) as in Python and Rust.
 
 from __future__ import annotations
 
-import datetime as _dt
-import decimal
-import enum
-import numbers
-import types
 import typing
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from ._compare import Comparisons
-from ._json_body import JSON_MARKER
-from ._nodes import FieldPredicate, Predicate
+from ._annotations import accepts_by_type, admits_json, annotation_accepts, describe_annotation
+from ._compare import Comparisons, operand_error
+from ._nodes import FieldPredicate
 from ._ops import OPS, LookupOp, OpKind
 
 if typing.TYPE_CHECKING:
     from ._json import JsonPath
 
 __all__ = ["Field", "Fields", "PresentField", "annotation_accepts", "describe_annotation"]
-
-_UNORDERED_TYPES: tuple[type, ...] = (dict, list, set, frozenset, complex, Mapping)
-_NUMERIC_TYPES: tuple[type, ...] = (numbers.Real, decimal.Decimal)
-
-
-def describe_annotation(ann: Any) -> str:
-    """A short human-readable spelling of an annotation for error messages.
-
-    :param ann: any annotation object.
-    :returns: e.g. ``"int | None"`` or ``"sassi.JSON"``.
-    """
-    if ann is Any:
-        return "Any"
-    if ann is None or ann is type(None):
-        return "None"
-    if typing.get_origin(ann) is typing.Annotated:
-        if JSON_MARKER in getattr(ann, "__metadata__", ()):
-            return "sassi.JSON"
-        return describe_annotation(typing.get_args(ann)[0])
-    origin = typing.get_origin(ann)
-    if origin in (typing.Union, types.UnionType):
-        return " | ".join(describe_annotation(a) for a in typing.get_args(ann))
-    if isinstance(ann, type) and not typing.get_args(ann):
-        return ann.__qualname__
-    return repr(ann).replace("typing.", "")
-
-
-def _class_accepts(cls: type, value: Any, ordering: bool) -> bool:
-    """Whether ``value`` may be compared with values of class ``cls``."""
-    if ordering and issubclass(cls, _UNORDERED_TYPES):
-        return False
-    if cls is object:
-        return True
-    if issubclass(cls, enum.Enum):
-        return isinstance(value, cls)
-    if cls is bool:
-        return isinstance(value, bool)
-    if issubclass(cls, _NUMERIC_TYPES) and not issubclass(cls, bool):
-        return isinstance(value, _NUMERIC_TYPES) and not isinstance(value, bool)
-    if issubclass(cls, str):  # str subclasses compare with plain str (and vice versa)
-        return isinstance(value, str)
-    if issubclass(cls, bytes):
-        return isinstance(value, bytes)
-    if issubclass(cls, _dt.datetime):
-        return isinstance(value, _dt.datetime)
-    if issubclass(cls, _dt.date):
-        return isinstance(value, _dt.date) and not isinstance(value, _dt.datetime)
-    try:
-        return isinstance(value, cls)
-    except TypeError:  # e.g. a non-runtime Protocol: no way to tell, so accept
-        return True
-
-
-def annotation_accepts(
-    ann: Any, value: Any, *, ordering: bool = False, needle: bool = False
-) -> bool:
-    """Whether ``value`` is a sensible operand for a field annotated ``ann``.
-
-    :param ann: the field's resolved annotation (``Any`` when unknown).
-    :param value: the operand.
-    :param ordering: the operand is used with ``< <= > >= between``.
-    :param needle: the operand is a string-lookup needle (any ``str`` fits a ``Literal`` of
-        strings).
-    :returns: ``True`` when the comparison makes sense for that annotation.
-    """
-    if ordering and isinstance(value, (dict, list, set, frozenset, complex)):
-        return False
-    if ann is Any or ann is object or isinstance(ann, (typing.TypeVar, str, typing.ForwardRef)):
-        return True
-    if ann is None or ann is type(None):
-        return value is None
-    origin = typing.get_origin(ann)
-    if origin is typing.Annotated:
-        return annotation_accepts(typing.get_args(ann)[0], value, ordering=ordering, needle=needle)
-    if origin in (typing.Union, types.UnionType):
-        return any(
-            annotation_accepts(a, value, ordering=ordering, needle=needle)
-            for a in typing.get_args(ann)
-        )
-    if origin is typing.Literal:
-        literals = typing.get_args(ann)
-        if needle:  # a substring of a str literal is not itself one of the literals
-            return isinstance(value, str) and any(isinstance(lit, str) for lit in literals)
-        return any(type(value) is type(lit) and value == lit for lit in literals)
-    supertype = getattr(ann, "__supertype__", None)  # typing.NewType
-    if supertype is not None:
-        return annotation_accepts(supertype, value, ordering=ordering, needle=needle)
-    if isinstance(origin, type):
-        return _class_accepts(origin, value, ordering)
-    if isinstance(ann, type):
-        return _class_accepts(ann, value, ordering)
-    return True  # an annotation form we cannot reason about: accept, like Any
-
-
-def _admits_json(ann: Any) -> bool:
-    """Whether ``.json`` makes sense on a field annotated ``ann``."""
-    return annotation_accepts(ann, {}) or annotation_accepts(ann, [])
 
 
 class _Builder(Comparisons):
@@ -151,12 +49,13 @@ class _Builder(Comparisons):
         present = ".present()" if self._present else ""
         return f"{prefix}{self.name}{present} (annotated {describe_annotation(self.annotation)})"
 
+    def _describe(self) -> str:
+        return self._where()
+
     def _check(self, op: LookupOp, value: Any) -> None:
-        if isinstance(value, (_Builder, Predicate)):
-            raise TypeError(
-                f"{self._where()}: cannot compare a field with {type(value).__name__} "
-                f"{value!r}; operands must be plain values"
-            )
+        error = operand_error(self, value)
+        if error is not None:
+            raise error
         if value is None and self._present:
             raise TypeError(
                 f"{self._where()}: present() comparisons take a value, not None; "
@@ -187,14 +86,22 @@ class _Builder(Comparisons):
                     f"(a list or tuple), not {operand!r}"
                 )
             value = tuple(operand)
+            checked: set[type] = set()  # a 100k-value in_() validates each plain type once
             for item in value:
+                if type(item) in checked:
+                    continue
                 self._check(op, item)
+                if accepts_by_type(self.annotation, item):
+                    checked.add(type(item))
         elif kind is OpKind.RANGE:
             low, high = operand
             self._check(op, low)
             self._check(op, high)
             value = (low, high)
         elif kind is OpKind.STRING:
+            error = operand_error(self, operand)
+            if error is not None:
+                raise error
             if not isinstance(operand, str):
                 raise TypeError(
                     f"{self._where()}: {OPS[op].symbol}() needs a str needle, "
@@ -218,7 +125,9 @@ class Field(_Builder):
     """One model attribute, as a predicate builder: ``F.age >= 18``, ``F.name.startswith("a")``.
 
     ``==`` returns a predicate, yet ``Field`` keeps a normal identity hash so it can be used
-    as a dict key or sort key.
+    as a dict key or sort key: ``==``/``!=`` between two ``Field`` objects is identity and
+    returns a ``bool``. Every other comparison with a field or a predicate raises
+    :class:`TypeError` naming both.
 
     :param name: the attribute name.
     :param annotation: the resolved annotation (``Any`` when unknown).
@@ -226,6 +135,8 @@ class Field(_Builder):
     """
 
     __slots__ = ()
+
+    _identity_eq = True
 
     def __init__(self, name: str, annotation: Any = Any, owner: str = "") -> None:
         self.name = name
@@ -292,7 +203,7 @@ class Field(_Builder):
         """
         from ._json import JsonPath
 
-        if not _admits_json(self.annotation):
+        if not admits_json(self.annotation):
             raise TypeError(f"{self._where()}: .json needs a sassi.JSON (or Any) field")
         return JsonPath(self.name, ())
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from ._compare import Comparisons
+from ._compare import BuilderBase, Comparisons, operand_error
 from ._json_body import JsonKind, JsonPredicate, JsonTest
 from ._nodes import FieldPredicate
 from ._ops import LookupOp
@@ -86,7 +86,7 @@ def _keys(keys: Iterable[str]) -> tuple[str, ...]:
     return tuple(_check_key(k) for k in keys)
 
 
-class JsonPath:
+class JsonPath(BuilderBase):
     """A location inside a JSON field: ``F.payload.json`` is the root.
 
     Paths walk objects only; a non-object on the way, an absent key or a ``None`` field value
@@ -104,6 +104,15 @@ class JsonPath:
 
     def __repr__(self) -> str:
         return f"JsonPath({self.field!r}, {self.segments!r})"
+
+    def _describe(self) -> str:
+        return f"{self.field}.json" + "".join(f".key({s!r})" for s in self.segments)
+
+    def _plain(self, value: Any) -> Any:
+        error = operand_error(self, value)
+        if error is not None:
+            raise error
+        return value
 
     # Path building ---------------------------------------------------------------------------
     def path(self, dotted: str) -> JsonPath:
@@ -210,15 +219,16 @@ class JsonPath:
         :raises ValueError: when ``value`` holds a non-finite float.
         :raises TypeError: when ``value`` is not JSON.
         """
-        return self._leaf(JsonTest.EQ_JSON, operand=check_json_value(value))
+        return self._leaf(JsonTest.EQ_JSON, operand=check_json_value(self._plain(value)))
 
     def ne_json(self, value: Any) -> FieldPredicate:
         """The path resolves and its value differs from ``value`` (false when missing)."""
-        return self._leaf(JsonTest.NE_JSON, operand=check_json_value(value))
+        return self._leaf(JsonTest.NE_JSON, operand=check_json_value(self._plain(value)))
 
     def array_contains(self, element: Any) -> FieldPredicate:
         """The resolved value is an array with an element equal (as JSON) to ``element``."""
-        return self._leaf(JsonTest.ARRAY_CONTAINS, operand=check_json_value(element))
+        operand = check_json_value(self._plain(element))
+        return self._leaf(JsonTest.ARRAY_CONTAINS, operand=operand)
 
     def _array_len(self, op: LookupOp, n: int) -> FieldPredicate:
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:
@@ -271,7 +281,13 @@ class JsonValue(Comparisons):
     def __repr__(self) -> str:
         return f"JsonValue({self.path!r}, {self.scalar_type.__name__})"
 
+    def _describe(self) -> str:
+        return f"{self.path._describe()}.value({self.scalar_type.__name__})"
+
     def _operand(self, value: Any) -> Any:
+        error = operand_error(self, value)
+        if error is not None:
+            raise error
         name = self.scalar_type.__name__
         if self.kind is JsonKind.NUMBER:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -293,6 +309,10 @@ class JsonValue(Comparisons):
         :raises TypeError: for an operand of the wrong kind or ordering on str/bool.
         :raises ValueError: for a non-finite float operand.
         """
+        if op not in (LookupOp.BETWEEN, LookupOp.IN, LookupOp.NOT_IN):
+            error = operand_error(self, operand)  # named before anything else
+            if error is not None:
+                raise error
         ordering = op in _ORDERING or op is LookupOp.BETWEEN
         if ordering and self.kind is not JsonKind.NUMBER:
             raise TypeError(

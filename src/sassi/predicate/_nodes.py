@@ -8,6 +8,14 @@ Composition rules (exactly the Rust crate's): ``&``/``|`` flatten (``And & x`` a
 ``~TRUE`` is ``FALSE`` and ``~FALSE`` is ``TRUE``; nothing else is simplified.
 
 Note that ``&`` binds tighter than ``==`` in Python: write ``(F.a == 1) & (F.b == 2)``.
+
+Trees are at most :data:`MAX_DEPTH` levels deep; every constructor checks, so ``==``, ``hash``,
+``repr``, code generation and SQL lowering never meet a tree too deep for Python's stack.
+
+Wherever a predicate is expected (``&``/``|``/``^`` operands here, ``scope``, ``where``,
+``dumps``, ``invalidate_where``, ``to_sqlalchemy`` elsewhere), :func:`as_predicate` also
+accepts a *wrapper*: any object whose class defines ``__sassi_predicate__()`` returning a
+:class:`Predicate` (the Rust crate's ``IntoBasicPredicate``).
 """
 
 from __future__ import annotations
@@ -15,11 +23,36 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ._ops import LookupOp
 
-__all__ = ["FALSE", "TRUE", "And", "Const", "FieldPredicate", "Not", "Or", "Predicate", "Xor"]
+__all__ = [
+    "FALSE",
+    "MAX_DEPTH",
+    "TRUE",
+    "And",
+    "Const",
+    "FieldPredicate",
+    "Not",
+    "Or",
+    "Predicate",
+    "SupportsPredicate",
+    "Xor",
+    "as_predicate",
+]
+
+MAX_DEPTH = 64
+"""The deepest predicate tree any constructor builds (a leaf is one level).
+
+``&`` and ``|`` flatten into one ``And``/``Or`` of many children, so only alternating them,
+``Not`` and ``Xor`` add levels. At this depth ``==``, ``hash``, ``repr``, ``compile``,
+``evaluate``, the JSON wire and SQL lowering all work with room to spare on Python's default
+stack; one level more raises :class:`ValueError` at construction (and so in ``loads``).
+"""
+
+_MAX_UNWRAP = 4
+"""How many ``__sassi_predicate__`` wrappers deep :func:`as_predicate` looks."""
 
 Evaluator = Callable[[Any], bool]
 Scanner = Callable[[Iterable[Any]], list[Any]]
@@ -31,30 +64,126 @@ _BOOL_MESSAGE = (
     "to test an object, call predicate.evaluate(obj)"
 )
 
+_TWO_FIELDS_HINT = (
+    "the usual cause is comparing two fields: F.a == F.b is a plain bool (Field objects compare "
+    "by identity, so fields work as dict keys), never a predicate; compare a field with a value "
+    "instead, as in (F.a == 1) & (F.b > 2)"
+)
+
+
+def precedence_hint(symbol: str) -> str:
+    """Why ``F.a == 1 & F.b > 2`` fails, for messages about the ``symbol`` operator."""
+    return (
+        f"{symbol} binds tighter than == != < <= > >= in Python, so F.a == 1 {symbol} F.b > 2 "
+        f"reads as F.a == (1 {symbol} F.b) > 2: parenthesize each comparison, as in "
+        f"(F.a == 1) {symbol} (F.b > 2)"
+    )
+
+
+class SupportsPredicate(Protocol):
+    """A wrapper predicate: anything whose ``__sassi_predicate__()`` returns a :class:`Predicate`."""
+
+    def __sassi_predicate__(self) -> Predicate: ...
+
+
+def as_predicate(obj: object, *, what: str) -> Predicate:
+    """``obj`` as a :class:`Predicate`: the one check behind every place that takes a predicate.
+
+    A predicate is returned as is; a wrapper (its class defines ``__sassi_predicate__()``) is
+    unwrapped, wrappers of wrappers up to four levels deep.
+
+    :param obj: a predicate or a wrapper of one.
+    :param what: what takes the predicate, for messages (``"scope()"``, ``"where()"``...).
+    :returns: the predicate.
+    :raises TypeError: for a ``bool`` (``"{what} takes a sassi predicate, got the bool False:
+        the usual cause is comparing two fields..."``); for a wrapper whose
+        ``__sassi_predicate__()`` returns something else or still a wrapper after four levels
+        (the message names the wrapper and what it returned); for anything else
+        (``"{what} takes a sassi predicate, got {obj!r}"``).
+    """
+    return _coerce(obj, what, "")
+
+
+def _coerce(obj: object, what: str, hint: str) -> Predicate:
+    if isinstance(obj, Predicate):
+        return obj
+    if isinstance(obj, bool):
+        raise TypeError(f"{what} takes a sassi predicate, got the bool {obj!r}: {_TWO_FIELDS_HINT}")
+    current: object = obj
+    for _ in range(_MAX_UNWRAP):
+        unwrap = getattr(type(current), "__sassi_predicate__", None)
+        if unwrap is None:
+            break
+        result = unwrap(current)
+        if isinstance(result, Predicate):
+            return result
+        if getattr(type(result), "__sassi_predicate__", None) is None:
+            raise TypeError(
+                f"{what} takes a sassi predicate, got {obj!r} whose __sassi_predicate__() "
+                f"returned {result!r} ({type(result).__name__}), not a Predicate"
+            )
+        current = result
+    else:
+        raise TypeError(
+            f"{what} takes a sassi predicate, got {obj!r} whose __sassi_predicate__() still "
+            f"returned a wrapper after {_MAX_UNWRAP} levels (does a wrapper return itself?)"
+        )
+    message = f"{what} takes a sassi predicate, got {obj!r}"
+    from ._compare import BuilderBase  # not at import time: _compare imports this module
+
+    if isinstance(obj, BuilderBase):
+        message += "; a field is not a predicate: compare it with a value, as in F.x == 1"
+    raise TypeError(message + (f"; {hint}" if hint else ""))
+
+
+def _operand(other: object, symbol: str) -> Predicate:
+    return _coerce(other, f"the {symbol} operator", precedence_hint(symbol))
+
+
+def _depth_of(node: object) -> int:
+    depth: int = getattr(node, "_depth", 1)
+    return depth
+
+
+def _set_depth(node: Predicate, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise ValueError(
+            f"predicate nested too deeply: a {type(node).__name__} at depth {depth} exceeds "
+            f"sassi.predicate MAX_DEPTH = {MAX_DEPTH}; & and | flatten into one And/Or of many "
+            "children, so only alternating And/Or, Not and Xor add levels: restructure the "
+            "tree (e.g. one wide Or of And terms)"
+        )
+    object.__setattr__(node, "_depth", depth)
+
 
 class Predicate:
     """Base class of every predicate node."""
 
     __slots__ = ()
 
-    def __and__(self, other: Predicate) -> Predicate:
-        if not isinstance(other, Predicate):
-            return NotImplemented
+    def __and__(self, other: Predicate | SupportsPredicate) -> Predicate:
+        right_node = _operand(other, "&")
         left = self.children if isinstance(self, And) else (self,)
-        right = other.children if isinstance(other, And) else (other,)
+        right = right_node.children if isinstance(right_node, And) else (right_node,)
         return And(left + right)
 
-    def __or__(self, other: Predicate) -> Predicate:
-        if not isinstance(other, Predicate):
-            return NotImplemented
+    def __rand__(self, other: Predicate | SupportsPredicate) -> Predicate:
+        return _operand(other, "&") & self
+
+    def __or__(self, other: Predicate | SupportsPredicate) -> Predicate:
+        right_node = _operand(other, "|")
         left = self.children if isinstance(self, Or) else (self,)
-        right = other.children if isinstance(other, Or) else (other,)
+        right = right_node.children if isinstance(right_node, Or) else (right_node,)
         return Or(left + right)
 
-    def __xor__(self, other: Predicate) -> Predicate:
-        if not isinstance(other, Predicate):
-            return NotImplemented
-        return Xor(self, other)
+    def __ror__(self, other: Predicate | SupportsPredicate) -> Predicate:
+        return _operand(other, "|") | self
+
+    def __xor__(self, other: Predicate | SupportsPredicate) -> Predicate:
+        return Xor(self, _operand(other, "^"))
+
+    def __rxor__(self, other: Predicate | SupportsPredicate) -> Predicate:
+        return Xor(_operand(other, "^"), self)
 
     def __invert__(self) -> Predicate:
         if isinstance(self, Not):
@@ -65,6 +194,16 @@ class Predicate:
 
     def __bool__(self) -> bool:
         raise TypeError(_BOOL_MESSAGE)
+
+    def __sassi_predicate__(self) -> Predicate:
+        """A predicate is its own wrapper (see :func:`as_predicate`)."""
+        return self
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickle and copy by the constructor arguments: caches (the generated evaluator) stay
+        behind, and the copy is validated like any new node."""
+        fields = dataclasses.fields(self)  # type: ignore[arg-type]
+        return type(self), tuple(getattr(self, f.name) for f in fields if f.init)
 
     def compile(self) -> Evaluator:
         """A fast ``obj -> bool`` evaluator with the same semantics as :meth:`evaluate`.
@@ -108,6 +247,7 @@ class FieldPredicate(Predicate):
     _scan: Scanner | None = dataclasses.field(
         default=None, init=False, repr=False, compare=False, hash=False
     )
+    _depth: int = dataclasses.field(default=1, init=False, repr=False, compare=False, hash=False)
 
     def __repr__(self) -> str:
         from ._repr import predicate_repr
@@ -124,6 +264,12 @@ class And(Predicate):
         default=None, init=False, repr=False, compare=False, hash=False
     )
     _scan: Scanner | None = field(default=None, init=False, repr=False, compare=False, hash=False)
+    _depth: int = field(default=1, init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.children, tuple):
+            object.__setattr__(self, "children", tuple(self.children))
+        _set_depth(self, 1 + max(map(_depth_of, self.children), default=0))
 
     def __repr__(self) -> str:
         from ._repr import predicate_repr
@@ -140,6 +286,12 @@ class Or(Predicate):
         default=None, init=False, repr=False, compare=False, hash=False
     )
     _scan: Scanner | None = field(default=None, init=False, repr=False, compare=False, hash=False)
+    _depth: int = field(default=1, init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.children, tuple):
+            object.__setattr__(self, "children", tuple(self.children))
+        _set_depth(self, 1 + max(map(_depth_of, self.children), default=0))
 
     def __repr__(self) -> str:
         from ._repr import predicate_repr
@@ -156,6 +308,10 @@ class Not(Predicate):
         default=None, init=False, repr=False, compare=False, hash=False
     )
     _scan: Scanner | None = field(default=None, init=False, repr=False, compare=False, hash=False)
+    _depth: int = field(default=1, init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        _set_depth(self, 1 + _depth_of(self.child))
 
     def __repr__(self) -> str:
         from ._repr import predicate_repr
@@ -173,6 +329,10 @@ class Xor(Predicate):
         default=None, init=False, repr=False, compare=False, hash=False
     )
     _scan: Scanner | None = field(default=None, init=False, repr=False, compare=False, hash=False)
+    _depth: int = field(default=1, init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        _set_depth(self, 1 + max(_depth_of(self.left), _depth_of(self.right)))
 
     def __repr__(self) -> str:
         from ._repr import predicate_repr
@@ -189,6 +349,7 @@ class Const(Predicate):
         default=None, init=False, repr=False, compare=False, hash=False
     )
     _scan: Scanner | None = field(default=None, init=False, repr=False, compare=False, hash=False)
+    _depth: int = field(default=1, init=False, repr=False, compare=False, hash=False)
 
     def __repr__(self) -> str:
         return "TRUE" if self.value else "FALSE"

@@ -29,7 +29,11 @@ operand laid out as :class:`~sassi.JsonTest` documents, JSON values written as t
 
 A ``VALUE`` is plain JSON when unambiguous, or a ``{"$type": ...}`` tagged object for everything
 else (datetimes, ``Decimal``, ``UUID``, enums, bytes, non-finite floats, nested containers); that
-codec, and its layout, lives in :mod:`._wire_values`.
+codec, and its layout, lives in :mod:`._wire_values`. Encoding lives in :mod:`._wire_encode`.
+
+``loads`` reads what other processes publish: the bounds of :mod:`._wire_limits` (document size,
+bracket nesting, number sizes, node count) are checked before any parsing, recursion or
+arithmetic, and the tree's depth by the node constructors.
 """
 
 from __future__ import annotations
@@ -39,16 +43,14 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from ._json import check_json_value
 from ._json_body import JsonKind, JsonPredicate, JsonTest
-from ._nodes import FALSE, TRUE, And, Const, FieldPredicate, Not, Or, Predicate, Xor
+from ._nodes import FALSE, TRUE, And, FieldPredicate, Not, Or, Predicate, Xor
 from ._ops import OPS, LookupOp, OpKind
-from ._wire_values import OperandDecoder, encode_value, exact_keys
+from ._wire_encode import WIRE_VERSION, dumps
+from ._wire_limits import MAX_NODES, check_nesting, check_size, parse_float, parse_int
+from ._wire_values import OperandDecoder, exact_keys, short_repr
 
 __all__ = ["WIRE_VERSION", "dumps", "loads"]
-
-WIRE_VERSION = 1
-"""The version written into (and required from) the ``"sassi_predicate"`` key."""
 
 _ENVELOPE_KEYS = frozenset({"sassi_predicate", "model", "tree"})
 _FIELD_KEYS = frozenset({"field", "op", "present", "value"})
@@ -109,100 +111,6 @@ _ONE_OPERAND_TESTS: dict[JsonTest, str] = {
     JsonTest.NE_JSON: "ne_json",
     JsonTest.ARRAY_CONTAINS: "array_contains",
 }
-_LIST_OPERAND_TESTS = frozenset(
-    {JsonTest.IN, JsonTest.NOT_IN, JsonTest.BETWEEN, JsonTest.HAS_ANY_KEY, JsonTest.HAS_ALL_KEYS}
-)
-
-
-# --------------------------------------------------------------------------- encoding
-
-
-def dumps(predicate: Predicate, *, model: type | None = None) -> str:
-    """Encode ``predicate`` as a versioned JSON document.
-
-    The output is plain JSON (no ``NaN``/``Infinity`` literals, ASCII only) and deterministic for
-    equal predicates built the same way. ``loads(Model, dumps(p)) == p``.
-
-    :param predicate: any predicate tree.
-    :param model: when given, its :func:`sassi.type_name` is recorded and :func:`loads` refuses
-        the document for another model.
-    :returns: the JSON text.
-    :raises TypeError: when the tree holds something that is not a predicate node, or an operand
-        of a type this format cannot carry (the message names the field and the type).
-    :raises ValueError: when a JSON predicate body holds a non-finite float or a tree is too deep.
-    """
-    if not isinstance(predicate, Predicate):
-        raise TypeError(f"dumps expects a sassi Predicate, got {type(predicate).__name__}")
-    model_name: str | None = None
-    if model is not None:
-        from .._model import type_name
-
-        model_name = type_name(model)
-    try:
-        document = {"sassi_predicate": WIRE_VERSION, "model": model_name, "tree": _node(predicate)}
-        return json.dumps(document, allow_nan=False, separators=(",", ":"))
-    except RecursionError:
-        raise ValueError("predicate is nested too deeply to encode") from None
-
-
-def _node(p: Predicate) -> dict[str, Any]:
-    if isinstance(p, FieldPredicate):
-        return {
-            "field": p.field,
-            "op": p.op.value,
-            "present": p.present,
-            "value": _operand(p.field, p.op, p.value),
-        }
-    if isinstance(p, Const):
-        return {"const": p.value}
-    if isinstance(p, And):
-        return {"and": [_node(c) for c in p.children]}
-    if isinstance(p, Or):
-        return {"or": [_node(c) for c in p.children]}
-    if isinstance(p, Not):
-        return {"not": _node(p.child)}
-    if isinstance(p, Xor):
-        return {"xor": [_node(p.left), _node(p.right)]}
-    raise TypeError(f"cannot encode predicate node {type(p).__name__}")
-
-
-def _operand(field: str, op: LookupOp, value: object) -> Any:
-    kind = OPS[op].kind
-    if kind is OpKind.COMPARE:
-        return encode_value(field, value)
-    if kind in (OpKind.RANGE, OpKind.MEMBERSHIP):
-        if not isinstance(value, tuple | list):
-            raise TypeError(f"{field}: {op.value} operand must be a tuple, got {value!r}")
-        return [encode_value(field, v) for v in value]
-    if kind is OpKind.NULLNESS:
-        return None
-    if kind is OpKind.STRING:
-        if not isinstance(value, str):
-            raise TypeError(f"{field}: {op.value} needle must be a str, got {value!r}")
-        return value
-    if not isinstance(value, JsonPredicate):
-        raise TypeError(f"{field}: a json predicate needs a JsonPredicate body, got {value!r}")
-    return _body(field, value)
-
-
-def _body(field: str, body: JsonPredicate) -> dict[str, Any]:
-    test = body.test
-    operand: Any
-    if test in _LIST_OPERAND_TESTS:
-        if not isinstance(body.operand, tuple | list):
-            raise TypeError(f"{field}: json {test.value} operand must be a tuple")
-        operand = [check_json_value(v, what=field) for v in body.operand]
-    else:
-        operand = check_json_value(body.operand, what=field)
-    if not all(isinstance(k, str) for k in body.path):
-        raise TypeError(f"{field}: JSON path keys must be str, got {body.path!r}")
-    return {
-        "path": list(body.path),
-        "test": test.value,
-        "op": None if body.op is None else body.op.value,
-        "kind": None if body.kind is None else body.kind.value,
-        "operand": operand,
-    }
 
 
 # --------------------------------------------------------------------------- decoding
@@ -219,23 +127,31 @@ def loads(model: type, data: str | bytes | bytearray) -> Predicate:
     :returns: a predicate equal to the one that was encoded.
     :raises ValueError: on malformed JSON or layout, an unknown version, node, op, JSON test or
         kind, a field the model does not have (the message names it), a document recorded for
-        another model, or an operand the field's annotation refuses.
+        another model, or an operand the field's annotation refuses; and, before any parsing,
+        recursion or arithmetic, on a document beyond a bound of :mod:`._wire_limits`
+        (``MAX_DOCUMENT_BYTES``, ``MAX_JSON_NESTING``, ``MAX_NUMBER_DIGITS``,
+        ``MAX_NUMBER_EXPONENT``, ``MAX_NODES``) or a tree deeper than ``MAX_DEPTH``; the
+        message names the limit.
     """
     from .._model import fields, model_info
 
     info = model_info(model)
+    if not isinstance(data, str | bytes | bytearray):
+        raise ValueError(f"predicate wire data must be str or bytes, got {type(data).__name__}")
+    check_size(data)
     if isinstance(data, bytes | bytearray):
         try:
             data = bytes(data).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ValueError(f"predicate wire data is not UTF-8: {exc}") from None
-    if not isinstance(data, str):
-        raise ValueError(f"predicate wire data must be str or bytes, got {type(data).__name__}")
+    check_nesting(data)
     try:
-        document = json.loads(data, parse_constant=_reject_constant)
+        document = json.loads(
+            data, parse_constant=_reject_constant, parse_int=parse_int, parse_float=parse_float
+        )
     except RecursionError:
         raise ValueError("predicate wire data is nested too deeply") from None
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise ValueError(f"predicate wire data is not valid JSON: {exc}") from None
     if not isinstance(document, dict) or "sassi_predicate" not in document:
         raise ValueError("not a sassi predicate document (no 'sassi_predicate' version key)")
@@ -259,7 +175,7 @@ def loads(model: type, data: str | bytes | bytearray) -> Predicate:
 
 
 def _reject_constant(name: str) -> Any:
-    raise ValueError(f"non-standard JSON constant {name}")
+    raise ValueError(f"predicate wire data is not valid JSON: non-standard constant {name}")
 
 
 def _enum(cls: Any, value: str, what: str) -> Any:
@@ -277,10 +193,14 @@ class _Decoder(OperandDecoder):
         super().__init__(annotations)
         self._model = model
         self._fields = fields
+        self._nodes = 0
 
     def node(self, raw: Any) -> Predicate:
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise ValueError(f"predicate wire data has more than MAX_NODES = {MAX_NODES} nodes")
         if not isinstance(raw, dict):
-            raise ValueError(f"malformed predicate node: expected an object, got {raw!r}")
+            raise ValueError(f"malformed predicate node: expected an object, got {short_repr(raw)}")
         if "field" in raw:
             return self._leaf(raw)
         if len(raw) != 1:
@@ -288,7 +208,7 @@ class _Decoder(OperandDecoder):
         ((kind, payload),) = raw.items()
         if kind == "const":
             if not isinstance(payload, bool):
-                raise ValueError(f"malformed const node: {payload!r}")
+                raise ValueError(f"malformed const node: {short_repr(payload)}")
             return TRUE if payload else FALSE
         if kind in ("and", "or"):
             if not isinstance(payload, list):

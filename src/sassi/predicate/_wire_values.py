@@ -29,15 +29,27 @@ import decimal
 import enum
 import fractions
 import math
+import reprlib
 import typing
 import uuid
 import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["OperandDecoder", "encode_value", "exact_keys"]
+from ._wire_limits import check_number, check_number_text
+
+__all__ = ["OperandDecoder", "encode_value", "exact_keys", "short_repr"]
 
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 80
+_SHORT.maxlist = _SHORT.maxdict = 8
+
+
+def short_repr(value: Any) -> str:
+    """``repr`` cut to a few lines: error messages about untrusted data end up in logs."""
+    return _SHORT.repr(value)
 
 
 # --------------------------------------------------------------------------- encoding
@@ -52,6 +64,7 @@ def encode_value(field: str, value: Any) -> Any:
     if isinstance(value, str):
         return str(value)
     if isinstance(value, int):
+        check_number(value, field)
         return int(value)
     if isinstance(value, float):
         if math.isfinite(value):
@@ -73,10 +86,10 @@ def encode_value(field: str, value: Any) -> Any:
         return {"$type": "time", "value": value.isoformat()}
     if isinstance(value, _dt.timedelta):
         return {"$type": "timedelta", "value": [value.days, value.seconds, value.microseconds]}
-    if isinstance(value, decimal.Decimal):
-        return {"$type": "decimal", "value": str(value)}
-    if isinstance(value, fractions.Fraction):
-        return {"$type": "fraction", "value": str(value)}
+    if isinstance(value, decimal.Decimal | fractions.Fraction):
+        check_number(value, field)
+        tag = "decimal" if isinstance(value, decimal.Decimal) else "fraction"
+        return {"$type": tag, "value": str(value)}
     if isinstance(value, uuid.UUID):
         return {"$type": "uuid", "value": str(value)}
     if isinstance(value, bytes):
@@ -139,19 +152,19 @@ class OperandDecoder:
         if raw is None or isinstance(raw, bool | int | float | str):
             return raw
         if isinstance(raw, list):
-            raise ValueError(f"{name}: untagged array operand {raw!r}")
+            raise ValueError(f"{name}: untagged array operand {short_repr(raw)}")
         if not isinstance(raw, dict) or not isinstance(raw.get("$type"), str):
-            raise ValueError(f"{name}: malformed tagged operand {raw!r}")
+            raise ValueError(f"{name}: malformed tagged operand {short_repr(raw)}")
         tag = raw["$type"]
         decode = _TAGS.get(tag)
         if decode is None:
-            raise ValueError(f"{name}: unknown operand type tag {tag!r}")
+            raise ValueError(f"{name}: unknown operand type tag {short_repr(tag)}")
         try:
             return decode(self, name, raw)
         except _Malformed:
             raise
         except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
-            raise _Malformed(f"{name}: malformed {tag} operand {raw!r}: {exc}") from None
+            raise _Malformed(f"{name}: malformed {tag} operand {short_repr(raw)}: {exc}") from None
 
     def _enum_value(self, name: str, raw: dict[str, Any]) -> Any:
         exact_keys(raw, frozenset({"$type", "class", "name"}), f"{name} enum operand")
@@ -231,14 +244,18 @@ def _timedelta(_: OperandDecoder, name: str, raw: dict[str, Any]) -> _dt.timedel
 
 
 def _decimal(_: OperandDecoder, name: str, raw: dict[str, Any]) -> decimal.Decimal:
+    text = _payload(raw, str)
+    check_number_text(text, "the decimal")
     try:
-        return decimal.Decimal(_payload(raw, str))
+        return decimal.Decimal(text)
     except decimal.InvalidOperation:
         raise ValueError("not a decimal number") from None
 
 
 def _fraction(_: OperandDecoder, name: str, raw: dict[str, Any]) -> fractions.Fraction:
-    return fractions.Fraction(_payload(raw, str))
+    text = _payload(raw, str)
+    check_number_text(text, "the fraction")  # Fraction("1e1000000000") computes 10**1000000000
+    return fractions.Fraction(text)
 
 
 def _uuid(_: OperandDecoder, name: str, raw: dict[str, Any]) -> uuid.UUID:
