@@ -41,10 +41,35 @@ def _bracket(op: LookupOp, low: object, high: object) -> tuple[LookupOp, object]
     return (LookupOp.LE, low) if op in (LookupOp.LT, LookupOp.LE) else (LookupOp.GE, high)
 
 
+# A Decimal is a few digits and an exponent, so 1e1000000000 is tiny to write and huge to convert
+# exactly. Beyond 10**400 a number is past every double and every 64-bit integer; a non-zero one
+# below 10**-400 lies between zero and the smallest double: such operands compare with every
+# storable value as +-10**400 / +-10**-401 do, so they are replaced by those before converting.
+_DOUBLE_DIGITS = 400
+
+
+def _bounded(value: decimal.Decimal, digits: int) -> fractions.Fraction:
+    """A finite Decimal as an exact Fraction, in time independent of its exponent.
+
+    Magnitudes from ``10**digits`` up become ``±10**digits``; non-zero ones below ``10**-digits``
+    become ``±10**-(digits + 1)``. The caller picks ``digits`` so that no column value lies
+    between an operand and its stand-in.
+    """
+    sign = -1 if value.is_signed() else 1
+    if value.is_zero():
+        return fractions.Fraction(0)
+    if value.adjusted() >= digits:
+        return fractions.Fraction(sign * 10**digits)
+    if value.adjusted() < -digits:
+        return fractions.Fraction(sign, 10 ** (digits + 1))
+    return fractions.Fraction(value)
+
+
 def _exact_number(value: object) -> fractions.Fraction | float | None:
     """A finite number operand as an exact ``Fraction``, an infinite one as ``±inf``, else None.
 
-    ``bool`` is not a number here; NaN (float or Decimal) is handled by the callers.
+    ``bool`` is not a number here; NaN (float or Decimal) is handled by the callers. Decimals
+    with huge or tiny exponents are bounded first (see :func:`_bounded`).
     """
     if isinstance(value, bool):
         return None
@@ -53,7 +78,7 @@ def _exact_number(value: object) -> fractions.Fraction | float | None:
     if isinstance(value, decimal.Decimal):
         if value.is_nan():
             return None
-        return fractions.Fraction(value) if value.is_finite() else float(value)
+        return _bounded(value, _DOUBLE_DIGITS) if value.is_finite() else float(value)
     if isinstance(value, numbers.Rational):
         return fractions.Fraction(int(value.numerator), int(value.denominator))
     return None

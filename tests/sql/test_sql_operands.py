@@ -1,0 +1,148 @@
+"""Operands the databases would misjudge: Decimal exponents and NaNs, floats and Fractions against
+NUMERIC, timezone-aware and naive datetimes.
+
+Each case states the ids it must select, and the test also checks that in-memory evaluation
+agrees. Operands that memory cannot compare with a column's values at all (ordering against a
+Decimal NaN, an aware datetime against a naive column) are refused at lowering time, before any
+SQL reaches a driver.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sql_helpers import selected
+
+import sassi
+
+
+@dataclass(frozen=True)
+class Reading:
+    id: int
+    d: Decimal | None = None  # NUMERIC: Decimal in memory, exact on PostgreSQL, a double on SQLite
+    n: int | None = None
+    f: float | None = None
+    ts: dt.datetime | None = None  # naive
+    tz: dt.datetime | None = None  # aware
+
+
+F = sassi.fields(Reading)
+UTC = dt.UTC
+PLUS2 = dt.timezone(dt.timedelta(hours=2))
+METADATA = sa.MetaData()
+
+
+def readings_table(name: str) -> sa.Table:
+    return sa.Table(
+        name,
+        METADATA,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("d", sa.Numeric),
+        sa.Column("n", sa.BigInteger),
+        sa.Column("f", sa.Float),
+        sa.Column("ts", sa.DateTime),
+        sa.Column("tz", sa.DateTime(timezone=True)),
+        prefixes=["TEMPORARY"],
+    )
+
+
+TABLE = readings_table("sassi_operand_rows")
+PG_TABLE = readings_table("sassi_operand_pg_rows")
+
+# SQLite stores NUMERIC as a double (SQLAlchemy converts Decimals with float()), so the rows both
+# databases share hold Decimals that are doubles exactly; PG_ROWS hold any decimal.
+ROWS = [
+    Reading(1),
+    Reading(2, Decimal("0.5"), 5, 0.5, dt.datetime(2024, 1, 1, 12)),
+    Reading(3, Decimal("-1.25"), -1, -1.25, dt.datetime(2024, 6, 1)),
+    Reading(4, Decimal.from_float(0.1), 2**53 + 1, 0.1),  # the double nearest 0.1, exactly
+    Reading(5, Decimal("1E+20"), 0, 1e20),
+    Reading(6, Decimal("3"), 3, 3.0),
+]
+ALL = [r.id for r in ROWS]
+PG_ROWS = [
+    Reading(11),
+    Reading(12, Decimal("0.1"), tz=dt.datetime(2024, 1, 1, 12, tzinfo=UTC)),
+    Reading(13, Decimal("19.99"), tz=dt.datetime(2024, 1, 1, 13, tzinfo=PLUS2)),  # 11:00 UTC
+    Reading(14, Decimal.from_float(0.1)),
+    Reading(15, Decimal("0.3333333333333333333333333333")),
+    Reading(16, Decimal("1E-16383")),
+    Reading(17, Decimal("-9.99E+131071")),
+    Reading(18, Decimal("Infinity")),
+    Reading(19, Decimal("0")),
+]
+PG_ALL = [r.id for r in PG_ROWS]
+HUGE = Decimal("1e1000000000")
+TINY = Decimal("1e-1000000000")
+NEG_HUGE = Decimal("-1e1000000000")  # (-HUGE would round to the context's precision and overflow)
+NEG_TINY = Decimal("-1e-1000000000")
+QNAN = Decimal("NaN")
+SNAN = Decimal("sNaN")
+
+CASES: list[tuple[sassi.Predicate, list[int]]] = [
+    # exponents far beyond any column: decided by sign and side, in constant time
+    (F.n < HUGE, ALL),
+    (F.n == HUGE, []),
+    (F.n > NEG_HUGE, [2, 3, 4, 5, 6]),
+    (F.f < HUGE, ALL),
+    (F.f.present() >= NEG_HUGE, [2, 3, 4, 5, 6]),
+    (F.f > TINY, [2, 4, 5, 6]),
+    (F.f <= TINY, [1, 3]),
+    (F.f == NEG_TINY, []),
+    (F.n.in_([HUGE, TINY, 5]), [2]),
+]
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def conn(request: pytest.FixtureRequest) -> Iterator[sa.Connection]:
+    """The shared rows loaded into SQLite, then into PostgreSQL."""
+    name = "sqlite_conn" if request.param == "sqlite" else "pg_conn"
+    connection: sa.Connection = request.getfixturevalue(name)
+    TABLE.create(connection)
+    connection.execute(TABLE.insert(), [asdict(r) for r in ROWS])
+    yield connection
+    TABLE.drop(connection)
+
+
+def case_id(predicate: sassi.Predicate) -> str:
+    """``repr(predicate)``, or a stand-in where an operand holds an int too long for ``str``."""
+    try:
+        return repr(predicate)
+    except ValueError:  # int -> str conversion limit
+        return "<predicate with an integer beyond 4300 digits>"
+
+
+@pytest.mark.parametrize(("predicate", "expected"), CASES, ids=[case_id(p) for p, _ in CASES])
+def test_operands_select_the_memory_rows(
+    conn: sa.Connection, predicate: sassi.Predicate, expected: list[int]
+) -> None:
+    assert [r.id for r in ROWS if predicate.evaluate(r)] == expected
+    assert selected(conn, TABLE, predicate) == expected
+
+
+def test_huge_decimal_exponents_lower_in_constant_time() -> None:
+    """An exact conversion of 1e1000000000 would build a billion-digit integer and never end."""
+    code = (
+        "import sqlalchemy as sa\n"
+        "from decimal import Decimal\n"
+        "from sassi.sql import to_sqlalchemy\n"
+        "from sassi.predicate import FieldPredicate, LookupOp\n"
+        "t = sa.Table('t', sa.MetaData(), sa.Column('n', sa.BigInteger), sa.Column('f', sa.Float),"
+        " sa.Column('d', sa.Numeric))\n"
+        "for value in ('1e1000000000', '-1e999999999', '1e-1000000000', '-7e-999999999'):\n"
+        "    for column in ('n', 'f', 'd'):\n"
+        "        for op in (LookupOp.EQ, LookupOp.LT, LookupOp.GE):\n"
+        "            p = FieldPredicate(column, op, Decimal(value))\n"
+        "            str(to_sqlalchemy(p, t))\n"
+        "        str(to_sqlalchemy(FieldPredicate(column, LookupOp.IN, (Decimal(value),)), t))\n"
+    )
+    src = str(Path(sassi.__file__).resolve().parent.parent)
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60, env={"PYTHONPATH": src})
