@@ -10,6 +10,7 @@ SQL reaches a driver.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 from sql_helpers import selected
 
 import sassi
+from sassi.sql import to_sqlalchemy
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,15 @@ CASES: list[tuple[sassi.Predicate, list[int]]] = [
     (F.f <= TINY, [1, 3]),
     (F.f == NEG_TINY, []),
     (F.n.in_([HUGE, TINY, 5]), [2]),
+    # a quiet Decimal NaN equals nothing, as a float NaN
+    (F.d == QNAN, []),
+    (F.d != QNAN, ALL),
+    (F.d.present() != QNAN, [2, 3, 4, 5, 6]),
+    (F.n == QNAN, []),
+    (F.f != QNAN, ALL),
+    (F.d.in_([QNAN, Decimal("0.5")]), [2]),
+    (F.n.not_in([QNAN]), ALL),
+    (F.f.present().not_in([QNAN, 0.5]), [3, 4, 5, 6]),
 ]
 
 
@@ -146,3 +157,53 @@ def test_huge_decimal_exponents_lower_in_constant_time() -> None:
     )
     src = str(Path(sassi.__file__).resolve().parent.parent)
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60, env={"PYTHONPATH": src})
+
+
+@pytest.mark.parametrize(
+    "predicate",
+    [
+        F.d < QNAN,
+        F.n.present() >= QNAN,
+        F.f.between(QNAN, 1.0),
+        F.d.between(0, QNAN),
+        F.d > math.nan,  # a float NaN against Decimal values raises in memory just the same
+        F.d.present().le(math.nan),
+    ],
+    ids=repr,
+)
+def test_ordering_against_a_nan_that_raises_in_memory_is_refused(
+    predicate: sassi.Predicate,
+) -> None:
+    # In memory the comparison raises InvalidOperation for a row with a value, which makes the
+    # whole predicate false for that row (even under ~): no SQL clause says that.
+    if predicate.op is not sassi.LookupOp.BETWEEN:  # type: ignore[attr-defined]
+        value_rows = [r for r in ROWS if r.d is not None]
+        assert not any(predicate.evaluate(r) or (~predicate).evaluate(r) for r in value_rows)
+    with pytest.raises(ValueError, match=r"NaN") as info:
+        to_sqlalchemy(predicate, TABLE)
+    assert repr(predicate.field) in str(info.value)  # type: ignore[attr-defined]
+
+
+def test_ordering_a_float_nan_against_float_and_integer_columns_still_lowers() -> None:
+    """Python orders floats and ints against a float NaN without raising: no refusal there."""
+    to_sqlalchemy((F.f < math.nan) | (F.n >= math.nan), TABLE)
+
+
+@pytest.mark.parametrize(
+    "predicate",
+    [
+        F.d == SNAN,
+        F.n != SNAN,
+        F.f.present() < SNAN,
+        F.d.in_([Decimal(1), SNAN]),
+        F.n.not_in([SNAN]),
+        F.f.between(SNAN, 2),
+    ],
+    ids=repr,
+)
+def test_a_signalling_nan_is_refused_before_any_driver_sees_it(
+    predicate: sassi.Predicate,
+) -> None:
+    with pytest.raises(ValueError, match="signalling NaN") as info:
+        to_sqlalchemy(predicate, TABLE)
+    assert repr(predicate.field) in str(info.value)  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from ..predicate import FieldPredicate, LookupOp
 from ._dialect import COMPARE, Clause, PerDialect, as_clause, per_dialect, string_lookup
 from ._operands import exact, is_nan
+from ._refuse import refuse_incomparable
 
 __all__ = ["lower_column"]
 
@@ -95,9 +96,26 @@ def _pair(value: object) -> tuple[Any, Any]:
     return value[0], value[1]
 
 
+def _operands(op: LookupOp, value: object) -> tuple[Any, ...]:
+    """The values a leaf compares the column with (none for string lookups and null tests)."""
+    if op is LookupOp.BETWEEN:
+        return _pair(value)
+    if op in (LookupOp.IN, LookupOp.NOT_IN):
+        return tuple(value)  # type: ignore[arg-type]
+    if op in (LookupOp.EQ, LookupOp.NE, LookupOp.LT, LookupOp.LE, LookupOp.GT, LookupOp.GE):
+        return (value,)
+    return ()
+
+
 def lower_column(col: ColumnElement[Any], node: FieldPredicate) -> Clause:
-    """One leaf on a plain (not JSON-typed) column; NULL-free."""
+    """One leaf on a plain (not JSON-typed) column; NULL-free.
+
+    :raises ValueError: for an operand Python cannot compare with the column's values (see
+        :func:`~._operands.refuse_incomparable`).
+    """
     op, value, present = node.op, node.value, node.present
+    for operand in _operands(op, value):
+        refuse_incomparable(node.field, col, op, operand)
     if op is LookupOp.IS_NULL:
         return sa.false() if present else col.is_(None)
     if op is LookupOp.IS_NOT_NULL:

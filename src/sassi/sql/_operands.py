@@ -20,8 +20,10 @@ EXACT_FLOAT_INT = 2**53  # every int up to here is a double, every double beyond
 
 
 def is_nan(value: object) -> bool:
-    """Whether ``value`` is a float NaN."""
-    return isinstance(value, float) and math.isnan(value)
+    """Whether ``value`` is a float or a Decimal NaN (equal to nothing, as in Python)."""
+    if isinstance(value, float):
+        return math.isnan(value)
+    return isinstance(value, decimal.Decimal) and value.is_nan()
 
 
 _ORDER_SIDE = {  # for an operand known to lie above (True) / below (False) every stored value
