@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -100,6 +101,10 @@ CASES: list[tuple[sassi.Predicate, list[int]]] = [
     (F.f <= TINY, [1, 3]),
     (F.f == NEG_TINY, []),
     (F.n.in_([HUGE, TINY, 5]), [2]),
+    (F.d < HUGE, ALL),
+    (F.d > TINY, [2, 4, 5, 6]),
+    (F.d.between(NEG_TINY, TINY), []),
+    (F.d.not_in([HUGE]), ALL),
     # a quiet Decimal NaN equals nothing, as a float NaN
     (F.d == QNAN, []),
     (F.d != QNAN, ALL),
@@ -109,6 +114,19 @@ CASES: list[tuple[sassi.Predicate, list[int]]] = [
     (F.d.in_([QNAN, Decimal("0.5")]), [2]),
     (F.n.not_in([QNAN]), ALL),
     (F.f.present().not_in([QNAN, 0.5]), [3, 4, 5, 6]),
+    # floats and Fractions against NUMERIC compare exactly
+    (F.d == 0.5, [2]),
+    (F.d == 0.1, [4]),  # the row holds the double's exact value
+    (F.d > 0.1, [2, 5, 6]),
+    (F.d == Fraction(1, 2), [2]),
+    (F.d < Fraction(1, 3), [1, 3, 4]),
+    (F.d.present() >= Fraction(-5, 4), [2, 3, 4, 5, 6]),
+    (F.d.in_([Fraction(3), Fraction(1, 3), 1e20]), [5, 6]),
+    (F.d == 10**20, [5]),
+    (F.d > 2**70, []),
+    (F.d.between(Decimal("-1.25"), Fraction(1, 2)), [2, 3, 4]),
+    (F.d < math.inf, ALL),
+    (F.d == Decimal("Infinity"), []),
 ]
 
 
@@ -137,6 +155,109 @@ def test_operands_select_the_memory_rows(
 ) -> None:
     assert [r.id for r in ROWS if predicate.evaluate(r)] == expected
     assert selected(conn, TABLE, predicate) == expected
+
+
+PG_CASES: list[tuple[sassi.Predicate, list[int]]] = [
+    # a float is its exact binary value: 0.1 is not NUMERIC 0.1 (Python: Decimal("0.1") != 0.1)
+    (F.d == 0.1, [14]),
+    (F.d != 0.1, [11, 12, 13, 15, 16, 17, 18, 19]),
+    (F.d < 0.1, [11, 12, 16, 17, 19]),
+    (F.d.in_([0.1, 19.99]), [14]),
+    (F.d == Decimal("0.1"), [12]),
+    # Fractions: exact, also where no decimal equals them
+    (F.d == Fraction(1, 10), [12]),
+    (F.d > Fraction(1, 3), [13, 18]),
+    (F.d < Fraction(1, 3), [11, 12, 14, 15, 16, 17, 19]),
+    (F.d == Fraction(1, 3), []),
+    (F.d.in_([Fraction(1999, 100), Fraction(1, 3)]), [13]),
+    (F.d.present().between(Fraction(1, 10**16383), Fraction(1, 10)), [12, 16]),
+    (F.d.between(Fraction(1, 10**16384), Fraction(1, 10**16383)), [16]),
+    (F.d > Fraction(1, 10**16384), [12, 13, 14, 15, 16, 18]),
+    # beyond NUMERIC's range: between its largest finite value and Infinity
+    (F.d < HUGE, [11, 12, 13, 14, 15, 16, 17, 19]),
+    (F.d > HUGE, [18]),
+    (F.d >= NEG_HUGE, [12, 13, 14, 15, 16, 17, 18, 19]),
+    (F.d < Decimal("-1e131072"), [11]),
+    (F.d > TINY, [12, 13, 14, 15, 16, 18]),
+    (F.d.present() <= NEG_TINY, [17]),
+    (F.d == Decimal("1e-16383"), [16]),
+    (F.d < Decimal("1.5e-16383"), [11, 16, 17, 19]),
+    (F.d >= math.inf, [18]),
+    (F.d == Decimal("Infinity"), [18]),
+    (F.d != -math.inf, PG_ALL),
+]
+
+
+@pytest.fixture(scope="module")
+def pg_rows(pg_conn: sa.Connection) -> Iterator[sa.Connection]:
+    """Rows with decimals no double holds, in PostgreSQL."""
+    PG_TABLE.create(pg_conn)
+    pg_conn.execute(PG_TABLE.insert(), [asdict(r) for r in PG_ROWS])
+    yield pg_conn
+    PG_TABLE.drop(pg_conn)
+
+
+@pytest.mark.parametrize(("predicate", "expected"), PG_CASES, ids=[case_id(p) for p, _ in PG_CASES])
+def test_postgresql_numeric_selects_the_memory_rows(
+    pg_rows: sa.Connection, predicate: sassi.Predicate, expected: list[int]
+) -> None:
+    assert [r.id for r in PG_ROWS if predicate.evaluate(r)] == expected
+    assert selected(pg_rows, PG_TABLE, predicate) == expected
+
+
+# A declared numeric(p, s) holds multiples of 10**-s only: operands are bracketed on that grid,
+# so the literals stay short (an undeclared scale brackets at NUMERIC's 16383 places).
+SCALED_TABLE = sa.Table(
+    "sassi_operand_scaled_rows",
+    METADATA,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("d", sa.Numeric(10, 2)),
+    prefixes=["TEMPORARY"],
+)
+SCALED_ROWS = [
+    Reading(21),
+    Reading(22, Decimal("0.10")),
+    Reading(23, Decimal("0.33")),
+    Reading(24, Decimal("0.34")),
+    Reading(25, Decimal("-19.99")),
+]
+SCALED_CASES: list[tuple[sassi.Predicate, list[int]]] = [
+    (F.d == 0.1, []),
+    (F.d != 0.1, [21, 22, 23, 24, 25]),
+    (F.d > 0.1, [23, 24]),  # the float 0.1 is a little above 0.10
+    (F.d == Decimal("0.100"), [22]),
+    (F.d < Fraction(1, 3), [21, 22, 23, 25]),
+    (F.d.present() >= Fraction(1, 3), [24]),
+    (F.d.in_([Fraction(1, 3), Fraction(17, 50), Decimal("-19.990")]), [24, 25]),
+    (F.d.between(Decimal("0.333"), Decimal("0.339")), []),
+    (F.d > Decimal("1e-1000000000"), [22, 23, 24]),
+]
+
+
+@pytest.fixture(scope="module")
+def pg_scaled(pg_conn: sa.Connection) -> Iterator[sa.Connection]:
+    """Rows of a numeric(10, 2) column, in PostgreSQL."""
+    SCALED_TABLE.create(pg_conn)
+    pg_conn.execute(SCALED_TABLE.insert(), [{"id": r.id, "d": r.d} for r in SCALED_ROWS])
+    yield pg_conn
+    SCALED_TABLE.drop(pg_conn)
+
+
+@pytest.mark.parametrize(
+    ("predicate", "expected"), SCALED_CASES, ids=[repr(p) for p, _ in SCALED_CASES]
+)
+def test_postgresql_declared_scale_selects_the_memory_rows(
+    pg_scaled: sa.Connection, predicate: sassi.Predicate, expected: list[int]
+) -> None:
+    assert [r.id for r in SCALED_ROWS if predicate.evaluate(r)] == expected
+    assert selected(pg_scaled, SCALED_TABLE, predicate) == expected
+
+
+def test_fraction_literals_follow_the_declared_scale() -> None:
+    clause = to_sqlalchemy(F.d < Fraction(1, 3), SCALED_TABLE)
+    sql = str(clause.compile(compile_kwargs={"literal_binds": True}))  # the PostgreSQL form
+    assert "d <= CAST('0.33' AS NUMERIC)" in sql
+    assert len(sql) < 200
 
 
 def test_huge_decimal_exponents_lower_in_constant_time() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -9,7 +10,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..predicate import FieldPredicate, LookupOp
 from ._dialect import COMPARE, Clause, PerDialect, as_clause, per_dialect, string_lookup
-from ._operands import exact, is_nan
+from ._operands import Storage, exact, is_nan, storage
 from ._refuse import refuse_incomparable
 
 __all__ = ["lower_column"]
@@ -17,19 +18,54 @@ __all__ = ["lower_column"]
 
 def _compare(col: ColumnElement[Any], op: LookupOp, value: object) -> Clause:
     """``col op value`` for a non-NULL column value and a non-None, non-NaN operand."""
-    rewritten = exact(col.type, op, value)
+    kind = storage(col.type)
+    if kind is Storage.DECIMAL:  # NUMERIC: a double on SQLite, an exact decimal on PostgreSQL
+        return PerDialect(
+            _compare_as(col, Storage.DOUBLE, op, value), _compare_as(col, kind, op, value)
+        )
+    return _compare_as(col, kind, op, value)
+
+
+def _compare_as(
+    col: ColumnElement[Any], kind: Storage | None, op: LookupOp, value: object
+) -> Clause:
+    """``col op value`` with the operand rewritten for a column storing numbers as ``kind``."""
+    rewritten = exact(kind, op, value, _places(col))
     if isinstance(rewritten, bool):
         return sa.true() if rewritten else sa.false()
     op, value = rewritten
     cmp = COMPARE[op]
-    # True/False as bound parameters: SQLAlchemy refuses `col < True` with a bare bool.
-    operand = sa.literal(value, sa.Boolean()) if isinstance(value, bool) else value
+    operand = _operand(kind, value)
     clause = per_dialect(col, value, lambda c: as_clause(cmp(c, operand)))
-    if op in (LookupOp.GT, LookupOp.GE) and isinstance(col.type, sa.Float):
-        # PostgreSQL sorts a stored NaN above every number; Python's NaN is never greater.
-        not_nan = col != sa.literal(float("nan"), col.type)
-        return PerDialect(clause, sa.and_(clause, not_nan))
+    if op in (LookupOp.GT, LookupOp.GE):
+        # PostgreSQL sorts a stored NaN above every number; Python's NaN is never greater (and a
+        # Decimal NaN raises, making the predicate false for that row).
+        if kind is Storage.DECIMAL:  # only built for PostgreSQL
+            return sa.and_(clause, col != _operand(kind, decimal.Decimal("NaN")))
+        if isinstance(col.type, sa.Float):
+            not_nan = col != sa.literal(float("nan"), col.type)
+            return PerDialect(clause, sa.and_(clause, not_nan))
     return clause
+
+
+def _places(col: ColumnElement[Any]) -> int | None:
+    """A NUMERIC column's declared scale (digits after the point), if it declares one."""
+    scale = getattr(col.type, "scale", None)
+    return scale if isinstance(scale, int) else None
+
+
+def _operand(kind: Storage | None, value: object) -> Any:
+    """The SQL operand for a rewritten ``value``.
+
+    A Decimal for NUMERIC goes as text cast to ``numeric`` (drivers would turn ``Infinity`` or a
+    wide Decimal into something else); True/False as bound parameters (SQLAlchemy refuses
+    ``col < True`` with a bare bool).
+    """
+    if kind is Storage.DECIMAL and isinstance(value, decimal.Decimal):
+        return sa.cast(sa.literal(str(value), sa.Text), sa.Numeric)
+    if isinstance(value, bool):
+        return sa.literal(value, sa.Boolean())
+    return value
 
 
 def _ordered(col: ColumnElement[Any], op: LookupOp, value: object, present: bool) -> Clause:
@@ -66,27 +102,49 @@ def _membership(
     col: ColumnElement[Any], op: LookupOp, values: tuple[Any, ...], present: bool
 ) -> Clause:
     """IN / NOT_IN: NaN never matches, ``None`` matches a NULL column only when plain."""
+    kind = storage(col.type)
+    if kind is Storage.DECIMAL:  # NUMERIC: a double on SQLite, an exact decimal on PostgreSQL
+        (lite_in, lite_out), (pg_in, pg_out) = (
+            _in(col, Storage.DOUBLE, values),
+            _in(col, kind, values),
+        )
+        inside: Clause = PerDialect(lite_in, pg_in)
+        outside: Clause = PerDialect(lite_out, pg_out)
+    else:
+        inside, outside = _in(col, kind, values)
+    has_none = (not present) and any(v is None for v in values)
+    null, not_null = col.is_(None), col.is_not(None)
+    if op is LookupOp.IN:
+        matches = sa.and_(not_null, inside)
+        return sa.or_(matches, null) if has_none else matches
+    if present or has_none:
+        return sa.and_(not_null, outside)
+    return sa.or_(null, outside)
+
+
+def _in(
+    col: ColumnElement[Any], kind: Storage | None, values: tuple[Any, ...]
+) -> tuple[Clause, Clause]:
+    """``(col IN wanted, col NOT IN wanted)`` over the operands a column value can equal.
+
+    NaN, ``None`` and operands no stored value can equal are left out; with none left, the pair
+    is ``(false, true)``.
+    """
     wanted = []
     for v in values:
         if v is None or is_nan(v):
             continue
-        rewritten = exact(col.type, LookupOp.EQ, v)
+        rewritten = exact(kind, LookupOp.EQ, v, _places(col))
         if not isinstance(rewritten, bool):  # a bool answer is "never equal"
             wanted.append(rewritten[1])
-    has_none = (not present) and any(v is None for v in values)
-    null, not_null = col.is_(None), col.is_not(None)
+    if not wanted:
+        return sa.false(), sa.true()
     sample = next((v for v in wanted if isinstance(v, str)), None)
-    matches: Clause = (
-        sa.and_(not_null, per_dialect(col, sample, lambda c: c.in_(wanted)))
-        if wanted
-        else sa.false()
+    operands = [_operand(kind, v) for v in wanted]
+    return (
+        per_dialect(col, sample, lambda c: c.in_(operands)),
+        per_dialect(col, sample, lambda c: c.not_in(operands)),
     )
-    if op is LookupOp.IN:
-        return sa.or_(matches, null) if has_none else matches
-    outside: Clause = per_dialect(col, sample, lambda c: c.not_in(wanted)) if wanted else sa.true()
-    if present or has_none:
-        return sa.and_(not_null, outside)
-    return sa.or_(null, outside)
 
 
 def _pair(value: object) -> tuple[Any, Any]:
