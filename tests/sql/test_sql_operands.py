@@ -127,6 +127,10 @@ CASES: list[tuple[sassi.Predicate, list[int]]] = [
     (F.d.between(Decimal("-1.25"), Fraction(1, 2)), [2, 3, 4]),
     (F.d < math.inf, ALL),
     (F.d == Decimal("Infinity"), []),
+    # naive datetimes against a naive column
+    (F.ts == dt.datetime(2024, 1, 1, 12), [2]),
+    (F.ts < dt.datetime(2024, 3, 1), [1, 2, 4, 5, 6]),  # None sorts first
+    (F.ts.present() > dt.datetime(2024, 1, 1), [2, 3]),
 ]
 
 
@@ -185,6 +189,9 @@ PG_CASES: list[tuple[sassi.Predicate, list[int]]] = [
     (F.d >= math.inf, [18]),
     (F.d == Decimal("Infinity"), [18]),
     (F.d != -math.inf, PG_ALL),
+    # aware datetimes against an aware column compare instants
+    (F.tz == dt.datetime(2024, 1, 1, 11, tzinfo=UTC), [13]),
+    (F.tz < dt.datetime(2024, 1, 1, 14, tzinfo=PLUS2), [11, 13, 14, 15, 16, 17, 18, 19]),
 ]
 
 
@@ -198,7 +205,7 @@ def pg_rows(pg_conn: sa.Connection) -> Iterator[sa.Connection]:
 
 
 @pytest.mark.parametrize(("predicate", "expected"), PG_CASES, ids=[case_id(p) for p, _ in PG_CASES])
-def test_postgresql_numeric_selects_the_memory_rows(
+def test_postgresql_numeric_and_timestamptz_select_the_memory_rows(
     pg_rows: sa.Connection, predicate: sassi.Predicate, expected: list[int]
 ) -> None:
     assert [r.id for r in PG_ROWS if predicate.evaluate(r)] == expected
@@ -328,3 +335,62 @@ def test_a_signalling_nan_is_refused_before_any_driver_sees_it(
     with pytest.raises(ValueError, match="signalling NaN") as info:
         to_sqlalchemy(predicate, TABLE)
     assert repr(predicate.field) in str(info.value)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("predicate", "column"),
+    [
+        (F.ts == dt.datetime(2024, 1, 1, 12, tzinfo=UTC), "ts"),
+        (F.ts < dt.datetime(2024, 1, 1, tzinfo=PLUS2), "ts"),
+        (F.ts.present().in_([dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 1, tzinfo=UTC)]), "ts"),
+        (F.ts.between(dt.datetime(2024, 1, 1), dt.datetime(2025, 1, 1, tzinfo=UTC)), "ts"),
+        (F.tz == dt.datetime(2024, 1, 1, 12), "tz"),
+        (F.tz.not_in([dt.datetime(2024, 1, 1, 12)]), "tz"),
+        (F.tz >= dt.datetime(2024, 1, 1), "tz"),
+    ],
+    ids=repr,
+)
+def test_aware_and_naive_datetimes_never_compare(predicate: sassi.Predicate, column: str) -> None:
+    # Memory: == and in_ are always false, != and not_in always true, ordering raises TypeError
+    # (the whole predicate is false). The databases would convert one side with the session
+    # time zone, or compare wall-clock text, and select rows by the time they show.
+    with pytest.raises(TypeError, match=rf"'{column}'.*(aware|naive)"):
+        to_sqlalchemy(predicate, TABLE)
+
+
+DAYS = sa.Table(
+    "sassi_operand_days",
+    sa.MetaData(),
+    sa.Column("day", sa.Date),
+    sa.Column("at", sa.DateTime),
+    sa.Column("clock", sa.Time),
+    sa.Column("clock_tz", sa.Time(timezone=True)),
+)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("day", dt.datetime(2024, 1, 1), "is a datetime, but column sassi_operand_days.day"),
+        ("at", dt.date(2024, 1, 1), "is a date, but column sassi_operand_days.at"),
+        ("clock", dt.time(12, tzinfo=UTC), "timezone-aware time, but column"),
+        ("clock_tz", dt.time(12), "naive time, but column"),
+    ],
+)
+def test_dates_times_and_datetimes_that_never_compare_are_refused(
+    field: str, value: object, message: str
+) -> None:
+    # Python: date == datetime is false and date < datetime raises; so do aware and naive times.
+    for op in (sassi.LookupOp.EQ, sassi.LookupOp.GE):
+        with pytest.raises(TypeError, match=f"field '{field}': .*{message}"):
+            to_sqlalchemy(sassi.FieldPredicate(field, op, value), DAYS)
+
+
+def test_matching_dates_times_and_zones_still_lower() -> None:
+    to_sqlalchemy(
+        sassi.FieldPredicate("day", sassi.LookupOp.EQ, dt.date(2024, 1, 1))
+        & sassi.FieldPredicate("at", sassi.LookupOp.LT, dt.datetime(2024, 1, 1))
+        & sassi.FieldPredicate("clock", sassi.LookupOp.GT, dt.time(12))
+        & sassi.FieldPredicate("clock_tz", sassi.LookupOp.GT, dt.time(12, tzinfo=UTC)),
+        DAYS,
+    )

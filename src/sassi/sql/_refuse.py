@@ -2,12 +2,14 @@
 
 In memory such a comparison raises for a row holding a value, and a comparison that raises makes
 the whole predicate false for that row, ``~`` or not (sassi's "unknown", see
-:mod:`sassi.predicate._evaluate`). No SQL clause answers that way, and the databases would answer
-something else (PostgreSQL's ``NaN = NaN`` is true), so these operands never reach SQL.
+:mod:`sassi.predicate._evaluate`); or it is never equal, whatever the values. No SQL clause
+answers that way, and the databases answer something else (PostgreSQL's ``NaN = NaN`` is true, a
+naive timestamp meets an aware one in the session time zone), so these operands never reach SQL.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import decimal
 from typing import Any
 
@@ -37,6 +39,10 @@ def refuse_incomparable(field: str, col: ColumnElement[Any], op: LookupOp, value
     :raises ValueError: for a signalling NaN (every comparison with it raises
         ``InvalidOperation``), and for ordering (``< <= > >= between``) against a Decimal NaN, or
         against a float NaN where the column's values are Decimals.
+    :raises TypeError: for a timezone-aware datetime or time against a column without
+        ``timezone=True`` and a naive one against a column with it, a ``datetime`` against a
+        ``Date`` column, and a ``date`` against a ``DateTime`` column: Python never finds them
+        equal and raises ordering them.
     """
     if isinstance(value, decimal.Decimal) and value.is_snan():
         raise ValueError(
@@ -54,3 +60,50 @@ def refuse_incomparable(field: str, col: ColumnElement[Any], op: LookupOp, value
             "sassi.sql refuses it. Leave the comparison out, or use == / != (a NaN equals "
             "nothing)"
         )
+    _refuse_temporal(field, col, value)
+
+
+def _refuse_temporal(field: str, col: ColumnElement[Any], value: object) -> None:
+    """The date and time half of :func:`refuse_incomparable`."""
+    col_type = col.type
+    if isinstance(value, dt.datetime):
+        if isinstance(col_type, sa.Date):
+            raise TypeError(
+                f"field {field!r}: {value!r} is a datetime, but column {col} holds dates; Python "
+                "never finds a date and a datetime equal and raises ordering them. Pass a date "
+                "(value.date())"
+            )
+        if isinstance(col_type, sa.DateTime):
+            _refuse_other_zone(field, col, col_type, value)
+    elif isinstance(value, dt.date):
+        if isinstance(col_type, sa.DateTime):
+            raise TypeError(
+                f"field {field!r}: {value!r} is a date, but column {col} holds datetimes; Python "
+                "never finds a date and a datetime equal and raises ordering them. Pass a "
+                "datetime (datetime.combine(value, time()))"
+            )
+    elif isinstance(value, dt.time) and isinstance(col_type, sa.Time):
+        _refuse_other_zone(field, col, col_type, value)
+
+
+def _refuse_other_zone(
+    field: str, col: ColumnElement[Any], col_type: Any, value: dt.datetime | dt.time
+) -> None:
+    """Refuse an aware operand for a column without ``timezone=True``, a naive one for one with.
+
+    Python calls a value aware when its ``tzinfo`` gives an offset. ``timezone`` is what the
+    column declares: PostgreSQL ``timestamptz`` / ``timetz`` load aware values, the others naive.
+    """
+    column_aware = bool(col_type.timezone)
+    value_aware = value.utcoffset() is not None
+    if value_aware == column_aware:
+        return
+    kind = type(value).__name__
+    raise TypeError(
+        f"field {field!r}: {value!r} is a {'timezone-aware' if value_aware else 'naive'} {kind}, "
+        f"but column {col} is declared with timezone={column_aware} and holds "
+        f"{'aware' if column_aware else 'naive'} values. Python never finds an aware and a "
+        f"naive {kind} equal and raises ordering them, while the database would convert one "
+        f"side with the session time zone. Pass a {'aware' if column_aware else 'naive'} {kind}, "
+        f"or declare the column {type(col_type).__name__}(timezone={value_aware})"
+    )
