@@ -1,10 +1,10 @@
 """evaluate == compile == SQLite == PostgreSQL on generated rows and predicate trees.
 
 Rows mix NULLs, non-ASCII and wildcard characters, huge integers, infinities, Decimals in a NUMERIC
-column and JSON documents with awkward keys (dots, quotes, empty, non-ASCII). Predicates cover every
-LookupOp, ``present()``, float and Decimal NaN and ``None`` operands, int, float, Decimal (with
-exponents far beyond any column) and Fraction operands on integer, float and NUMERIC columns, every
-JSON test, and And/Or/Not/Xor/Const trees.
+column and JSON documents with awkward keys (dots, quotes, empty, non-ASCII). Predicates cover
+every LookupOp, ``present()``, float and Decimal NaN and ``None`` operands, int, float, Decimal
+(with exponents far beyond any column) and Fraction operands on integer, float, NUMERIC and JSON
+columns, every JSON test, and And/Or/Not/Xor/Const trees.
 
 What the generator leaves out, and why (``docs/sql.md`` says the same):
 
@@ -230,6 +230,14 @@ def json_leaf(draw: st.DrawFn) -> sassi.Predicate:
     return getattr(value, form)(draw(scalars))  # type: ignore[no-any-return]
 
 
+# Decimals and Fractions equal the int or float of their value, as JSON loads numbers
+JSON_NUMERIC_OPERANDS = (
+    st.decimals(allow_nan=False, allow_infinity=False, places=2)
+    | st.fractions(max_denominator=4)
+    | st.sampled_from([Decimal(2**60), Decimal("1E+23"), Decimal("NaN"), *WIDE_DECIMALS])
+)
+
+
 @st.composite
 def json_plain_leaf(draw: st.DrawFn) -> sassi.Predicate:
     """``==``-family comparisons of the whole JSON field (Python equality on the loaded value).
@@ -240,7 +248,8 @@ def json_plain_leaf(draw: st.DrawFn) -> sassi.Predicate:
     """
     present = draw(st.booleans())
     builder: Any = F.j.present() if present else F.j
-    values = JSON_VALUES.filter(lambda v: v is not None) if present else JSON_VALUES
+    json_values = JSON_VALUES.filter(lambda v: v is not None) if present else JSON_VALUES
+    values: st.SearchStrategy[Any] = st.one_of(json_values, JSON_NUMERIC_OPERANDS)
     form = draw(st.sampled_from(["eq", "ne", "in", "not_in", "is_null", "is_not_null"]))
     if form in ("is_null", "is_not_null"):
         return getattr(F.j, form)()  # type: ignore[no-any-return]
