@@ -10,6 +10,10 @@ How the in-memory semantics survive SQL (``docs/sql.md`` has the long version):
   ``NOT`` and ``XOR`` (rendered ``a <> b`` on NULL-free terms) behave as in Python.
 - ``None`` sorts before every value: ``!= v``, ``< v`` and ``<= v`` include NULL rows; ``present``
   comparisons exclude them. NaN operands are resolved here, in Python, as Python compares them.
+- Numbers compare exactly: operands are rewritten for the column's storage (64-bit integers,
+  doubles, PostgreSQL ``NUMERIC`` decimals), Decimals with huge exponents without converting them.
+- Operands Python cannot compare with the column's values (a signalling NaN, ordering against a
+  Decimal NaN, an aware datetime for a naive column) raise at lowering time, naming the field.
 - Strings compare by code point (``COLLATE "C"`` on PostgreSQL, ``BINARY`` on SQLite); ``i*`` lookups
   fold ASCII letters only (``translate`` / ``replace``, never ``lower()``); ``%``, ``_`` and ``\\``
   stay literal because no ``LIKE`` is used (``instr``/``strpos`` and ``substr`` comparisons).

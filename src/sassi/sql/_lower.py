@@ -31,9 +31,11 @@ def to_sqlalchemy(predicate: Predicate, table_or_model: Any) -> Clause:
     :param table_or_model: a :class:`sqlalchemy.Table` (or any FROM clause with ``.c``), a mapped
         declarative class (or ``aliased()`` entity), or a mapping of field name -> column.
     :returns: a boolean clause for ``select(...).where(...)``.
-    :raises ValueError: when the predicate names a field the table or model does not have.
-    :raises TypeError: when ``table_or_model`` is none of the accepted kinds, or a node is not a
-        sassi predicate.
+    :raises ValueError: when the predicate names a field the table or model does not have, or
+        holds a signalling NaN, or orders a column against a NaN Python raises comparing with.
+    :raises TypeError: when ``table_or_model`` is none of the accepted kinds, a node is not a
+        sassi predicate, or a date/time operand cannot compare with the column's values (aware
+        against naive, ``datetime`` against ``Date``).
     """
     key = _cache_key(predicate, table_or_model)
     if key is not None:
