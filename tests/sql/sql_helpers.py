@@ -4,7 +4,8 @@ Importable as ``sql_helpers`` (pytest puts ``tests/sql/`` on ``sys.path`` throug
 ``conftest.py``, the way ``tiering_helpers`` is imported in ``tests/backends/``).
 
 - :class:`Row` — ``id: int`` and nullable ``n`` (int), ``f`` (float), ``s`` (str), ``b`` (bool),
-  ``j`` (JSON); :func:`rows_table` — a temporary table with the matching columns.
+  ``j`` (JSON), ``d`` (Decimal); :func:`rows_table` — a temporary table with the matching columns
+  (``d`` is NUMERIC, which SQLite stores as a double).
 - :func:`table_fixtures` — the module-scoped ``sqlite_table`` / ``pg_table`` fixtures for one
   ``MetaData``: the ``sqlite_conn`` / ``pg_conn`` connections with its tables created.
 - :func:`load` / :func:`selected` — replace a table's rows; the ids a lowered predicate selects.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -37,10 +39,14 @@ class Row:
     s: str | None = None
     b: bool | None = None
     j: sassi.JSON | None = None
+    d: Decimal | None = None
 
 
 def rows_table(name: str, metadata: sa.MetaData) -> sa.Table:
     """A temporary table holding :class:`Row` values (``j`` is JSONB on PostgreSQL).
+
+    ``d`` is ``NUMERIC``: exact on PostgreSQL; SQLAlchemy stores it on SQLite as a double, so rows
+    meant for both databases hold Decimals that doubles represent exactly.
 
     :param name: the table name (unique within ``metadata``).
     :param metadata: the ``MetaData`` the table joins.
@@ -57,6 +63,7 @@ def rows_table(name: str, metadata: sa.MetaData) -> sa.Table:
         sa.Column(
             "j", sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
         ),
+        sa.Column("d", sa.Numeric),
         prefixes=["TEMPORARY"],
     )
 

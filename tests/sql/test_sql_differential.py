@@ -1,13 +1,19 @@
 """evaluate == compile == SQLite == PostgreSQL on generated rows and predicate trees.
 
-Rows mix NULLs, non-ASCII and wildcard characters, huge integers, infinities and JSON documents
-with awkward keys (dots, quotes, empty, non-ASCII). Predicates cover every LookupOp, ``present()``,
-NaN and ``None`` operands, every JSON test, and And/Or/Not/Xor/Const trees.
+Rows mix NULLs, non-ASCII and wildcard characters, huge integers, infinities, Decimals in a NUMERIC
+column and JSON documents with awkward keys (dots, quotes, empty, non-ASCII). Predicates cover
+every LookupOp, ``present()``, float and Decimal NaN and ``None`` operands, int, float, Decimal
+(with exponents far beyond any column) and Fraction operands on integer, float, NUMERIC and JSON
+columns, every JSON test, and And/Or/Not/Xor/Const trees.
 
 What the generator leaves out, and why (``docs/sql.md`` says the same):
 
 - NaN *stored in a row*: SQLite stores NaN as NULL, so the database no longer holds the value
   (NaN operands are generated; PostgreSQL's stored-NaN handling has its own unit test).
+- Decimals that no double equals, in the NUMERIC column: SQLAlchemy stores NUMERIC on SQLite as a
+  double (``tests/sql/test_sql_operands.py`` checks such rows on PostgreSQL). NaN operands are
+  generated for ``==``/``!=``/``in_``/``not_in`` only: ordering against a Decimal NaN (or a float
+  NaN against Decimals) raises in memory and is refused at lowering time (tested there too).
 - NUL characters and lone surrogates: PostgreSQL text cannot hold NUL, UTF-8 cannot hold
   surrogates.
 - JSON integers beyond 64 bits (SQLite's JSON1 turns them into doubles), and integers that are
@@ -18,6 +24,7 @@ What the generator leaves out, and why (``docs/sql.md`` says the same):
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -47,13 +54,33 @@ INTS = st.integers(-4, 4) | st.sampled_from(BIG_INTS)
 FLOATS = st.sampled_from(
     [0.0, -0.0, 0.5, 1.0, -2.5, 1e-300, 2.0**53, 9.2e18, 2.0**63, math.inf, -math.inf]
 ) | st.floats(allow_nan=False, width=64)
-NUMBERS = (
+# Decimal exponents far beyond every column (compared by sign and side, never converted), at
+# NUMERIC's limits (10**131072, 16383 places), and beyond doubles
+WIDE_DECIMALS = [
+    Decimal("1e1000000000"),
+    Decimal("-1e-1000000000"),
+    Decimal("1e131072"),
+    Decimal("-9.9e131071"),
+    Decimal("1e-16384"),
+    Decimal("2e-16383"),
+    Decimal("-1e400"),
+    Decimal("1e-400"),
+]
+ORDERED_NUMBERS = (
     INTS
     | FLOATS
-    | st.just(math.nan)
     | st.sampled_from([2**64, -(2**70)])
     | st.decimals(allow_nan=False)
+    | st.sampled_from(WIDE_DECIMALS)
     | st.fractions(max_denominator=7)
+)
+NUMBERS = ORDERED_NUMBERS | st.just(math.nan)
+NANS = st.sampled_from([math.nan, Decimal("NaN"), Decimal("-NaN")])
+# NUMERIC values both databases hold exactly: doubles (SQLite stores NUMERIC as one)
+DECIMAL_VALUES = (
+    FLOATS.map(Decimal)
+    | st.integers(-(2**53), 2**53).map(Decimal)
+    | st.sampled_from([Decimal("0.5"), Decimal("-1.25"), Decimal("1E+20"), Decimal("0.0")])
 )
 KEYS = st.sampled_from(["a", "b", "", "a.b", 'q"', "é", "0", "$", "a b"])
 
@@ -86,6 +113,7 @@ def rows(draw: st.DrawFn) -> list[Row]:
                 s=draw(st.none() | TEXT),
                 b=draw(st.none() | st.booleans()),
                 j=draw(st.none() | JSON_VALUES),
+                d=draw(st.none() | DECIMAL_VALUES),
             )
         )
     return out
@@ -120,6 +148,19 @@ def scalar_leaf(draw: st.DrawFn, name: str, values: st.SearchStrategy[Any]) -> s
         items = draw(st.lists(operand, max_size=3))
         return builder.in_(items) if kind == "in" else builder.not_in(items)  # type: ignore[no-any-return]
     return field.is_null() if kind == "null" else field.is_not_null()
+
+
+@st.composite
+def nan_leaf(draw: st.DrawFn) -> sassi.Predicate:
+    """``==``/``!=``/``in_``/``not_in`` with a float or Decimal NaN among the operands."""
+    field = F[draw(st.sampled_from(["n", "f", "d"]))]
+    builder: Any = field.present() if draw(st.booleans()) else field
+    nan = draw(NANS)
+    form = draw(st.sampled_from(["eq", "ne", "in_", "not_in"]))
+    if form in ("eq", "ne"):
+        return getattr(builder, form)(nan)  # type: ignore[no-any-return]
+    others = draw(st.lists(ORDERED_NUMBERS | NANS, max_size=3))
+    return getattr(builder, form)([*others, nan])  # type: ignore[no-any-return]
 
 
 @st.composite
@@ -189,6 +230,14 @@ def json_leaf(draw: st.DrawFn) -> sassi.Predicate:
     return getattr(value, form)(draw(scalars))  # type: ignore[no-any-return]
 
 
+# Decimals and Fractions equal the int or float of their value, as JSON loads numbers
+JSON_NUMERIC_OPERANDS = (
+    st.decimals(allow_nan=False, allow_infinity=False, places=2)
+    | st.fractions(max_denominator=4)
+    | st.sampled_from([Decimal(2**60), Decimal("1E+23"), Decimal("NaN"), *WIDE_DECIMALS])
+)
+
+
 @st.composite
 def json_plain_leaf(draw: st.DrawFn) -> sassi.Predicate:
     """``==``-family comparisons of the whole JSON field (Python equality on the loaded value).
@@ -199,7 +248,8 @@ def json_plain_leaf(draw: st.DrawFn) -> sassi.Predicate:
     """
     present = draw(st.booleans())
     builder: Any = F.j.present() if present else F.j
-    values = JSON_VALUES.filter(lambda v: v is not None) if present else JSON_VALUES
+    json_values = JSON_VALUES.filter(lambda v: v is not None) if present else JSON_VALUES
+    values: st.SearchStrategy[Any] = st.one_of(json_values, JSON_NUMERIC_OPERANDS)
     form = draw(st.sampled_from(["eq", "ne", "in", "not_in", "is_null", "is_not_null"]))
     if form in ("is_null", "is_not_null"):
         return getattr(F.j, form)()  # type: ignore[no-any-return]
@@ -214,6 +264,8 @@ LEAVES = st.one_of(
     scalar_leaf("f", NUMBERS),
     scalar_leaf("s", TEXT),
     scalar_leaf("b", st.booleans()),
+    scalar_leaf("d", ORDERED_NUMBERS),
+    nan_leaf(),
     string_leaf(),
     json_leaf(),
     json_plain_leaf(),

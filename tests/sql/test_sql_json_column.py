@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 import sqlalchemy as sa
@@ -62,6 +64,16 @@ CASES: list[tuple[sassi.Predicate, list[int]]] = [
     (F.j.not_in([False, "s", []]), [1, 2, 3, 4, 8, 9]),
     (F.j.not_in([None, "s", {}]), [2, 3, 4, 6, 7, 8]),
     (~(F.j == {"a": 1, "b": [1, None]}), [1, 4, 5, 6, 7, 8, 9]),
+    # Decimal and Fraction operands equal the int or float of their value, or nothing
+    (F.j == Decimal(0), [6, 7]),
+    (F.j == Fraction(0), [6, 7]),
+    (F.j == [Decimal(1), Fraction(4, 2)], [4]),
+    (F.j == {"a": Decimal("1.0"), "b": [Fraction(1), None]}, [2, 3]),
+    (F.j == {"a": Decimal(2**60)}, [8]),
+    (F.j == Decimal("0.1"), []),
+    (F.j != Decimal("0.1"), [1, 2, 3, 4, 5, 6, 7, 8, 9]),
+    (F.j.in_([Decimal("1e1000000000"), Decimal("-1e-1000000000"), Decimal("NaN"), "s"]), [5]),
+    (F.j.not_in([Fraction(1, 3), [Decimal("NaN"), 2], Decimal(0)]), [1, 2, 3, 4, 5, 8, 9]),
 ]
 
 
@@ -97,6 +109,13 @@ def test_json_column_equality_is_python_equality(
     assert [d.id for d in DOCS if predicate.evaluate(d)] == expected
     query = sa.select(table.c.id).where(to_sqlalchemy(predicate, table)).order_by(table.c.id)
     assert list(conn.scalars(query)) == expected
+
+
+def test_a_signalling_nan_on_a_json_column_is_refused() -> None:
+    table = sa.Table("docs", sa.MetaData(), sa.Column("id", sa.Integer), sa.Column("j", sa.JSON))
+    for pred in [F.j == Decimal("sNaN"), F.j.not_in([[1, {"a": Decimal("sNaN")}]])]:
+        with pytest.raises(ValueError, match=r"field 'j': .*signalling NaN"):
+            to_sqlalchemy(pred, table)
 
 
 def test_ordering_and_string_lookups_on_a_json_column_are_refused() -> None:
