@@ -141,3 +141,38 @@ def test_dumps_accepts_a_wrapper() -> None:
 
 def test_a_predicate_is_its_own_wrapper() -> None:
     assert A.__sassi_predicate__() is A
+
+
+def test_every_api_that_takes_a_predicate_takes_a_wrapper_and_explains_a_bool() -> None:
+    """SPEC 11.12: scope, where, invalidate_where, to_sqlalchemy and dumps accept wrappers."""
+    import sqlalchemy as sa
+
+    import sassi
+    from sassi.sql import to_sqlalchemy
+
+    @dataclass(frozen=True)
+    class Member:
+        id: int
+        age: int
+
+    G = sassi.fields(Member)
+
+    class Adults:
+        def __sassi_predicate__(self) -> sassi.Predicate:
+            return G.age >= 18
+
+    pool = sassi.Punnu(Member)
+    pool.insert(Member(1, 30))
+    pool.insert(Member(2, 10))
+    assert [m.id for m in pool.scope(Adults()).collect()] == [1]
+    assert [m.id for m in pool.scope().where(Adults()).collect()] == [1]
+    table = sa.Table("m", sa.MetaData(), sa.Column("id", sa.Integer), sa.Column("age", sa.Integer))
+    assert str(to_sqlalchemy(Adults(), table)) == str(to_sqlalchemy(G.age >= 18, table))
+    assert sassi.predicate.dumps(Adults()) == sassi.predicate.dumps(G.age >= 18)
+    assert pool.invalidate_where(Adults()) == 1 and len(pool) == 1
+    same = G.age == G.id  # a plain bool: comparing two fields is never a predicate
+    for call in (pool.scope, pool.scope().where, pool.invalidate_where):
+        with pytest.raises(TypeError, match="comparing two fields"):
+            call(same)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="comparing two fields"):
+        to_sqlalchemy(same, table)  # type: ignore[arg-type]

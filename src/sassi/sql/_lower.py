@@ -10,7 +10,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..predicate import And, Const, FieldPredicate, JsonPredicate, LookupOp, Not, Or, Predicate, Xor
+from ..predicate import (
+    And,
+    Const,
+    FieldPredicate,
+    JsonPredicate,
+    LookupOp,
+    Not,
+    Or,
+    Predicate,
+    Xor,
+    as_predicate,
+)
 from ._columns import lower_column
 from ._dialect import Clause
 from ._json import lower_json_column, lower_json_path
@@ -27,7 +38,7 @@ def to_sqlalchemy(predicate: Predicate, table_or_model: Any) -> Clause:
     String columns should be ``TEXT``; JSON columns ``JSON`` (SQLite) / ``JSONB`` or ``JSON``
     (PostgreSQL, cast to ``jsonb``). A SQL ``NULL`` or JSON ``null`` root is a missing document.
 
-    :param predicate: any predicate tree.
+    :param predicate: any predicate tree (or an object with ``__sassi_predicate__()``).
     :param table_or_model: a :class:`sqlalchemy.Table` (or any FROM clause with ``.c``), a mapped
         declarative class (or ``aliased()`` entity), or a mapping of field name -> column.
     :returns: a boolean clause for ``select(...).where(...)``.
@@ -37,6 +48,7 @@ def to_sqlalchemy(predicate: Predicate, table_or_model: Any) -> Clause:
         sassi predicate, or a date/time operand cannot compare with the column's values (aware
         against naive, ``datetime`` against ``Date``).
     """
+    predicate = as_predicate(predicate, what="to_sqlalchemy()")
     key = _cache_key(predicate, table_or_model)
     if key is not None:
         with _CACHE_LOCK:
