@@ -45,7 +45,7 @@ from ._stats import PunnuStats
 from ._tier import Listener, Tiering, remove_where
 from .backends._protocol import InvalidateWhere
 from .backends._url import resolve_backend
-from .predicate import And, Predicate, as_predicate
+from .predicate import And, Predicate, SupportsPredicate, as_predicate
 from .predicate import dumps as dumps_predicate
 
 if TYPE_CHECKING:
@@ -234,7 +234,7 @@ class Punnu(Generic[T]):
         event_reason = EventReason(InvalidationReason(reason).value)
         return await drive_async(self._tier.invalidate(id, event_reason))
 
-    def invalidate_where(self, predicate: Predicate) -> int:
+    def invalidate_where(self, predicate: Predicate | SupportsPredicate) -> int:
         """Remove every live entry matching ``predicate``, here and in other processes' pools.
 
         Local matches go through the commit path and emit ``Invalidated(id, EventReason.MANUAL)``
@@ -257,7 +257,7 @@ class Punnu(Generic[T]):
             drive_sync(self._tier.publish(message))
         return removed
 
-    async def ainvalidate_where(self, predicate: Predicate) -> int:
+    async def ainvalidate_where(self, predicate: Predicate | SupportsPredicate) -> int:
         """Async twin of :meth:`invalidate_where` (publishes with the backend's async API).
 
         :raises TypeError: when ``predicate`` is not a predicate or cannot be encoded.
@@ -269,7 +269,9 @@ class Punnu(Generic[T]):
             await drive_async(self._tier.publish(message))
         return removed
 
-    def _where(self, predicate: Predicate) -> tuple[Predicate, InvalidateWhere | None]:
+    def _where(
+        self, predicate: Predicate | SupportsPredicate
+    ) -> tuple[Predicate, InvalidateWhere | None]:
         """The checked predicate and, with a backend, its message (encoded before anything is
         removed: a predicate the wire cannot carry changes nothing)."""
         checked = as_predicate(predicate, what="invalidate_where()")
@@ -474,7 +476,7 @@ class Punnu(Generic[T]):
 
     # queries (sassi._scope) -------------------------------------------------------------------
 
-    def scope(self, *predicates: Predicate) -> Scope[T]:
+    def scope(self, *predicates: Predicate | SupportsPredicate) -> Scope[T]:
         """A lazy query over the live values; the predicates are ANDed.
 
         :param predicates: zero or more predicates (or objects with ``__sassi_predicate__()``).

@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 
 from ._core import PoolCore
 from ._memq import MemQ
-from .predicate import And, Predicate, as_predicate
+from .predicate import And, Predicate, SupportsPredicate, as_predicate
 
 __all__ = ["MemQ", "Scope", "explain", "source"]
 
@@ -74,7 +74,7 @@ class Scope(Generic[T]):
 
     # builders -------------------------------------------------------------------------------
 
-    def where(self, *predicates: Predicate) -> Scope[T]:
+    def where(self, *predicates: Predicate | SupportsPredicate) -> Scope[T]:
         """Keep the values matching every predicate (ANDed; evaluated by compiled code).
 
         :param predicates: one or more predicates over the pool's model.

@@ -173,6 +173,6 @@ def test_every_api_that_takes_a_predicate_takes_a_wrapper_and_explains_a_bool() 
     same = G.age == G.id  # a plain bool: comparing two fields is never a predicate
     for call in (pool.scope, pool.scope().where, pool.invalidate_where):
         with pytest.raises(TypeError, match="comparing two fields"):
-            call(same)  # type: ignore[arg-type]
+            call(same)
     with pytest.raises(TypeError, match="comparing two fields"):
-        to_sqlalchemy(same, table)  # type: ignore[arg-type]
+        to_sqlalchemy(same, table)

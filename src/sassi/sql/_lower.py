@@ -19,6 +19,7 @@ from ..predicate import (
     Not,
     Or,
     Predicate,
+    SupportsPredicate,
     Xor,
     as_predicate,
 )
@@ -29,7 +30,7 @@ from ._json import lower_json_column, lower_json_path
 __all__ = ["to_sqlalchemy"]
 
 
-def to_sqlalchemy(predicate: Predicate, table_or_model: Any) -> Clause:
+def to_sqlalchemy(predicate: Predicate | SupportsPredicate, table_or_model: Any) -> Clause:
     """Lower ``predicate`` to a SQLAlchemy boolean clause selecting exactly the matching rows.
 
     The clause selects the rows whose values make ``predicate.evaluate(obj)`` true, on SQLite
@@ -48,15 +49,15 @@ def to_sqlalchemy(predicate: Predicate, table_or_model: Any) -> Clause:
         sassi predicate, or a date/time operand cannot compare with the column's values (aware
         against naive, ``datetime`` against ``Date``).
     """
-    predicate = as_predicate(predicate, what="to_sqlalchemy()")
-    key = _cache_key(predicate, table_or_model)
+    checked = as_predicate(predicate, what="to_sqlalchemy()")
+    key = _cache_key(checked, table_or_model)
     if key is not None:
         with _CACHE_LOCK:
             hit = _CACHE.get(key)
             if hit is not None:
                 _CACHE.move_to_end(key)
                 return hit
-    clause = _Lowerer(_column_lookup(table_or_model)).lower(predicate)
+    clause = _Lowerer(_column_lookup(table_or_model)).lower(checked)
     if key is not None:
         with _CACHE_LOCK:
             raced = _CACHE.get(key)  # another thread lowered it meanwhile: share that one
