@@ -12,7 +12,9 @@ import redis
 import redis.asyncio
 
 from sassi.backends import Backend, InvalidateAll, InvalidateId, Keyspace
-from sassi.backends.redis import PERSISTENT_SCORE, RedisBackend, _ttl_ms
+from sassi.backends._redis._keys import PERSISTENT_SCORE
+from sassi.backends._redis._keys import ttl_ms as _ttl_ms
+from sassi.backends.redis import RedisBackend
 from sassi.exceptions import BackendError, BackendUnavailable
 from sassi.testing import BackendConformance
 from sassi.testing._conformance import ConformanceItem
