@@ -124,10 +124,19 @@ class Codec:
         return read_header(data, (kind,), self.type_name)[1]
 
     def from_shadow(self, shadow: Any) -> Any:
+        """Build the model value; its id must be hashable (an ``Any`` id may decode as a
+        list or a map, which no pool can hold)."""
         try:
-            return self._build(msgspec.structs.astuple(shadow))
+            value = self._build(msgspec.structs.astuple(shadow))
         except Exception as exc:  # the model's own validation rejected the data
             raise CodecError(f"cannot build {self.type_name} from wire data: {exc}") from exc
+        try:
+            hash(self.get_id(value))
+        except Exception as exc:
+            raise CodecError(
+                f"{self.type_name} wire data has an id that is not hashable: {exc}"
+            ) from exc
+        return value
 
     def decode(self, body: bytes | memoryview) -> Any:
         try:
