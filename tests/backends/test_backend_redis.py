@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
+from datetime import timedelta
 from typing import Any
 
 import anyio
@@ -15,7 +16,7 @@ from sassi.backends import Backend, InvalidateAll, InvalidateId, Keyspace
 from sassi.backends._redis._keys import PERSISTENT_SCORE
 from sassi.backends._redis._keys import ttl_ms as _ttl_ms
 from sassi.backends.redis import RedisBackend
-from sassi.exceptions import BackendError, BackendUnavailable
+from sassi.exceptions import BackendUnavailable
 from sassi.testing import BackendConformance
 from sassi.testing._conformance import ConformanceItem
 
@@ -86,14 +87,22 @@ def test_ttl_normalisation() -> None:
     assert _ttl_ms(0.0001) == 1  # sub-millisecond rounds up
     assert _ttl_ms(1.0005) == 1001
     assert _ttl_ms(float("inf")) == -1
-    with pytest.raises(BackendError):
-        _ttl_ms(1e15)
+    assert _ttl_ms(1e13) == -1  # past Redis's window (2**53 ms since the epoch): no expiry
+    assert _ttl_ms(1e15) == -1
+    assert _ttl_ms(timedelta.max) == -1
+    assert _ttl_ms(1e300) == -1
+    assert _ttl_ms(86_400 * 365 * 1000) == 86_400 * 365 * 1000 * 1000  # within: kept exactly
 
 
-def test_ttl_overflow_is_a_backend_error(backend: RedisBackend) -> None:
-    with pytest.raises(BackendError):
-        backend.put_sync(KS, 1, ConformanceItem(1, "a"), 1e15)
-    assert backend.get_sync(KS, 1) is None
+@pytest.mark.parametrize("ttl", [1e13, 1e15, 1e300, timedelta.max])
+def test_a_ttl_past_the_expiry_window_is_stored_without_expiry(
+    backend: RedisBackend, ttl: float | timedelta
+) -> None:
+    backend.put_sync(KS, 1, ConformanceItem(1, "a"), ttl)
+    assert backend.get_sync(KS, 1) == ConformanceItem(1, "a")
+    key = f"{PREFIX}:id_{b'1'.hex()}"
+    assert backend.client.pttl(key) == -1
+    assert backend.client.zscore(f"{PREFIX}:keys", key) == PERSISTENT_SCORE
 
 
 def test_get_prunes_expired_index_members(backend: RedisBackend) -> None:

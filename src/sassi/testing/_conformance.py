@@ -264,6 +264,21 @@ class BackendConformance:
             b.put_sync(self.ks, 4, ConformanceItem(4, "d"), float("inf"))
             assert b.get_sync(self.ks, 4) == ConformanceItem(4, "d")
 
+    @pytest.mark.parametrize("ttl", [1e13, 1e15, 1e300, timedelta.max])
+    def test_huge_ttl_never_overflows(self, ttl: float | timedelta) -> None:
+        with self.opened() as b:
+            b.put_sync(self.ks, 1, ConformanceItem(1, "huge"), ttl)
+            assert b.get_sync(self.ks, 1) == ConformanceItem(1, "huge")
+            with contextlib.suppress(NotImplementedError):  # no controllable clock: skip on
+                self.advance(1_000_000.0)
+            assert b.get_sync(self.ks, 1) == ConformanceItem(1, "huge")
+
+    @pytest.mark.anyio
+    async def test_huge_ttl_never_overflows_async(self) -> None:
+        async with self.aopened() as b:
+            await b.put(self.ks, 2, ConformanceItem(2, "huge"), 1e13)
+            assert await b.get(self.ks, 2) == ConformanceItem(2, "huge")
+
     def test_ttl_expiry(self) -> None:
         with self.opened() as b:
             b.put_sync(self.ks, 1, ConformanceItem(1, "short"), 10.0)

@@ -167,8 +167,9 @@ class RedisBackend:
     ) -> None:
         """Store ``value`` and its index entry atomically (a ttl ``<= 0`` removes both).
 
+        A ttl beyond Redis's expiry window (about 285,000 years) is stored without expiry.
+
         :raises BackendUnavailable: when Redis cannot be reached.
-        :raises BackendError: when the ttl overflows Redis's expiry window.
         """
         keys, args = self._put_args(keyspace, id, value, ttl)
         run("put", self._put, keys=keys, args=args)

@@ -8,7 +8,6 @@ from datetime import timedelta
 from typing import Any
 
 from ..._wire._ids import id_token
-from ...exceptions import BackendError
 from .._protocol import Keyspace, ttl_seconds
 
 __all__ = ["BATCH", "DRAIN", "GET", "INVALIDATE", "PERSISTENT_SCORE", "PUT", "Keys", "ttl_ms"]
@@ -69,9 +68,12 @@ class Keys:
 
 
 def ttl_ms(ttl: float | timedelta | None) -> int:
-    """-1 for no ttl, 0 for "remove", else whole milliseconds (a sub-ms ttl rounds up to 1).
+    """-1 for no expiry, 0 for "remove", else whole milliseconds (a sub-ms ttl rounds up to 1).
 
-    :raises BackendError: when the ttl does not fit Redis's millisecond expiry window.
+    A ttl whose expiry would land at or past :data:`PERSISTENT_SCORE` milliseconds after the
+    epoch (about 285,000 years from now, far inside what Redis accepts for ``PX``) is stored
+    without expiry, like ``None``: it can never be reached, and Memory and File backends
+    accept such ttls too.
     """
     seconds = ttl_seconds(ttl)
     if seconds is None:
@@ -80,5 +82,5 @@ def ttl_ms(ttl: float | timedelta | None) -> int:
         return 0
     ms = max(1, math.ceil(seconds * 1000))
     if ms >= PERSISTENT_SCORE - math.ceil(time.time() * 1000):
-        raise BackendError(f"ttl of {seconds} s overflows the Redis expiry window")
+        return -1
     return ms
