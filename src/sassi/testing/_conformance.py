@@ -187,6 +187,32 @@ class BackendConformance:
             assert b.get_sync(self.other_type, (7, "x")) == item
             assert b.get_sync(self.other_type, (7, "y")) is None
 
+    def test_very_long_string_ids(self) -> None:
+        long_a = "a" * 10_000
+        long_b = "a" * 9_999 + "b"  # shares all but its last character with long_a
+        with self.opened() as b:
+            b.put_sync(self.ks, long_a, ConformanceItem(1, "long a"), None)
+            b.put_sync(self.ks, long_b, ConformanceItem(2, "long b"), None)
+            assert b.get_sync(self.ks, long_a) == ConformanceItem(1, "long a")
+            assert b.get_sync(self.ks, long_b) == ConformanceItem(2, "long b")
+            b.invalidate_sync(self.ks, long_a)
+            assert b.get_sync(self.ks, long_a) is None
+            assert b.get_sync(self.ks, long_b) == ConformanceItem(2, "long b")
+            pair = (3, "x" * 10_000)
+            b.put_sync(self.other_type, pair, ConformanceOther(pair, "pair"), None)
+            assert b.get_sync(self.other_type, pair) == ConformanceOther(pair, "pair")
+            b.invalidate_all_sync(self.ks)
+            assert b.get_sync(self.ks, long_b) is None
+
+    @pytest.mark.anyio
+    async def test_very_long_string_ids_async(self) -> None:
+        ident = "z" * 10_000
+        async with self.aopened() as b:
+            await b.put(self.ks, ident, ConformanceItem(1, "long"), 60)
+            assert await b.get(self.ks, ident) == ConformanceItem(1, "long")
+            await b.invalidate(self.ks, ident)
+            assert await b.get(self.ks, ident) is None
+
     def test_value_of_another_model_is_refused(self) -> None:
         with self.opened() as b, pytest.raises(ValueError):
             b.put_sync(self.ks, (1, "a"), ConformanceOther((1, "a"), "x"), None)
@@ -412,6 +438,39 @@ class BackendConformance:
                 await b.get(self.ks, 1)
 
     # --- threads -------------------------------------------------------------------------------
+
+    def test_invalidate_all_racing_writers(self) -> None:
+        with self.opened() as b:
+            errors: list[BaseException] = []
+
+            def write(offset: int) -> None:
+                try:
+                    for i in range(150):
+                        ident = offset * 1000 + i % 10
+                        b.put_sync(self.ks, ident, ConformanceItem(ident, str(i)), None)
+                except BaseException as exc:  # reported below
+                    errors.append(exc)
+
+            def wipe() -> None:
+                try:
+                    for _ in range(60):
+                        b.invalidate_all_sync(self.ks)
+                except BaseException as exc:  # reported below
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=write, args=(n,)) for n in range(3)]
+            threads += [threading.Thread(target=wipe) for _ in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert errors == []
+            b.invalidate_all_sync(self.ks)
+            assert all(
+                b.get_sync(self.ks, n * 1000 + i) is None for n in range(3) for i in range(10)
+            )
+            b.put_sync(self.ks, 7, ConformanceItem(7, "after"), None)
+            assert b.get_sync(self.ks, 7) == ConformanceItem(7, "after")
 
     def test_concurrent_writers_and_readers(self) -> None:
         with self.opened() as b:
