@@ -120,9 +120,48 @@ def _annotations(cls: type) -> dict[str, Any]:
 _BAD_WATERMARKS: tuple[Any, ...] = (bool, str, bytes, type(None), _dt.timedelta)
 
 
+_QUALIFIERS: tuple[Any, ...] = tuple(
+    q
+    for q in (
+        getattr(typing, name, None)
+        for name in ("Annotated", "Final", "Required", "NotRequired", "ReadOnly")
+    )
+    if q is not None
+)
+_TYPE_ALIAS: Any = getattr(typing, "TypeAliasType", None)  # `type X = ...` (Python 3.12+)
+
+
+def unwrap_annotation(ann: Any) -> Any:
+    """The runtime type behind ``Annotated[...]``, ``NewType``, ``type`` aliases and qualifiers
+    (``Final``, ``Required``...), so a rule about ``str`` also holds for ``Annotated[str, ...]``.
+    """
+    for _ in range(100):  # wrappers nest only by hand; this bounds a pathological cycle
+        if typing.get_origin(ann) in _QUALIFIERS:
+            ann = typing.get_args(ann)[0]
+        elif isinstance(ann, typing.NewType):
+            ann = ann.__supertype__
+        elif _TYPE_ALIAS is not None and isinstance(ann, _TYPE_ALIAS):
+            ann = ann.__value__
+        else:
+            return ann
+    return ann
+
+
 def _watermark_problem(ann: Any) -> str | None:
-    """Why ``ann`` cannot be a watermark type, or ``None`` if it can (or is unknown)."""
+    """Why ``ann`` cannot be a watermark type, or ``None`` if it can (or is unknown).
+
+    Wrappers are looked through first (:func:`unwrap_annotation`), and a ``Literal`` is judged
+    by the types of its values, so ``Annotated[str, ...]`` or ``Literal["a", "b"]`` is refused
+    exactly as ``str`` is.
+    """
+    ann = unwrap_annotation(ann)
     if ann is Any or isinstance(ann, typing.TypeVar):
+        return None
+    if typing.get_origin(ann) is typing.Literal:
+        for value in typing.get_args(ann):
+            problem = _watermark_problem(type(value))
+            if problem is not None:
+                return problem
         return None
     if ann is None or ann in _BAD_WATERMARKS:
         name = "None" if ann in (None, type(None)) else ann.__name__
