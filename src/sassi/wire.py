@@ -29,6 +29,10 @@ in the model's field order; fields typed ``sassi.JSON`` hold plain JSON values):
   array of ``count`` entries ``[value, ttl tag (0 none, 1 remaining), remaining ms (u64),
   rank (u32, dense LRU rank, 0 = least recently used)]``.
 
+A model declared ``cacheable(..., wire_portable=True)`` refuses NaN and infinities anywhere in
+its values: encoding raises ``ValueError``, decoding :class:`CodecError`, both naming the field
+(see :func:`sassi._model.check_portable`).
+
 Field values are decoded against the model's field annotations (msgspec types: dataclasses,
 attrs, Structs, NamedTuples, enums, UUID, datetime, Decimal, tuples, sets, unions...); a field
 whose annotation cannot be resolved or decoded (``sassi.JSON``, foreign classes, postponed
@@ -87,6 +91,8 @@ def dumps(value: object) -> bytes:
     :param value: an instance of any sassi model class.
     :returns: header + MessagePack body.
     :raises CodecError: when a field holds something MessagePack cannot carry.
+    :raises ValueError: when the model is ``wire_portable`` and the value holds NaN or an
+        infinity (the message names the field).
     :raises TypeError: when ``value``'s class is not a model (no identity field).
     """
     c = codec(type(value))

@@ -15,7 +15,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .._model import model_info
+from .._model import ModelInfo, check_portable, model_info
 from ..exceptions import CodecError
 from ._header import Kind, encode_header, read_header
 from ._lazy import LazyModule
@@ -68,6 +68,7 @@ class Codec:
         "_field_names",
         "_headers",
         "_hints_decoder",
+        "_info",
         "_list_decoder",
         "get_id",
         "model",
@@ -76,6 +77,7 @@ class Codec:
 
     def __init__(self, model: type) -> None:
         info = model_info(model)
+        self._info: ModelInfo = info
         self.model = model
         self.type_name = info.type_name
         self.get_id: Callable[[Any], Any] = info.get_id
@@ -99,13 +101,19 @@ class Codec:
         self._headers: dict[Kind, bytes] = {}
 
     def to_map(self, value: Any) -> dict[str, Any]:
+        """``{field name: value}`` in field order.
+
+        :raises ValueError: for a ``wire_portable`` model's value holding NaN or infinity.
+        """
+        check_portable(self._info, value)
         return {name: getattr(value, name) for name in self._field_names}
 
     def encode(self, value: Any) -> bytes:
         if not isinstance(value, self.model):
             raise TypeError(f"expected a {self.model.__qualname__}, got {type(value).__qualname__}")
+        fields = self.to_map(value)
         try:
-            return encoder().encode(self.to_map(value))
+            return encoder().encode(fields)
         except (TypeError, ValueError, OverflowError) as exc:
             raise CodecError(f"cannot encode {self.type_name} value: {exc}") from exc
 
@@ -125,7 +133,7 @@ class Codec:
 
     def from_shadow(self, shadow: Any) -> Any:
         """Build the model value; its id must be hashable (an ``Any`` id may decode as a
-        list or a map, which no pool can hold)."""
+        list or a map, which no pool can hold), and a ``wire_portable`` value finite."""
         try:
             value = self._build(msgspec.structs.astuple(shadow))
         except Exception as exc:  # the model's own validation rejected the data
@@ -136,6 +144,10 @@ class Codec:
             raise CodecError(
                 f"{self.type_name} wire data has an id that is not hashable: {exc}"
             ) from exc
+        try:
+            check_portable(self._info, value)
+        except ValueError as exc:
+            raise CodecError(f"bad {self.type_name} wire data: {exc}") from exc
         return value
 
     def decode(self, body: bytes | memoryview) -> Any:

@@ -60,11 +60,13 @@ def encode_entries(model: type, values: Iterable[Any]) -> bytes:
     :param values: the values to export.
     :returns: header | u32 LE count | MessagePack array of value maps.
     :raises CodecError: when a value cannot be encoded.
+    :raises ValueError: when a ``wire_portable`` value holds NaN or infinity.
     """
     c = codec(model)
     items = _sorted_by_id(c, values)
+    maps = [c.to_map(v) for v in items]
     try:
-        body = encoder().encode([c.to_map(v) for v in items])
+        body = encoder().encode(maps)
     except (TypeError, ValueError, OverflowError) as exc:
         raise CodecError(f"cannot encode {c.type_name} entries: {exc}") from exc
     return encode_header(Kind.POOL_ENTRIES, c.type_name) + _U32.pack(len(items)) + body
@@ -79,6 +81,7 @@ def encode_entries_with_hints(
     :param entries: ``(value, remaining seconds or None, rank)`` triples.
     :returns: header | u16 LE version | u32 LE count | MessagePack array of entries.
     :raises CodecError: when a value cannot be encoded.
+    :raises ValueError: when a ``wire_portable`` value holds NaN or infinity.
     """
     c = codec(model)
     items = sorted(entries, key=lambda e: c.get_id(e[0]))
