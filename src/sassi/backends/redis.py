@@ -12,20 +12,28 @@ Keys of one keyspace share a Cluster hash tag::
 
 (``ns_none`` when the pool has no namespace; ids are encoded as compact JSON, see
 :func:`sassi.wire.encode_id`.) Lua scripts keep each value and its index entry in step and prune
-index members whose expiry has passed (Redis ``TIME``). ``invalidate`` deletes and publishes
-``{"v":1,"op":"id","id":<json id>}`` in one script; ``invalidate_all`` drains the index in
-batches of 500 (never ``SCAN``), then publishes ``{"v":1,"op":"all"}``; ``publish`` of an
-:class:`InvalidateWhere` sends ``{"v":1,"op":"where","predicate":"<predicate JSON>"}``. A
-keyspace with an ``origin`` adds ``"o":"<origin>"``; a stream skips messages carrying its own.
+index members whose expiry has passed (Redis ``TIME``). A ttl beyond Redis's expiry window
+(``now + ttl`` at or past ``2**53`` ms since the epoch, some 285,000 years away) is stored
+without expiry. ``invalidate`` deletes and publishes ``{"v":1,"op":"id","id":<json id>}`` in
+one script; ``invalidate_all`` drains the index in batches of 500 (never ``SCAN``), then
+publishes ``{"v":1,"op":"all"}``; ``publish`` of an :class:`InvalidateWhere` sends
+``{"v":1,"op":"where","predicate":"<predicate JSON>"}``. A keyspace with an ``origin`` adds
+``"o":"<origin>"``; a stream skips messages carrying its own. Messages are untrusted input,
+bounded before decoding (:mod:`sassi.backends._messages`).
 
 Sync methods use a ``redis.Redis`` client. Async methods use a ``redis.asyncio.Redis`` client
 (one per event loop) under asyncio; under trio, where redis-py's asyncio client cannot run, they
-run the sync client in a worker thread. ``invalidations()`` reconnects after a lost connection
-with a capped backoff (10 ms doubling up to 5 s) and then yields :class:`InvalidateAll` once,
-because messages published while it was disconnected are lost. Malformed messages are logged
-and skipped. A command that meets a connection error is tried once more (pooled sockets go
-stale when Redis restarts); then connection errors and timeouts raise
+run the sync client in a worker thread. A command that meets a connection error is tried once
+more (pooled sockets go stale when Redis restarts); then connection errors and timeouts raise
 :class:`~sassi.BackendUnavailable` and other Redis errors :class:`~sassi.BackendError`.
+
+``invalidations()`` returns a :class:`RedisInvalidations` stream. It never raises for a lost
+connection: it waits out a capped backoff (10 ms doubling up to 5 s, started over only after a
+subscription lived 1 s) and resubscribes, keeping the connection redis-py itself resubscribed,
+then yields :class:`InvalidateAll` once (messages published while disconnected are gone) and
+every message published after the resubscription. A malformed message comes out as a
+:class:`~sassi.backends.MalformedMessage` item (its ``error`` a :class:`~sassi.CodecError`)
+and the stream goes on.
 """
 
 from __future__ import annotations

@@ -19,8 +19,10 @@ Usage (a whole test module)::
 Hooks: :meth:`make_backend` (required); :meth:`advance` (move the backend's clock; leave it
 unimplemented when the backend's time cannot be controlled and TTL expiry tests skip);
 :meth:`store_raw` (write arbitrary bytes where the value of ``id`` lives, for corruption tests;
-unimplemented -> those tests skip); ``has_invalidation_stream`` (``False`` for backends whose
-stream is empty); :meth:`aclose_backend` / :meth:`close_backend` (release clients).
+unimplemented -> those tests skip); :meth:`publish_malformed` (send one undecodable message on
+the invalidation channel; unimplemented -> that test skips); ``has_invalidation_stream``
+(``False`` for backends whose stream is empty); :meth:`aclose_backend` / :meth:`close_backend`
+(release clients).
 Async tests carry ``@pytest.mark.anyio``, so they run on every ``anyio_backend`` the project's
 conftest provides. This module imports pytest; ``sassi.testing`` loads it only on first use.
 """
@@ -44,6 +46,7 @@ from ..backends._protocol import (
     InvalidateId,
     InvalidateWhere,
     Keyspace,
+    MalformedMessage,
     SupportsPublish,
 )
 from ..exceptions import BackendError, WireFormatError
@@ -103,6 +106,10 @@ class BackendConformance:
 
     def store_raw(self, backend: Any, keyspace: Keyspace, id: Any, data: bytes) -> None:
         """Put ``data`` where the value of ``id`` is stored; unimplemented -> tests skip."""
+        raise NotImplementedError
+
+    def publish_malformed(self, backend: Any, keyspace: Keyspace) -> None:
+        """Send one message the stream of ``keyspace`` cannot decode; unimplemented -> skip."""
         raise NotImplementedError
 
     def close_backend(self, backend: Any) -> None:
@@ -396,6 +403,28 @@ class BackendConformance:
                 with anyio.fail_after(10):
                     assert await stream.__anext__() == InvalidateId(3)
                     assert await stream.__anext__() == InvalidateId(4)
+            finally:
+                await stream.aclose()
+
+    @pytest.mark.anyio
+    async def test_a_malformed_message_does_not_stop_the_stream(self) -> None:
+        if not self.has_invalidation_stream:
+            pytest.skip("this backend has no invalidation stream")
+        async with self.aopened() as b:
+            stream: Any = b.invalidations(self.ks)
+            try:
+                await stream.ready()
+                try:
+                    self.publish_malformed(b, self.ks)
+                except NotImplementedError:
+                    pytest.skip("this backend cannot send a malformed message")
+                await b.invalidate(self.ks, 1)
+                with anyio.fail_after(10):
+                    first = await stream.__anext__()
+                    second = await stream.__anext__()
+                assert isinstance(first, MalformedMessage)
+                assert isinstance(first.error, WireFormatError)
+                assert second == InvalidateId(1)
             finally:
                 await stream.aclose()
 

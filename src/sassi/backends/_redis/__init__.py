@@ -2,7 +2,6 @@
 
 ``_keys``     key layout, Lua scripts, ttl -> milliseconds
 ``_client``   redis-py clients per event loop, error mapping, one retry on a stale socket
-``_messages`` the JSON invalidation messages on the pub/sub channel
 ``_backend``  :class:`RedisBackend`
 ``_stream``   :class:`RedisInvalidations`, the pub/sub subscription
 """

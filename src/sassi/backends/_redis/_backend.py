@@ -15,10 +15,10 @@ import redis
 import redis.asyncio
 
 from ... import wire
+from .._messages import encode_message
 from .._protocol import InvalidateAll, InvalidateId, Invalidation, Keyspace, check_value
 from ._client import KEEPERS, KEEPERS_LOCK, AsyncSide, arun, close_at_loop_shutdown, run
 from ._keys import BATCH, DRAIN, GET, INVALIDATE, PERSISTENT_SCORE, PUT, Keys, ttl_ms
-from ._messages import encode_message
 from ._stream import RedisInvalidations
 
 __all__ = ["RedisBackend"]
