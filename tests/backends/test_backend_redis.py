@@ -6,6 +6,7 @@ import contextlib
 import random
 import socket
 import time
+import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -436,8 +437,8 @@ async def _next(receive: MemoryObjectReceiveStream[object]) -> object:
 async def test_no_message_published_after_a_resubscription_is_lost(redis_url: str) -> None:
     backend = RedisBackend(redis_url)
     admin = redis.Redis.from_url(redis_url)
-    channel = f"{PREFIX}:invalidate"
-    stream = backend.invalidations(KS)
+    keyspace, channel = _fresh_keyspace()
+    stream = backend.invalidations(keyspace)
     try:
         await stream.ready()
         async with _consumed(stream) as receive:
@@ -455,8 +456,14 @@ async def test_no_message_published_after_a_resubscription_is_lost(redis_url: st
         admin.close()
 
 
-def _connections(admin: redis.Redis) -> int:
-    return int(admin.info("stats")["total_connections_received"])
+def _fresh_keyspace() -> tuple[Keyspace, str]:
+    """A keyspace no other test subscribes to, and its channel."""
+    keyspace = Keyspace.for_model(ConformanceItem, f"rds-{uuid.uuid4().hex}")
+    return keyspace, f"sassi:{{{keyspace.token}}}:invalidate"
+
+
+def _subscribers(admin: redis.Redis, channel: str) -> int:
+    return int(admin.pubsub_numsub(channel)[0][1])
 
 
 @pytest.mark.anyio
@@ -465,8 +472,8 @@ async def test_every_reconnect_follows_a_backoff_even_right_after_subscribing(
 ) -> None:
     backend = RedisBackend(redis_url)
     admin = redis.Redis.from_url(redis_url)
-    channel = f"{PREFIX}:invalidate"
-    stream = backend.invalidations(KS)
+    keyspace, channel = _fresh_keyspace()
+    stream = backend.invalidations(keyspace)
     delays: list[float] = []
 
     async def record(seconds: float) -> None:
@@ -480,14 +487,13 @@ async def test_every_reconnect_follows_a_backoff_even_right_after_subscribing(
         async with _consumed(stream) as receive:
             for round_ in range(5):
                 await anyio.sleep(0.01)  # the consumer is blocked in its read
-                before = _connections(admin)
                 killed_at = anyio.current_time()
                 assert admin.client_kill_filter(_type="pubsub") >= 1  # right after subscribing
                 await _wait_subscribed(admin, channel)
                 gap = anyio.current_time() - killed_at
                 assert delays == [0.01 * 2**i for i in range(round_ + 1)], gap  # not started over
                 assert gap >= delays[-1] * 0.9, (round_, gap)  # no attempt before the backoff
-                assert _connections(admin) - before == 1, delays  # one attempt, kept
+                assert _subscribers(admin, channel) == 1, delays  # one subscription
                 assert await _next(receive) == InvalidateAll()
     finally:
         await stream.aclose()
@@ -501,8 +507,8 @@ async def test_a_resubscription_redis_py_made_itself_is_kept_and_announced(
 ) -> None:
     backend = RedisBackend(redis_url)
     admin = redis.Redis.from_url(redis_url)
-    channel = f"{PREFIX}:invalidate"
-    stream = backend.invalidations(KS)
+    keyspace, channel = _fresh_keyspace()
+    stream = backend.invalidations(keyspace)
     # as with a connection whose retry policy cannot be replaced: redis-py reconnects itself
     monkeypatch.setattr(stream, "_take_over_reconnects", lambda: False)
     try:
@@ -510,13 +516,12 @@ async def test_a_resubscription_redis_py_made_itself_is_kept_and_announced(
         async with _consumed(stream) as receive:
             for k in range(3):
                 await anyio.sleep(0.02)
-                before = _connections(admin)
                 assert admin.client_kill_filter(_type="pubsub") >= 1
                 await _wait_subscribed(admin, channel)  # redis-py's own resubscription
                 admin.publish(channel, encode_message(InvalidateId(k)))
                 assert await _next(receive) == InvalidateAll()
                 assert await _next(receive) == InvalidateId(k)
-                assert _connections(admin) - before == 1  # that connection was kept
+                assert _subscribers(admin, channel) == 1  # that connection was kept
     finally:
         await stream.aclose()
         await backend.aclose()
@@ -533,8 +538,8 @@ async def test_a_silent_reconnect_by_redis_py_is_announced(
     )  # retries: redis-py resubscribes and the read goes on without an error
     backend = RedisBackend(client)
     admin = redis.Redis.from_url(redis_url)
-    channel = f"{PREFIX}:invalidate"
-    stream = backend.invalidations(KS)
+    keyspace, channel = _fresh_keyspace()
+    stream = backend.invalidations(keyspace)
     monkeypatch.setattr(stream, "_take_over_reconnects", lambda: False)
     try:
         await stream.ready()
@@ -558,8 +563,8 @@ async def test_a_subscription_that_lived_long_enough_starts_the_backoff_over(
 ) -> None:
     backend = RedisBackend(redis_url)
     admin = redis.Redis.from_url(redis_url)
-    channel = f"{PREFIX}:invalidate"
-    stream = backend.invalidations(KS)
+    keyspace, channel = _fresh_keyspace()
+    stream = backend.invalidations(keyspace)
     delays: list[float] = []
 
     async def record(seconds: float) -> None:

@@ -153,18 +153,21 @@ class RedisInvalidations:
         pubsub, self._pubsub = self._pubsub, None
         self._confirmed = False
         restore, self._restore = self._restore, None
-        if restore is not None:  # the connection goes back to the client's pool as it came
-            connection, own = restore
-            connection.retry = own
-        if pubsub is None:
-            return
         try:
-            if self._threaded:
+            if pubsub is None:
+                pass
+            elif self._threaded:
                 pubsub.close()
             else:
                 await pubsub.aclose()
         except Exception:  # the connection is already gone
             log.debug("closing a broken pub/sub connection failed", exc_info=True)
+        finally:
+            # Only now does the connection get its own retry policy back: a read abandoned in a
+            # worker thread that fails because of the close must not reconnect and resubscribe.
+            if restore is not None:
+                connection, own = restore
+                connection.retry = own
 
     def _resumable(self) -> bool:
         """Whether redis-py (not this stream) reconnects the ``PubSub``, which it then keeps."""
