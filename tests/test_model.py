@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import decimal
-from typing import Any, ClassVar, NamedTuple
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple, NewType
 
 import attrs
 import msgspec
@@ -269,8 +269,50 @@ def test_bad_watermark_types(annotation: Any) -> None:
         sassi.cacheable(watermark="stamp")(cls)
 
 
+Minor = NewType("Minor", int)
+
+
 @pytest.mark.parametrize(
-    "annotation", [int, float, dt.datetime, dt.date, decimal.Decimal, tuple[int, int]]
+    "annotation",
+    [
+        Annotated[str, "label"],
+        Annotated[bool, "flag"],
+        Annotated[Annotated[str, 1], 2],
+        Annotated[int | None, "optional"],
+        Literal["a", "b"],
+        Literal[True, False],
+        Literal[None],
+        Literal[1, "mixed"],
+        Annotated[Literal["a"], "both"],
+        NewType("Label", str),
+        NewType("Flag", bool),
+        NewType("Span", dt.timedelta),
+        tuple[Annotated[str, "x"], int],
+        tuple[int, Literal["x"]],
+    ],
+)
+def test_wrapped_bad_watermark_types_are_refused_too(annotation: Any) -> None:
+    namespace: dict[str, Any] = {"__annotations__": {"id": int, "stamp": annotation}}
+    cls: type[Any] = dataclasses.dataclass(type("Wrapped", (), namespace))
+    with pytest.raises(TypeError, match="Wrapped"):
+        sassi.cacheable(watermark="stamp")(cls)
+
+
+@pytest.mark.parametrize(
+    "annotation",
+    [
+        int,
+        float,
+        dt.datetime,
+        dt.date,
+        decimal.Decimal,
+        tuple[int, int],
+        Annotated[int, "ms"],
+        Annotated[dt.datetime, "utc"],
+        Literal[1, 2, 3],
+        NewType("Version", int),
+        tuple[Annotated[int, "major"], Minor],
+    ],
 )
 def test_good_watermark_types(annotation: Any) -> None:
     namespace: dict[str, Any] = {"__annotations__": {"id": int, "stamp": annotation}}

@@ -23,6 +23,9 @@ class TestMemoryBackend(BackendConformance):
     ) -> None:
         backend.put_raw(keyspace, id, data)
 
+    def publish_malformed(self, backend: MemoryBackend, keyspace: Keyspace) -> None:
+        backend.publish_sync(keyspace, InvalidateId([1, 2]))  # an id no pool can hold
+
 
 KS = Keyspace.for_model(ConformanceItem, "mem")
 

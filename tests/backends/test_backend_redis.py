@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
+import random
 import socket
 import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import anyio
 import pytest
 import redis
 import redis.asyncio
+from anyio.streams.memory import MemoryObjectReceiveStream
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
-from sassi.backends import Backend, InvalidateAll, InvalidateId, Keyspace
-from sassi.backends.redis import PERSISTENT_SCORE, RedisBackend, _ttl_ms
-from sassi.exceptions import BackendError, BackendUnavailable
+from sassi.backends import Backend, InvalidateAll, InvalidateId, Keyspace, MalformedMessage
+from sassi.backends._messages import encode_message
+from sassi.backends._redis._keys import PERSISTENT_SCORE
+from sassi.backends._redis._keys import ttl_ms as _ttl_ms
+from sassi.backends.redis import RedisBackend
+from sassi.exceptions import BackendUnavailable, CodecError
 from sassi.testing import BackendConformance
 from sassi.testing._conformance import ConformanceItem
 
@@ -32,6 +43,9 @@ class TestRedisBackend(BackendConformance):
 
     def store_raw(self, backend: RedisBackend, keyspace: Keyspace, id: object, data: bytes) -> None:
         backend.client.set(f"sassi:{{{keyspace.token}}}:id_{_token(id)}", data)
+
+    def publish_malformed(self, backend: RedisBackend, keyspace: Keyspace) -> None:
+        backend.client.publish(f"sassi:{{{keyspace.token}}}:invalidate", b"[" * 100_000)
 
 
 def _token(ident: object) -> str:
@@ -84,14 +98,22 @@ def test_ttl_normalisation() -> None:
     assert _ttl_ms(0.0001) == 1  # sub-millisecond rounds up
     assert _ttl_ms(1.0005) == 1001
     assert _ttl_ms(float("inf")) == -1
-    with pytest.raises(BackendError):
-        _ttl_ms(1e15)
+    assert _ttl_ms(1e13) == -1  # past Redis's window (2**53 ms since the epoch): no expiry
+    assert _ttl_ms(1e15) == -1
+    assert _ttl_ms(timedelta.max) == -1
+    assert _ttl_ms(1e300) == -1
+    assert _ttl_ms(86_400 * 365 * 1000) == 86_400 * 365 * 1000 * 1000  # within: kept exactly
 
 
-def test_ttl_overflow_is_a_backend_error(backend: RedisBackend) -> None:
-    with pytest.raises(BackendError):
-        backend.put_sync(KS, 1, ConformanceItem(1, "a"), 1e15)
-    assert backend.get_sync(KS, 1) is None
+@pytest.mark.parametrize("ttl", [1e13, 1e15, 1e300, timedelta.max])
+def test_a_ttl_past_the_expiry_window_is_stored_without_expiry(
+    backend: RedisBackend, ttl: float | timedelta
+) -> None:
+    backend.put_sync(KS, 1, ConformanceItem(1, "a"), ttl)
+    assert backend.get_sync(KS, 1) == ConformanceItem(1, "a")
+    key = f"{PREFIX}:id_{b'1'.hex()}"
+    assert backend.client.pttl(key) == -1
+    assert backend.client.zscore(f"{PREFIX}:keys", key) == PERSISTENT_SCORE
 
 
 def test_get_prunes_expired_index_members(backend: RedisBackend) -> None:
@@ -115,16 +137,23 @@ def test_invalidate_all_drains_the_index_in_batches_without_scan(backend: RedisB
 
 
 @pytest.mark.anyio
-async def test_malformed_messages_are_skipped(redis_url: str) -> None:
+async def test_malformed_messages_come_out_as_items_and_the_stream_reads_on(
+    redis_url: str,
+) -> None:
     backend = RedisBackend(redis_url)
     stream = backend.invalidations(KS)
+    junk = (b"not json", b"[]", b'{"v":2,"op":"all"}', b'{"v":1,"op":"nope"}', b'{"v":1}')
     try:
         await stream.ready()
         channel = f"{PREFIX}:invalidate"
-        for junk in (b"not json", b"[]", b'{"v":2,"op":"all"}', b'{"v":1,"op":"nope"}', b'{"v":1}'):
-            backend.client.publish(channel, junk)
+        for data in junk:
+            backend.client.publish(channel, data)
         backend.client.publish(channel, b'{"v":1,"op":"id","id":9}')
         with anyio.fail_after(10):
+            for _ in junk:  # one item per bad message, carrying a CodecError
+                item = await stream.__anext__()
+                assert isinstance(item, MalformedMessage)
+                assert isinstance(item.error, CodecError)
             assert await stream.__anext__() == InvalidateId(9)
     finally:
         await stream.aclose()
@@ -311,3 +340,253 @@ def test_repr() -> None:
     backend = RedisBackend("redis://127.0.0.1:1234/2")
     assert repr(backend) == "<RedisBackend 127.0.0.1:1234 db=2>"
     backend.close()
+
+
+# --- untrusted messages ----------------------------------------------------------------------
+
+HOSTILE_MESSAGES: tuple[bytes, ...] = (
+    b"[" * 1_000_000 + b"]" * 1_000_000,  # deep nesting (RecursionError in a naive decoder)
+    b'{"v":1,"op":"id","id":' + b"[" * 5_000 + b"]" * 5_000 + b"}",  # a deeply nested id
+    b'{"v":1,"op":"id","id":"' + b"x" * (3 << 20) + b'"}',  # huge
+    b'{"v":1,"op":"where","predicate":"' + b"[" * 50_000 + b'"}',  # a deep predicate text
+    b"\x00\xff garbage \xc1",
+    b'{"v":1,"op":"id","id":{"a":1}}',  # an unhashable id
+    b'{"v":1,"op":"id","id":"seven"}',  # not an id of the model
+    b'{"v":1,"op":"where","predicate":5}',
+    b'{"v":1,"op":"all","o":5}',
+    b'{"v":1,"op":"id","id":' + b"9" * 50_000 + b"}",
+    b"",
+    b"[]",
+)
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.anyio
+async def test_hostile_messages_interleaved_with_real_ones_lose_nothing(
+    redis_url: str, seed: int
+) -> None:
+    rng = random.Random(seed)
+    backend = RedisBackend(redis_url)
+    stream = backend.invalidations(KS)
+    channel = f"{PREFIX}:invalidate"
+    expected: list[object] = []
+    try:
+        await stream.ready()
+        for k in range(60):
+            for _ in range(rng.randrange(3)):
+                if rng.random() < 0.5:
+                    hostile = rng.choice(HOSTILE_MESSAGES)
+                else:
+                    hostile = rng.randbytes(rng.randrange(1, 40))
+                backend.client.publish(channel, hostile)
+                expected.append(MalformedMessage)
+            await backend.invalidate(KS, k)  # a real one, through the backend
+            expected.append(InvalidateId(k))
+        got = []
+        with anyio.fail_after(60):
+            for _ in expected:
+                got.append(await stream.__anext__())
+        for want, item in zip(expected, got, strict=True):
+            if want is MalformedMessage:
+                assert isinstance(item, MalformedMessage), item
+                assert isinstance(item.error, CodecError)
+            else:
+                assert item == want
+    finally:
+        await stream.aclose()
+        await backend.aclose()
+
+
+# --- reconnects ------------------------------------------------------------------------------
+
+
+async def _wait_subscribed(admin: redis.Redis, channel: str) -> None:
+    """Until the server shows ``channel`` subscribed (polling every millisecond)."""
+    for _ in range(10_000):
+        if admin.pubsub_numsub(channel)[0][1]:
+            return
+        await anyio.sleep(0.001)
+    raise AssertionError(f"{channel} was not resubscribed within 10 s")
+
+
+@contextlib.asynccontextmanager
+async def _consumed(stream: Any) -> AsyncIterator[MemoryObjectReceiveStream[object]]:
+    """Read ``stream`` in a background task (as a pool's listener does), forwarding items."""
+    send, receive = anyio.create_memory_object_stream[object](1000)
+    async with anyio.create_task_group() as tg:
+
+        async def consume() -> None:
+            async with send:
+                async for item in stream:
+                    await send.send(item)
+
+        tg.start_soon(consume)
+        try:
+            yield receive
+        finally:
+            tg.cancel_scope.cancel()
+            receive.close()
+
+
+async def _next(receive: MemoryObjectReceiveStream[object]) -> object:
+    with anyio.fail_after(10):
+        return await receive.receive()
+
+
+@pytest.mark.anyio
+async def test_no_message_published_after_a_resubscription_is_lost(redis_url: str) -> None:
+    backend = RedisBackend(redis_url)
+    admin = redis.Redis.from_url(redis_url)
+    keyspace, channel = _fresh_keyspace()
+    stream = backend.invalidations(keyspace)
+    try:
+        await stream.ready()
+        async with _consumed(stream) as receive:
+            for k in range(5):
+                await anyio.sleep(0.02)  # the consumer is blocked in its read
+                assert admin.client_kill_filter(_type="pubsub") >= 1
+                await _wait_subscribed(admin, channel)  # resubscribed at the server: from
+                admin.publish(channel, encode_message(InvalidateId(k)))  # now on, nothing lost
+                # the loss is announced by one InvalidateAll, before what follows it
+                assert await _next(receive) == InvalidateAll()
+                assert await _next(receive) == InvalidateId(k)
+    finally:
+        await stream.aclose()
+        await backend.aclose()
+        admin.close()
+
+
+def _fresh_keyspace() -> tuple[Keyspace, str]:
+    """A keyspace no other test subscribes to, and its channel."""
+    keyspace = Keyspace.for_model(ConformanceItem, f"rds-{uuid.uuid4().hex}")
+    return keyspace, f"sassi:{{{keyspace.token}}}:invalidate"
+
+
+def _subscribers(admin: redis.Redis, channel: str) -> int:
+    return int(admin.pubsub_numsub(channel)[0][1])
+
+
+@pytest.mark.anyio
+async def test_every_reconnect_follows_a_backoff_even_right_after_subscribing(
+    redis_url: str,
+) -> None:
+    backend = RedisBackend(redis_url)
+    admin = redis.Redis.from_url(redis_url)
+    keyspace, channel = _fresh_keyspace()
+    stream = backend.invalidations(keyspace)
+    delays: list[float] = []
+
+    async def record(seconds: float) -> None:
+        delays.append(seconds)
+        await anyio.sleep(seconds)
+
+    stream.sleep = record
+    stream.healthy_after = 3600.0  # a slow round must not count as a healthy subscription
+    try:
+        await stream.ready()
+        async with _consumed(stream) as receive:
+            for round_ in range(5):
+                await anyio.sleep(0.01)  # the consumer is blocked in its read
+                killed_at = anyio.current_time()
+                assert admin.client_kill_filter(_type="pubsub") >= 1  # right after subscribing
+                await _wait_subscribed(admin, channel)
+                gap = anyio.current_time() - killed_at
+                assert delays == [0.01 * 2**i for i in range(round_ + 1)], gap  # not started over
+                assert gap >= delays[-1] * 0.9, (round_, gap)  # no attempt before the backoff
+                assert _subscribers(admin, channel) == 1, delays  # one subscription
+                assert await _next(receive) == InvalidateAll()
+    finally:
+        await stream.aclose()
+        await backend.aclose()
+        admin.close()
+
+
+@pytest.mark.anyio
+async def test_a_resubscription_redis_py_made_itself_is_kept_and_announced(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = RedisBackend(redis_url)
+    admin = redis.Redis.from_url(redis_url)
+    keyspace, channel = _fresh_keyspace()
+    stream = backend.invalidations(keyspace)
+    # as with a connection whose retry policy cannot be replaced: redis-py reconnects itself
+    monkeypatch.setattr(stream, "_take_over_reconnects", lambda: False)
+    try:
+        await stream.ready()
+        async with _consumed(stream) as receive:
+            for k in range(3):
+                await anyio.sleep(0.02)
+                assert admin.client_kill_filter(_type="pubsub") >= 1
+                await _wait_subscribed(admin, channel)  # redis-py's own resubscription
+                admin.publish(channel, encode_message(InvalidateId(k)))
+                assert await _next(receive) == InvalidateAll()
+                assert await _next(receive) == InvalidateId(k)
+                assert _subscribers(admin, channel) == 1  # that connection was kept
+    finally:
+        await stream.aclose()
+        await backend.aclose()
+        admin.close()
+
+
+@pytest.mark.anyio
+async def test_a_silent_reconnect_by_redis_py_is_announced(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = redis.connection.parse_url(redis_url)
+    client = redis.Redis(
+        host=url["host"], port=url["port"], retry=Retry(NoBackoff(), 3)
+    )  # retries: redis-py resubscribes and the read goes on without an error
+    backend = RedisBackend(client)
+    admin = redis.Redis.from_url(redis_url)
+    keyspace, channel = _fresh_keyspace()
+    stream = backend.invalidations(keyspace)
+    monkeypatch.setattr(stream, "_take_over_reconnects", lambda: False)
+    try:
+        await stream.ready()
+        async with _consumed(stream) as receive:
+            await anyio.sleep(0.02)
+            assert admin.client_kill_filter(_type="pubsub") >= 1
+            await _wait_subscribed(admin, channel)
+            admin.publish(channel, encode_message(InvalidateId(1)))
+            assert await _next(receive) == InvalidateAll()
+            assert await _next(receive) == InvalidateId(1)
+    finally:
+        await stream.aclose()
+        await backend.aclose()
+        admin.close()
+        client.close()
+
+
+@pytest.mark.anyio
+async def test_a_subscription_that_lived_long_enough_starts_the_backoff_over(
+    redis_url: str,
+) -> None:
+    backend = RedisBackend(redis_url)
+    admin = redis.Redis.from_url(redis_url)
+    keyspace, channel = _fresh_keyspace()
+    stream = backend.invalidations(keyspace)
+    delays: list[float] = []
+
+    async def record(seconds: float) -> None:
+        delays.append(seconds)
+        await anyio.sleep(seconds)
+
+    stream.sleep = record
+    try:
+        await stream.ready()
+        async with _consumed(stream) as receive:
+            for _ in range(2):  # two quick losses: 10 ms, then 20 ms
+                await anyio.sleep(0.01)
+                admin.client_kill_filter(_type="pubsub")
+                await _wait_subscribed(admin, channel)
+                assert await _next(receive) == InvalidateAll()
+            stream.healthy_after = 0.05
+            await anyio.sleep(0.1)  # this subscription lives past healthy_after
+            admin.client_kill_filter(_type="pubsub")
+            await _wait_subscribed(admin, channel)
+            assert await _next(receive) == InvalidateAll()
+        assert delays == [0.01, 0.02, 0.01]
+    finally:
+        await stream.aclose()
+        await backend.aclose()
+        admin.close()

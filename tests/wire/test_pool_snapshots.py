@@ -7,7 +7,7 @@ import struct
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from wire_models import User
+from wire_models import Loose, User
 
 import sassi
 from helpers import drain
@@ -160,6 +160,38 @@ def test_restore_rejects_duplicate_ids_without_mutation() -> None:
     with pytest.raises(DuplicateId):
         target.restore(data)
     assert target.get(5) == u(5)
+
+
+@pytest.mark.parametrize("ident", [[1, 2], {"a": 1}])
+def test_unhashable_ids_are_wire_errors_and_change_nothing(ident: object) -> None:
+    import msgspec
+
+    row = {"id": ident, "name": "x"}
+    name = sassi.type_name(Loose)
+    entries = (
+        sassi.wire.encode_header(sassi.wire.Kind.POOL_ENTRIES, name)
+        + struct.pack("<I", 1)
+        + msgspec.msgpack.encode([row])
+    )
+    hinted = (
+        sassi.wire.encode_header(sassi.wire.Kind.POOL_ENTRIES_WITH_HINTS, name)
+        + struct.pack("<HI", 1, 1)
+        + msgspec.msgpack.encode([[row, 0, 0, 0]])
+    )
+    value = sassi.wire.encode_header(sassi.wire.Kind.VALUE, name) + msgspec.msgpack.encode(row)
+    pool: sassi.Punnu[Loose] = sassi.Punnu(Loose)
+    pool.insert(Loose("kept", "k"))
+    with pool.events() as sub:
+        with pytest.raises(WireFormatError):
+            pool.restore_entries(entries)
+        with pytest.raises(WireFormatError):
+            pool.restore(entries)
+        with pytest.raises(WireFormatError):
+            pool.restore(hinted)
+        with pytest.raises(WireFormatError):
+            pool.insert_serialized(value)
+        assert drain(sub) == []
+    assert [v.id for v in pool.scope().collect()] == ["kept"]
 
 
 def test_with_internal_state_keeps_remaining_ttl_and_no_ttl() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from wire_models import SAMPLES, BareClass, Color, Inner, Rich, StructModel, User
+from wire_models import SAMPLES, BareClass, Color, Inner, Loose, Rich, StructModel, User
 
 import sassi
 from sassi import wire
@@ -313,8 +313,12 @@ def test_id_encoding_is_stable_json() -> None:
 
 
 def test_wire_never_uses_pickle() -> None:
-    source = Path(wire.__file__).read_text()
-    assert "import pickle" not in source and "pickle." not in source
+    package = Path(wire.__file__).parent / "_wire"
+    sources = [Path(wire.__file__), *sorted(package.glob("*.py"))]
+    assert len(sources) > 2  # the wire package was found
+    for path in sources:
+        source = path.read_text()
+        assert "import pickle" not in source and "pickle." not in source, path
     assert sassi.wire is wire
 
 
@@ -343,3 +347,31 @@ def test_type_names_longer_than_the_header_allows_are_refused() -> None:
     with pytest.raises(ValueError):
         wire.encode_header(wire.Kind.VALUE, "x" * 70_000)
     assert len(wire.encode_header(wire.Kind.VALUE, "é" * 10)) == 14 + 20
+
+
+@pytest.mark.parametrize("ident", [[1, 2], {"a": 1}, [[1], 2]])
+def test_unhashable_ids_are_codec_errors(ident: object) -> None:
+    body = msgspec.msgpack.encode({"id": ident, "name": "x"})
+    with pytest.raises(CodecError, match="hashable"):
+        wire.loads(Loose, header(1, b"wire.Loose") + body)
+    with pytest.raises(CodecError, match="hashable"):
+        wire.decode_file_entry(Loose, header(2, b"wire.Loose") + b"\x00" * 9 + body)
+    entries = (
+        header(3, b"wire.Loose")
+        + struct.pack("<I", 1)
+        + msgspec.msgpack.encode([{"id": ident, "name": "x"}])
+    )
+    with pytest.raises(CodecError, match="hashable"):
+        wire.decode_entries(Loose, entries)
+    hinted = (
+        header(4, b"wire.Loose")
+        + struct.pack("<HI", 1, 1)
+        + msgspec.msgpack.encode([[{"id": ident, "name": "x"}, 0, 0, 0]])
+    )
+    with pytest.raises(CodecError, match="hashable"):
+        wire.decode_snapshot(Loose, hinted)
+
+
+def test_hashable_any_ids_still_decode() -> None:
+    assert wire.loads(Loose, wire.dumps(Loose("k", "x"))) == Loose("k", "x")
+    assert wire.loads(Loose, wire.dumps(Loose(3, "x"))) == Loose(3, "x")

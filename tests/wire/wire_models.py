@@ -99,6 +99,15 @@ class Rich:
     blob: bytes
 
 
+@sassi.cacheable(type_name="wire.Loose")
+@dataclass(frozen=True)
+class Loose:
+    """A model whose id is annotated ``Any``: the wire cannot type-check it on decode."""
+
+    id: typing.Any
+    name: str
+
+
 SAMPLES: list[object] = [
     User(1, "ann", 30, None, {"a": [1, 2.5, None, True], "b": {"c": "d"}}),
     User(2, "bob", 40, "b@x", None),

@@ -9,6 +9,7 @@ counted for free: every epoch drawn outside the write lock is a hit. Every write
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 import threading
@@ -19,7 +20,7 @@ from .._clock import monotonic
 from .._config import CacheTier, EventReason, PunnuConfig
 from .._events import EventHub, Subscription
 from .._index import IndexSet
-from .._model import ModelInfo
+from .._model import ModelInfo, check_portable
 from .._reservations import Reservations
 from .._stats import Metrics, PunnuStats
 from .._store import Store
@@ -112,6 +113,8 @@ class PoolCore(CommitPath[T], Generic[T]):
         self.background: list[Callable[[], Coroutine[Any, Any, None]]] = []
         # Checks every value must pass before it is stored: ``check(value) -> None`` or raise.
         self.checks: list[Callable[[Any], None]] = []
+        if info.wire_portable:  # cacheable(wire_portable=True): no NaN or infinities
+            self.checks.append(functools.partial(check_portable, info))
         self._id_check = id_check(info)
 
     # reads ------------------------------------------------------------------------------------

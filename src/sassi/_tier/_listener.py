@@ -24,7 +24,12 @@ import anyio
 from .._config import EventReason
 from .._core import PoolCore
 from .._delta import sorted_by_id
-from ..backends._protocol import InvalidateAll, InvalidateId, InvalidateWhere
+from ..backends._protocol import (
+    InvalidateAll,
+    InvalidateId,
+    InvalidateWhere,
+    MalformedMessage,
+)
 from ._ops import Tiering
 
 __all__ = ["STARTUP_WAIT", "Listener"]
@@ -100,6 +105,9 @@ class Listener:
             with core.lock:
                 core.generations.removed_all()
                 return core.commit(removals=list(core.store.keys), reason=reason).removed
+        if isinstance(message, MalformedMessage):  # hostile or corrupt: count it and read on
+            self.tier.policy.failed("invalidation message", "malformed", message.error)
+            return 0
         if isinstance(message, InvalidateWhere):
             from ..predicate import loads as load_predicate
 

@@ -10,6 +10,7 @@ from ._protocol import InvalidateId as InvalidateId
 from ._protocol import InvalidateWhere as InvalidateWhere
 from ._protocol import Invalidation as Invalidation
 from ._protocol import Keyspace as Keyspace
+from ._protocol import MalformedMessage as MalformedMessage
 from ._protocol import SupportsPublish as SupportsPublish
 from .file import FileBackend as FileBackend
 from .memory import MemoryBackend as MemoryBackend
@@ -22,6 +23,7 @@ __all__ = [
     "InvalidateWhere",
     "Invalidation",
     "Keyspace",
+    "MalformedMessage",
     "MemoryBackend",
     "SupportsPublish",
 ]

@@ -6,8 +6,33 @@ namespace. Every operation has an async form (used by ``ainsert`` / ``aload`` /
 ``ainvalidate``) and a sync twin (used by ``insert`` / ``load`` / ``invalidate``).
 
 Errors: transient faults (connection refused, timeouts, I/O errors) raise
-:class:`~sassi.BackendUnavailable`, other backend faults :class:`~sassi.BackendError`; stored
-bytes that are not a valid wire container raise a :class:`~sassi.WireFormatError` subclass.
+:class:`~sassi.BackendUnavailable`, other backend faults :class:`~sassi.BackendError` (never
+retried); stored bytes that are not a valid wire container raise a
+:class:`~sassi.WireFormatError` subclass.
+
+The invalidation stream contract (what ``invalidations(keyspace)`` returns, and what a pool's
+listener relies on):
+
+- ``await stream.ready()`` (optional method) returns once messages published from then on
+  will be delivered; it retries by itself while the backend is unreachable.
+- Iterating (``async for item in stream``) yields :data:`Invalidation` messages and, for a
+  message that cannot be decoded, a :class:`MalformedMessage` item. Every message is
+  untrusted input, decoded within fixed limits (:mod:`sassi.backends._messages`): a
+  malformed, oversized, too deeply nested or ill-typed one becomes ``MalformedMessage(error)``
+  where ``error`` is a :class:`~sassi.CodecError` (a :class:`~sassi.WireFormatError`) saying
+  why; the stream itself goes on with the next message, so one bad message never ends an
+  ``async for`` and never hides the messages after it. Decoding never raises
+  ``RecursionError``, ``MemoryError`` or a bare ``TypeError`` out of the stream. A consumer
+  logs and counts the item's ``error`` and reads on (one that does not know the type can
+  ignore it).
+- A stream that loses its connection does not raise: it resubscribes by itself with capped
+  backoff and then yields one :class:`InvalidateAll` before any later message, since messages
+  published while it was disconnected are gone (the Redis stream documents how it keeps
+  everything published after the resubscription).
+- Any exception out of the iteration, or its end (``StopAsyncIteration``), means the stream
+  is over: close it (``aclose()``), open a new one after a backoff, and resync (apply an
+  ``InvalidateAll``), since messages may have been missed meanwhile.
+- ``await stream.aclose()`` (optional method) releases it; iteration then ends.
 """
 
 from __future__ import annotations
@@ -20,7 +45,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from .. import wire
 from .._model import type_name as _type_name
-from ..exceptions import BackendError
+from ..exceptions import BackendError, WireFormatError
 
 __all__ = [
     "Backend",
@@ -29,6 +54,7 @@ __all__ = [
     "InvalidateWhere",
     "Invalidation",
     "Keyspace",
+    "MalformedMessage",
     "SupportsPublish",
 ]
 
@@ -111,6 +137,19 @@ class InvalidateWhere:
 Invalidation = InvalidateId | InvalidateAll | InvalidateWhere
 
 
+@dataclass(frozen=True, slots=True)
+class MalformedMessage:
+    """A stream item standing for one message that could not be decoded (it is skipped).
+
+    Not an invalidation: nothing is known about what the sender meant. The stream goes on with
+    the next message; the consumer logs and counts ``error``.
+
+    :param error: why, as a :class:`~sassi.CodecError` naming the problem.
+    """
+
+    error: WireFormatError
+
+
 @runtime_checkable
 class Backend(Protocol):
     """The L2 contract: async operations, their sync twins, and an invalidation stream.
@@ -140,8 +179,12 @@ class Backend(Protocol):
         """Remove every value of the keyspace and tell other subscribers."""
         ...
 
-    def invalidations(self, keyspace: Keyspace) -> AsyncIterator[Invalidation]:
-        """Messages about ``keyspace`` from every writer (may never yield anything)."""
+    def invalidations(self, keyspace: Keyspace) -> AsyncIterator[Invalidation | MalformedMessage]:
+        """Messages about ``keyspace`` from every writer (may never yield anything).
+
+        See the stream contract in this module's docstring: a message that cannot be decoded
+        comes out as a :class:`MalformedMessage` item and the stream reads on.
+        """
         ...
 
     def get_sync(self, keyspace: Keyspace, id: Any) -> Any | None:

@@ -5,6 +5,11 @@ reader awaits in its own loop (asyncio or trio). A wake-up from another thread i
 on the reader's loop through its native thread-safe hook, never by touching the loop from the
 wrong thread. The queue is bounded: on overflow everything pending collapses into a single
 :class:`InvalidateAll`, which is always a safe (if coarse) reading of what was lost.
+
+Messages are checked as they are read (:func:`~sassi.backends._messages.check_message`): one
+that is not a valid invalidation (an unhashable id, a predicate that is not a bounded string,
+another object) comes out as a :class:`MalformedMessage` item and the stream goes on, as the
+stream contract in :mod:`sassi.backends._protocol` says.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ from collections import deque
 from collections.abc import Callable
 
 from .._wake import Waiter
-from ._protocol import InvalidateAll, Invalidation
+from ..exceptions import CodecError
+from ._messages import check_message
+from ._protocol import InvalidateAll, Invalidation, MalformedMessage
 
 __all__ = ["EmptyStream", "LocalStream"]
 
@@ -34,7 +41,7 @@ class LocalStream:
         origin: str | None = None,
     ) -> None:
         self.origin = origin
-        self._items: deque[Invalidation] = deque()
+        self._items: deque[object] = deque()
         self._lock = threading.Lock()
         self._waiter: Waiter | None = None
         self._closed = False
@@ -65,11 +72,16 @@ class LocalStream:
     def __aiter__(self) -> LocalStream:
         return self
 
-    async def __anext__(self) -> Invalidation:
+    async def __anext__(self) -> Invalidation | MalformedMessage:
+        """The next message (or :class:`MalformedMessage` for a bad one), waiting for one.
+
+        :raises StopAsyncIteration: once the stream is closed.
+        """
         while True:
             with self._lock:
                 if self._items:
-                    return self._items.popleft()
+                    item = self._items.popleft()
+                    break
                 if self._closed:
                     raise StopAsyncIteration
                 waiter = self._waiter = Waiter()
@@ -79,6 +91,10 @@ class LocalStream:
                 with self._lock:
                     if self._waiter is waiter:
                         self._waiter = None
+        try:
+            return check_message(item)
+        except CodecError as exc:
+            return MalformedMessage(exc)
 
     def close(self) -> None:
         """Stop the subscription; a waiting reader ends its iteration."""

@@ -19,8 +19,10 @@ Usage (a whole test module)::
 Hooks: :meth:`make_backend` (required); :meth:`advance` (move the backend's clock; leave it
 unimplemented when the backend's time cannot be controlled and TTL expiry tests skip);
 :meth:`store_raw` (write arbitrary bytes where the value of ``id`` lives, for corruption tests;
-unimplemented -> those tests skip); ``has_invalidation_stream`` (``False`` for backends whose
-stream is empty); :meth:`aclose_backend` / :meth:`close_backend` (release clients).
+unimplemented -> those tests skip); :meth:`publish_malformed` (send one undecodable message on
+the invalidation channel; unimplemented -> that test skips); ``has_invalidation_stream``
+(``False`` for backends whose stream is empty); :meth:`aclose_backend` / :meth:`close_backend`
+(release clients).
 Async tests carry ``@pytest.mark.anyio``, so they run on every ``anyio_backend`` the project's
 conftest provides. This module imports pytest; ``sassi.testing`` loads it only on first use.
 """
@@ -29,130 +31,21 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
-import anyio
 import pytest
 
-from .._model import cacheable
-from ..backends._protocol import (
-    Backend,
-    InvalidateAll,
-    InvalidateId,
-    InvalidateWhere,
-    Keyspace,
-    SupportsPublish,
-)
 from ..exceptions import BackendError, WireFormatError
-from ..predicate import JSON
+from ._conformance_base import GARBAGE as GARBAGE
+from ._conformance_base import ConformanceItem as ConformanceItem
+from ._conformance_base import ConformanceOther as ConformanceOther
+from ._conformance_streams import StreamConformance
 
 __all__ = ["BackendConformance", "ConformanceItem", "ConformanceOther"]
 
 
-@cacheable(type_name="sassi.testing.ConformanceItem")
-@dataclass(frozen=True)
-class ConformanceItem:
-    """The model the conformance suite stores (an int id, a string, a JSON payload)."""
-
-    id: int
-    name: str
-    payload: JSON | None = None
-
-
-@cacheable(type_name="sassi.testing.ConformanceOther")
-@dataclass(frozen=True)
-class ConformanceOther:
-    """A second model with a tuple id, to check type isolation and structured ids."""
-
-    id: tuple[int, str]
-    label: str
-
-
-GARBAGE: tuple[bytes, ...] = (
-    b"",
-    b"{}",
-    b'{"__sassi_v":0,"payload":{}}',
-    b"\x00" * 40,
-    b"SASSI\x00W\x00",
-    b"SASSI\x00W\x00\x02\x00\x01\x00\x05\x00",
-    b"SASSI\x00W\x00\x01\x00\x01\x00\x05\x00abc",
-    b"SASSI\x00W\x00\x01\x00\x01\x00\x1e\x00sassi.testing.ConformanceItem\x93\x01",
-    b"SASSI\x00W\x00\x02\x00\x01\x00\x1e\x00sassi.testing.ConformanceItem\x01",
-    b"SASSI\x00W\x00\x09\x00\x01\x00\x1e\x00sassi.testing.ConformanceItem",
-    bytes(range(256)),
-)
-
-
-class BackendConformance:
+class BackendConformance(StreamConformance):
     """Base class of a backend's conformance tests (see the module docstring)."""
-
-    has_invalidation_stream: bool = True
-
-    # --- hooks ---------------------------------------------------------------------------------
-
-    def make_backend(self) -> Backend:
-        """A fresh, empty backend for one test."""
-        raise NotImplementedError
-
-    def advance(self, seconds: float) -> None:
-        """Move the backend's clock forward; unimplemented -> TTL expiry tests skip."""
-        raise NotImplementedError
-
-    def store_raw(self, backend: Any, keyspace: Keyspace, id: Any, data: bytes) -> None:
-        """Put ``data`` where the value of ``id`` is stored; unimplemented -> tests skip."""
-        raise NotImplementedError
-
-    def close_backend(self, backend: Any) -> None:
-        """Release a backend made by :meth:`make_backend` (sync tests)."""
-        close = getattr(backend, "close", None)
-        if callable(close):
-            close()
-
-    async def aclose_backend(self, backend: Any) -> None:
-        """Release a backend made by :meth:`make_backend` (async tests)."""
-        aclose = getattr(backend, "aclose", None)
-        if callable(aclose):
-            await aclose()
-        else:
-            self.close_backend(backend)
-
-    # --- helpers ---------------------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def opened(self) -> Iterator[Any]:
-        backend = self.make_backend()
-        try:
-            yield backend
-        finally:
-            self.close_backend(backend)
-
-    @contextlib.asynccontextmanager
-    async def aopened(self) -> AsyncIterator[Any]:
-        backend = self.make_backend()
-        try:
-            yield backend
-        finally:
-            await self.aclose_backend(backend)
-
-    def _advance_or_skip(self, seconds: float) -> None:
-        try:
-            self.advance(seconds)
-        except NotImplementedError:
-            pytest.skip("this backend's clock cannot be advanced")
-
-    def _store_raw_or_skip(self, backend: Any, keyspace: Keyspace, id: Any, data: bytes) -> None:
-        try:
-            self.store_raw(backend, keyspace, id, data)
-        except NotImplementedError:
-            pytest.skip("this backend cannot store raw bytes")
-
-    ks = Keyspace.for_model(ConformanceItem, "conf")
-    other_ns = Keyspace.for_model(ConformanceItem, "conf-other")
-    no_ns = Keyspace.for_model(ConformanceItem, None)
-    other_type = Keyspace.for_model(ConformanceOther, "conf")
 
     # --- round trips -------------------------------------------------------------------------
 
@@ -186,6 +79,32 @@ class BackendConformance:
             b.put_sync(self.other_type, (7, "x"), item, None)
             assert b.get_sync(self.other_type, (7, "x")) == item
             assert b.get_sync(self.other_type, (7, "y")) is None
+
+    def test_very_long_string_ids(self) -> None:
+        long_a = "a" * 10_000
+        long_b = "a" * 9_999 + "b"  # shares all but its last character with long_a
+        with self.opened() as b:
+            b.put_sync(self.ks, long_a, ConformanceItem(1, "long a"), None)
+            b.put_sync(self.ks, long_b, ConformanceItem(2, "long b"), None)
+            assert b.get_sync(self.ks, long_a) == ConformanceItem(1, "long a")
+            assert b.get_sync(self.ks, long_b) == ConformanceItem(2, "long b")
+            b.invalidate_sync(self.ks, long_a)
+            assert b.get_sync(self.ks, long_a) is None
+            assert b.get_sync(self.ks, long_b) == ConformanceItem(2, "long b")
+            pair = (3, "x" * 10_000)
+            b.put_sync(self.other_type, pair, ConformanceOther(pair, "pair"), None)
+            assert b.get_sync(self.other_type, pair) == ConformanceOther(pair, "pair")
+            b.invalidate_all_sync(self.ks)
+            assert b.get_sync(self.ks, long_b) is None
+
+    @pytest.mark.anyio
+    async def test_very_long_string_ids_async(self) -> None:
+        ident = "z" * 10_000
+        async with self.aopened() as b:
+            await b.put(self.ks, ident, ConformanceItem(1, "long"), 60)
+            assert await b.get(self.ks, ident) == ConformanceItem(1, "long")
+            await b.invalidate(self.ks, ident)
+            assert await b.get(self.ks, ident) is None
 
     def test_value_of_another_model_is_refused(self) -> None:
         with self.opened() as b, pytest.raises(ValueError):
@@ -264,6 +183,21 @@ class BackendConformance:
             b.put_sync(self.ks, 4, ConformanceItem(4, "d"), float("inf"))
             assert b.get_sync(self.ks, 4) == ConformanceItem(4, "d")
 
+    @pytest.mark.parametrize("ttl", [1e13, 1e15, 1e300, timedelta.max])
+    def test_huge_ttl_never_overflows(self, ttl: float | timedelta) -> None:
+        with self.opened() as b:
+            b.put_sync(self.ks, 1, ConformanceItem(1, "huge"), ttl)
+            assert b.get_sync(self.ks, 1) == ConformanceItem(1, "huge")
+            with contextlib.suppress(NotImplementedError):  # no controllable clock: skip on
+                self.advance(1_000_000.0)
+            assert b.get_sync(self.ks, 1) == ConformanceItem(1, "huge")
+
+    @pytest.mark.anyio
+    async def test_huge_ttl_never_overflows_async(self) -> None:
+        async with self.aopened() as b:
+            await b.put(self.ks, 2, ConformanceItem(2, "huge"), 1e13)
+            assert await b.get(self.ks, 2) == ConformanceItem(2, "huge")
+
     def test_ttl_expiry(self) -> None:
         with self.opened() as b:
             b.put_sync(self.ks, 1, ConformanceItem(1, "short"), 10.0)
@@ -277,108 +211,6 @@ class BackendConformance:
             self._advance_or_skip(1_000_000.0)
             assert b.get_sync(self.ks, 2) is None
             assert b.get_sync(self.ks, 3) == ConformanceItem(3, "forever")
-
-    # --- invalidation stream -------------------------------------------------------------
-
-    @pytest.mark.anyio
-    async def test_invalidation_stream(self) -> None:
-        async with self.aopened() as b:
-            stream: Any = b.invalidations(self.ks)
-            try:
-                if not self.has_invalidation_stream:
-                    assert [m async for m in stream] == []
-                    return
-                await stream.ready()
-                await b.invalidate(self.other_ns, 5)  # other keyspaces never reach this stream
-                await b.invalidate_all(self.other_type)
-                await b.invalidate(self.ks, 1)
-                b.invalidate_sync(self.ks, 2)
-                await b.invalidate_all(self.ks)
-                got = []
-                with anyio.fail_after(10):
-                    async for message in stream:
-                        got.append(message)
-                        if len(got) == 3:
-                            break
-                assert got == [InvalidateId(1), InvalidateId(2), InvalidateAll()]
-            finally:
-                await stream.aclose()
-
-    @pytest.mark.anyio
-    async def test_invalidation_stream_structured_ids(self) -> None:
-        if not self.has_invalidation_stream:
-            pytest.skip("this backend has no invalidation stream")
-        async with self.aopened() as b:
-            stream: Any = b.invalidations(self.other_type)
-            try:
-                await stream.ready()
-                await b.invalidate(self.other_type, (3, "z"))
-                with anyio.fail_after(10):
-                    message = await stream.__anext__()
-                assert message == InvalidateId((3, "z"))
-                assert hash(message.id) == hash((3, "z"))
-            finally:
-                await stream.aclose()
-
-    @pytest.mark.anyio
-    async def test_sync_invalidate_from_a_thread_reaches_the_stream(self) -> None:
-        if not self.has_invalidation_stream:
-            pytest.skip("this backend has no invalidation stream")
-        async with self.aopened() as b:
-            stream: Any = b.invalidations(self.ks)
-            try:
-                await stream.ready()
-                thread = threading.Thread(target=b.invalidate_sync, args=(self.ks, 42))
-                thread.start()
-                with anyio.fail_after(10):
-                    message = await stream.__anext__()
-                thread.join()
-                assert message == InvalidateId(42)
-            finally:
-                await stream.aclose()
-
-    @pytest.mark.anyio
-    async def test_own_messages_are_not_echoed(self) -> None:
-        if not self.has_invalidation_stream:
-            pytest.skip("this backend has no invalidation stream")
-        mine = Keyspace.for_model(ConformanceItem, "conf", origin="writer-a")
-        theirs = Keyspace.for_model(ConformanceItem, "conf", origin="writer-b")
-        async with self.aopened() as b:
-            stream: Any = b.invalidations(mine)
-            try:
-                await stream.ready()
-                b.invalidate_sync(mine, 1)  # our own: not delivered back
-                await b.invalidate(mine, 2)
-                b.invalidate_all_sync(mine)
-                b.invalidate_sync(theirs, 3)
-                b.invalidate_sync(self.ks, 4)  # no origin: delivered
-                with anyio.fail_after(10):
-                    assert await stream.__anext__() == InvalidateId(3)
-                    assert await stream.__anext__() == InvalidateId(4)
-            finally:
-                await stream.aclose()
-
-    @pytest.mark.anyio
-    async def test_publish_reaches_subscribers_without_storing(self) -> None:
-        async with self.aopened() as b:
-            can_publish = isinstance(b, SupportsPublish)
-            if not can_publish:
-                pytest.skip("this backend cannot publish messages")
-            b.put_sync(self.ks, 1, ConformanceItem(1, "kept"), None)
-            stream: Any = b.invalidations(self.ks)
-            try:
-                await stream.ready()
-                await b.publish(self.ks, InvalidateWhere('{"v":1}'))
-                b.publish_sync(self.ks, InvalidateId(1))
-                if self.has_invalidation_stream:
-                    with anyio.fail_after(10):
-                        assert await stream.__anext__() == InvalidateWhere('{"v":1}')
-                        assert await stream.__anext__() == InvalidateId(1)
-                else:
-                    assert [m async for m in stream] == []
-                assert b.get_sync(self.ks, 1) == ConformanceItem(1, "kept")
-            finally:
-                await stream.aclose()
 
     # --- corrupt storage ------------------------------------------------------------------------
 
@@ -397,6 +229,39 @@ class BackendConformance:
                 await b.get(self.ks, 1)
 
     # --- threads -------------------------------------------------------------------------------
+
+    def test_invalidate_all_racing_writers(self) -> None:
+        with self.opened() as b:
+            errors: list[BaseException] = []
+
+            def write(offset: int) -> None:
+                try:
+                    for i in range(150):
+                        ident = offset * 1000 + i % 10
+                        b.put_sync(self.ks, ident, ConformanceItem(ident, str(i)), None)
+                except BaseException as exc:  # reported below
+                    errors.append(exc)
+
+            def wipe() -> None:
+                try:
+                    for _ in range(60):
+                        b.invalidate_all_sync(self.ks)
+                except BaseException as exc:  # reported below
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=write, args=(n,)) for n in range(3)]
+            threads += [threading.Thread(target=wipe) for _ in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert errors == []
+            b.invalidate_all_sync(self.ks)
+            assert all(
+                b.get_sync(self.ks, n * 1000 + i) is None for n in range(3) for i in range(10)
+            )
+            b.put_sync(self.ks, 7, ConformanceItem(7, "after"), None)
+            assert b.get_sync(self.ks, 7) == ConformanceItem(7, "after")
 
     def test_concurrent_writers_and_readers(self) -> None:
         with self.opened() as b:

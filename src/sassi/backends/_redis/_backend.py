@@ -1,0 +1,285 @@
+"""The Redis backend: values, the key index and invalidations through Lua scripts."""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import anyio
+import anyio.lowlevel
+import anyio.to_thread
+import redis
+import redis.asyncio
+
+from ... import wire
+from .._messages import encode_message
+from .._protocol import InvalidateAll, InvalidateId, Invalidation, Keyspace, check_value
+from ._client import KEEPERS, KEEPERS_LOCK, AsyncSide, arun, close_at_loop_shutdown, run
+from ._keys import BATCH, DRAIN, GET, INVALIDATE, PERSISTENT_SCORE, PUT, Keys, ttl_ms
+from ._stream import RedisInvalidations
+
+__all__ = ["RedisBackend"]
+
+R = TypeVar("R")
+
+
+class RedisBackend:
+    """A :class:`~sassi.backends.Backend` on Redis.
+
+    :param target: a ``redis://`` URL, a ``redis.Redis`` client or a ``redis.asyncio.Redis``
+        client (or pass it as ``url=`` / ``client=``). With a sync client, async methods run it
+        in worker threads; with an asyncio client, sync methods and trio use a sync client
+        built from its connection settings. Clients must not use ``decode_responses=True``.
+    :param socket_timeout: seconds before a Redis call counts as unavailable (URL form only).
+    :raises ValueError: for a client with ``decode_responses=True``, or not exactly one target.
+    :raises TypeError: for anything else than a URL or a redis-py client.
+    """
+
+    def __init__(
+        self,
+        target: str | redis.Redis | redis.asyncio.Redis | None = None,
+        *,
+        url: str | None = None,
+        client: redis.Redis | redis.asyncio.Redis | None = None,
+        socket_timeout: float = 5.0,
+    ) -> None:
+        given = [t for t in (target, url, client) if t is not None]
+        if len(given) != 1:
+            raise ValueError("RedisBackend needs exactly one of a URL or a client")
+        target = given[0]
+        self._lock = threading.Lock()
+        self._sides: weakref.WeakKeyDictionary[Any, AsyncSide] = weakref.WeakKeyDictionary()
+        self._given_async: redis.asyncio.Redis | None = None
+        self._async_factory: Callable[[], redis.asyncio.Redis] | None
+        if isinstance(target, str):
+            url = target
+            self._sync = redis.Redis.from_url(
+                url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout
+            )
+            self._async_factory = lambda: redis.asyncio.Redis.from_url(
+                url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout
+            )
+        elif isinstance(target, redis.asyncio.Redis):
+            kwargs = target.connection_pool.connection_kwargs
+            self._check_bytes(kwargs)
+            keep = ("host", "port", "db", "username", "password", "socket_timeout")
+            self._sync = redis.Redis(**{k: kwargs[k] for k in keep if k in kwargs})
+            self._given_async = target
+            self._async_factory = None
+        elif isinstance(target, redis.Redis):
+            self._check_bytes(target.connection_pool.connection_kwargs)
+            self._sync = target
+            self._async_factory = None
+        else:
+            raise TypeError(
+                f"RedisBackend needs a redis:// URL or a redis-py client, got {target!r}"
+            )
+        self._get = self._sync.register_script(GET)
+        self._put = self._sync.register_script(PUT)
+        self._invalidate = self._sync.register_script(INVALIDATE)
+        self._drain = self._sync.register_script(DRAIN)
+
+    def __repr__(self) -> str:
+        kwargs = self._sync.connection_pool.connection_kwargs
+        where = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}"
+        return f"<RedisBackend {where} db={kwargs.get('db', 0)}>"
+
+    @staticmethod
+    def _check_bytes(kwargs: dict[str, Any]) -> None:
+        if kwargs.get("decode_responses"):
+            raise ValueError("RedisBackend needs a client with decode_responses=False")
+
+    @property
+    def client(self) -> redis.Redis:
+        """The sync client."""
+        return self._sync
+
+    # --- async plumbing ---------------------------------------------------------------------
+
+    async def _side(self) -> AsyncSide | None:
+        """This loop's asyncio client, or ``None`` when async calls must use a worker thread."""
+        native = anyio.lowlevel.current_token().native_token
+        if not hasattr(native, "call_soon_threadsafe"):  # not asyncio (trio)
+            return None
+        factory = self._async_factory
+        if self._given_async is None and factory is None:
+            return None
+        with self._lock:
+            side = self._sides.get(native)
+            if side is not None:
+                return side
+            if self._given_async is not None:  # the caller owns (and closes) that client
+                side = self._sides[native] = AsyncSide(self._given_async)
+                return side
+            assert factory is not None
+            side = self._sides[native] = AsyncSide(factory())
+        # A client we made is closed when the loop finalises its async generators (asyncio.run
+        # and anyio's runner do), so a backend nobody closes never leaks sockets past its loop.
+        keeper = side.keeper = close_at_loop_shutdown(side.client)
+        await keeper.asend(None)
+        with KEEPERS_LOCK:  # the loop, not this backend, keeps it alive until its shutdown
+            KEEPERS.setdefault(native, []).append(keeper)
+        return side
+
+    async def _thread(self, fn: Callable[..., R], *args: Any) -> R:
+        return await anyio.to_thread.run_sync(fn, *args)
+
+    # --- operations --------------------------------------------------------------------------
+
+    def _decode(self, keyspace: Keyspace, raw: bytes | None) -> Any | None:
+        if raw is None:
+            return None
+        return wire.loads(keyspace.resolve_model(), raw)
+
+    def get_sync(self, keyspace: Keyspace, id: Any) -> Any | None:
+        """The stored value, or ``None`` (expired values are gone; stale index entries pruned).
+
+        :raises BackendUnavailable: when Redis cannot be reached.
+        :raises WireFormatError: when the stored bytes are not a valid value container.
+        """
+        keys = Keys(keyspace)
+        raw = run("get", self._get, keys=[keys.value(id), keys.index])
+        return self._decode(keyspace, raw)
+
+    async def get(self, keyspace: Keyspace, id: Any) -> Any | None:
+        """Async twin of :meth:`get_sync`."""
+        side = await self._side()
+        if side is None:
+            return await self._thread(self.get_sync, keyspace, id)
+        keys = Keys(keyspace)
+        raw = await arun("get", side.get, keys=[keys.value(id), keys.index])
+        return self._decode(keyspace, raw)
+
+    def _put_args(
+        self, keyspace: Keyspace, id: Any, value: Any, ttl: float | timedelta | None
+    ) -> tuple[list[str], list[Any]]:
+        check_value(keyspace, value)
+        ms = ttl_ms(ttl)
+        keys = Keys(keyspace)
+        payload = wire.dumps(value) if ms != 0 else b""
+        return [keys.value(id), keys.index], [payload, ms, PERSISTENT_SCORE]
+
+    def put_sync(
+        self, keyspace: Keyspace, id: Any, value: Any, ttl: float | timedelta | None
+    ) -> None:
+        """Store ``value`` and its index entry atomically (a ttl ``<= 0`` removes both).
+
+        A ttl beyond Redis's expiry window (about 285,000 years) is stored without expiry.
+
+        :raises BackendUnavailable: when Redis cannot be reached.
+        """
+        keys, args = self._put_args(keyspace, id, value, ttl)
+        run("put", self._put, keys=keys, args=args)
+
+    async def put(
+        self, keyspace: Keyspace, id: Any, value: Any, ttl: float | timedelta | None
+    ) -> None:
+        """Async twin of :meth:`put_sync`."""
+        side = await self._side()
+        if side is None:
+            return await self._thread(self.put_sync, keyspace, id, value, ttl)
+        keys, args = self._put_args(keyspace, id, value, ttl)
+        await arun("put", side.put, keys=keys, args=args)
+        return None
+
+    def _invalidate_args(self, keyspace: Keyspace, id: Any) -> tuple[list[str], list[Any]]:
+        keys = Keys(keyspace)
+        message = encode_message(InvalidateId(id), keyspace.origin)
+        return [keys.value(id), keys.index], [keys.channel, message]
+
+    def invalidate_sync(self, keyspace: Keyspace, id: Any) -> None:
+        """Delete ``id`` and publish an id message, atomically (idempotent).
+
+        :raises BackendUnavailable: when Redis cannot be reached.
+        """
+        keys, args = self._invalidate_args(keyspace, id)
+        run("invalidate", self._invalidate, keys=keys, args=args)
+
+    async def invalidate(self, keyspace: Keyspace, id: Any) -> None:
+        """Async twin of :meth:`invalidate_sync`."""
+        side = await self._side()
+        if side is None:
+            return await self._thread(self.invalidate_sync, keyspace, id)
+        keys, args = self._invalidate_args(keyspace, id)
+        await arun("invalidate", side.invalidate, keys=keys, args=args)
+        return None
+
+    def invalidate_all_sync(self, keyspace: Keyspace) -> None:
+        """Drain the key index in batches (no ``SCAN``), then publish an "all" message.
+
+        Not a barrier: a concurrent ``put`` may land after the drain.
+
+        :raises BackendUnavailable: when Redis cannot be reached.
+        """
+        keys = Keys(keyspace)
+        while run("invalidate_all", self._drain, keys=[keys.index], args=[BATCH]):
+            pass
+        message = encode_message(InvalidateAll(), keyspace.origin)
+        run("invalidate_all", self._sync.publish, keys.channel, message)
+
+    async def invalidate_all(self, keyspace: Keyspace) -> None:
+        """Async twin of :meth:`invalidate_all_sync`."""
+        side = await self._side()
+        if side is None:
+            return await self._thread(self.invalidate_all_sync, keyspace)
+        keys = Keys(keyspace)
+        while await arun("invalidate_all", side.drain, keys=[keys.index], args=[BATCH]):
+            pass
+        message = encode_message(InvalidateAll(), keyspace.origin)
+        await arun("invalidate_all", side.client.publish, keys.channel, message)
+        return None
+
+    def publish_sync(self, keyspace: Keyspace, message: Invalidation) -> None:
+        """Publish ``message`` on the keyspace's channel (stores nothing).
+
+        :raises BackendUnavailable: when Redis cannot be reached.
+        """
+        run(
+            "publish",
+            self._sync.publish,
+            Keys(keyspace).channel,
+            encode_message(message, keyspace.origin),
+        )
+
+    async def publish(self, keyspace: Keyspace, message: Invalidation) -> None:
+        """Async twin of :meth:`publish_sync`."""
+        side = await self._side()
+        if side is None:
+            return await self._thread(self.publish_sync, keyspace, message)
+        await arun(
+            "publish",
+            side.client.publish,
+            Keys(keyspace).channel,
+            encode_message(message, keyspace.origin),
+        )
+        return None
+
+    def invalidations(self, keyspace: Keyspace) -> RedisInvalidations:
+        """A subscription to the keyspace's channel (connects on first use).
+
+        Call ``await stream.ready()`` to wait until it is subscribed; close it with
+        ``await stream.aclose()``.
+        """
+        return RedisInvalidations(self, keyspace)
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the sync client's connections (async clients: use :meth:`aclose`)."""
+        self._sync.close()
+
+    async def aclose(self) -> None:
+        """Close this event loop's asyncio client (if one was made) and the sync client."""
+        native = anyio.lowlevel.current_token().native_token
+        with self._lock:
+            side = self._sides.pop(native, None)
+        if side is not None and side.keeper is not None:
+            with KEEPERS_LOCK:
+                keepers = KEEPERS.get(native, [])
+                if side.keeper in keepers:
+                    keepers.remove(side.keeper)
+            await side.keeper.aclose()  # closes the client
+        self._sync.close()
