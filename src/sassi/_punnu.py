@@ -42,7 +42,7 @@ from ._fetch import Fetching
 from ._model import model_info
 from ._scope import MemQ, Scope
 from ._stats import PunnuStats
-from ._tier import Listener, Tiering, remove_where
+from ._tier import Listener, Tiering, remove_all, remove_where
 from .backends._protocol import InvalidateWhere
 from .backends._url import resolve_backend
 from .predicate import And, Predicate, SupportsPredicate, as_predicate
@@ -239,10 +239,12 @@ class Punnu(Generic[T]):
 
         Local matches go through the commit path and emit ``Invalidated(id, EventReason.MANUAL)``
         in ascending id order; fetches in flight whose value matches are not cached. With a
-        backend, ``InvalidateWhere(sassi.predicate.dumps(predicate, model=Model))`` is then
+        backend, the matching L2 entries are deleted too (backends with ``delete_where``:
+        memory, Redis; values decoded and tested in bounded batches), so no process loads them
+        back, then ``InvalidateWhere(sassi.predicate.dumps(predicate, model=Model))`` is
         published on its invalidation channel; every pool listening (``async with
         pool.background()``) removes its own live matches with
-        ``EventReason.BACKEND_INVALIDATION``. Values stored in the backend are not scanned.
+        ``EventReason.BACKEND_INVALIDATION``.
 
         :param predicate: which entries to drop.
         :returns: how many local entries were removed.
@@ -252,8 +254,10 @@ class Punnu(Generic[T]):
             entries are already removed: dropping cache entries is always safe).
         """
         checked, message = self._where(predicate)
-        removed = remove_where(self._core, checked.compile(), EventReason.MANUAL)
+        test = checked.compile()
+        removed = remove_where(self._core, test, EventReason.MANUAL)
         if message is not None and self._tier is not None:
+            drive_sync(self._tier.delete_where(test))
             drive_sync(self._tier.publish(message))
         return removed
 
@@ -264,9 +268,36 @@ class Punnu(Generic[T]):
         :raises BackendError: under ``BackendFailure.ERROR`` when publishing fails.
         """
         checked, message = self._where(predicate)
-        removed = remove_where(self._core, checked.compile(), EventReason.MANUAL)
+        test = checked.compile()
+        removed = remove_where(self._core, test, EventReason.MANUAL)
         if message is not None and self._tier is not None:
+            await drive_async(self._tier.delete_where(test))
             await drive_async(self._tier.publish(message))
+        return removed
+
+    def clear(self) -> int:
+        """Remove every entry: L1 (``Invalidated(id, MANUAL)`` each) and, with a backend, the
+        whole keyspace in L2, publishing ``InvalidateAll`` to every pool listening.
+
+        Fetches in flight return their values uncached.
+
+        :returns: how many local entries were removed.
+        :raises BackendError: under ``BackendFailure.ERROR`` when the backend fails (L1 is
+            already empty: dropping cache entries is always safe).
+        """
+        removed = remove_all(self._core, EventReason.MANUAL)
+        if self._tier is not None:
+            drive_sync(self._tier.clear())
+        return removed
+
+    async def aclear(self) -> int:
+        """Async twin of :meth:`clear`.
+
+        :raises BackendError: under ``BackendFailure.ERROR`` when the backend fails.
+        """
+        removed = remove_all(self._core, EventReason.MANUAL)
+        if self._tier is not None:
+            await drive_async(self._tier.clear())
         return removed
 
     def _where(

@@ -149,8 +149,8 @@ def test_publishes_the_wire_form_on_the_pool_keyspace() -> None:
     assert isinstance(message, InvalidateWhere)
     assert loads(Person, message.predicate) == ADULT
     assert json.loads(message.predicate)["model"] == "tests.iw.Person"
-    # values stored in L2 are not scanned: the channel is about L1 copies
-    assert pool.load(2) == Person(2, 20)
+    # SPEC 11.3: matching values are deleted from L2 too, so nobody loads them back
+    assert pool.load(2) is None
 
 
 def test_publishes_even_when_nothing_matched_locally() -> None:

@@ -10,6 +10,7 @@ from ._fleet import NO_LEASE as NO_LEASE
 from ._fleet import Fleet as Fleet
 from ._listener import STARTUP_WAIT as STARTUP_WAIT
 from ._listener import Listener as Listener
+from ._listener import remove_all as remove_all
 from ._listener import remove_where as remove_where
 from ._ops import Tiering as Tiering
 from ._policy import BackendIdentityMismatch as BackendIdentityMismatch
@@ -27,5 +28,6 @@ __all__ = [
     "Tiering",
     "as_backend_error",
     "backoff_delay",
+    "remove_all",
     "remove_where",
 ]

@@ -102,9 +102,7 @@ class Listener:
             return core.commit(removals=(message.id,), reason=reason).removed
         if isinstance(message, InvalidateAll):
             await self._drain_reservations()
-            with core.lock:
-                core.generations.removed_all()
-                return core.commit(removals=list(core.store.keys), reason=reason).removed
+            return remove_all(core, reason)
         if isinstance(message, MalformedMessage):  # hostile or corrupt: count it and read on
             self.tier.policy.failed("invalidation message", "malformed", message.error)
             return 0
@@ -177,6 +175,13 @@ class Listener:
         self._attempted_event().set()
         if self._ready is not None and self._ready.is_set():
             self._ready = None  # wait_listening() waits for the next subscription
+
+
+def remove_all(core: PoolCore[Any], reason: EventReason) -> int:
+    """Remove every resident in one commit and make every fetch in flight stale."""
+    with core.lock:
+        core.generations.removed_all()
+        return core.commit(removals=list(core.store.keys), reason=reason).removed
 
 
 def remove_where(core: PoolCore[Any], test: Callable[[Any], bool], reason: EventReason) -> int:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import secrets
 import threading
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from .. import wire
@@ -36,6 +36,7 @@ from .._config import CacheTier, EventReason, OnConflict
 from .._core import Conflict, PoolCore
 from .._effects import Call, Op
 from .._reservations import Reservations
+from ..backends._capabilities import SupportsDeleteWhere
 from ..backends._protocol import Invalidation, Keyspace
 from ..exceptions import BackendError, BackendTimeout, ConflictError
 from ._policy import BackendIdentityMismatch, Policy, as_backend_error
@@ -259,6 +260,28 @@ class Tiering:
         if self.strict and self.reservations.count([key]):
             yield self._reserve(key)
             self.reservations.release(key)
+
+    # --- removing many (invalidate_where, clear) ---------------------------------------------
+
+    def delete_where(self, test: Callable[[Any], bool]) -> Op[None]:
+        """Delete the L2 entries whose value passes ``test`` (backends that can; SPEC 11.3)."""
+        if not isinstance(self.backend, SupportsDeleteWhere):
+            return
+        try:
+            yield from self._backend("delete_where", "delete_where", test)
+        except BackendError as exc:
+            self.policy.failed("delete_where", "predicate", exc)
+            if self.strict:
+                raise
+
+    def clear(self) -> Op[None]:
+        """Remove every L2 entry of the keyspace; the backend publishes ``InvalidateAll``."""
+        try:
+            yield from self._backend("invalidate_all", "invalidate_all")
+        except BackendError as exc:
+            self.policy.failed("invalidate_all", self.keyspace, exc)
+            if self.strict:
+                raise
 
     # --- publishing (invalidate_where) -------------------------------------------------------
 

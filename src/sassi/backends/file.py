@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import itertools
 import math
 import os
 import secrets
@@ -283,6 +284,55 @@ class FileBackend:
     async def invalidate_all(self, keyspace: Keyspace) -> None:
         """Async twin of :meth:`invalidate_all_sync` (runs in a worker thread)."""
         await anyio.to_thread.run_sync(self.invalidate_all_sync, keyspace)
+
+    def delete_where_sync(
+        self, keyspace: Keyspace, test: Callable[[Any], bool], batch: int = 500
+    ) -> int:
+        """Delete every live record whose value passes ``test`` (an undecodable record or a
+        raising test is no match), listing the keyspace directory ``batch`` names at a time.
+
+        :raises BackendUnavailable: on an I/O error listing the directory.
+        """
+        directory = self.keyspace_dir(keyspace)
+        codec = wire.codec(keyspace.resolve_model())
+        now = self._now_ms()
+        deleted = 0
+        try:
+            with os.scandir(directory) as entries:
+                while chunk := list(itertools.islice(entries, max(1, batch))):
+                    for entry in chunk:
+                        if entry.name.endswith(".sassi") and self._matches(
+                            Path(entry.path), keyspace, codec, test, now
+                        ):
+                            self._unlink(Path(entry.path), strict=False)
+                            deleted += 1
+        except FileNotFoundError:
+            return deleted
+        except OSError as exc:
+            raise _io_error(f"cannot list {directory}", exc) from exc
+        return deleted
+
+    @staticmethod
+    def _matches(
+        target: Path, keyspace: Keyspace, codec: Any, test: Callable[[Any], bool], now: int
+    ) -> bool:
+        try:
+            data = target.read_bytes()
+            if target.name.startswith("idh_"):
+                (size,) = _ID_LEN.unpack_from(data, 0)
+                data = data[_ID_LEN.size + size :]
+            expiry, offset = wire.read_file_entry_expiry(data, keyspace.type_name)
+            if expiry is not None and expiry <= now:
+                return False
+            return bool(test(codec.decode(memoryview(data)[offset:])))
+        except Exception:
+            return False
+
+    async def delete_where(
+        self, keyspace: Keyspace, test: Callable[[Any], bool], batch: int = 500
+    ) -> int:
+        """Async twin of :meth:`delete_where_sync` (runs in a worker thread)."""
+        return await anyio.to_thread.run_sync(self.delete_where_sync, keyspace, test, batch)
 
     def publish_sync(self, keyspace: Keyspace, message: Invalidation) -> None:
         """No channel to publish on: does nothing."""

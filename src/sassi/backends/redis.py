@@ -24,8 +24,9 @@ bounded before decoding (:mod:`sassi.backends._messages`).
 Sync methods use a ``redis.Redis`` client. Async methods use a ``redis.asyncio.Redis`` client
 (one per event loop) under asyncio; under trio, where redis-py's asyncio client cannot run, they
 run the sync client in a worker thread. A command that meets a connection error is tried once
-more (pooled sockets go stale when Redis restarts); then connection errors and timeouts raise
-:class:`~sassi.BackendUnavailable` and other Redis errors :class:`~sassi.BackendError`.
+more (pooled sockets go stale when Redis restarts); then connection errors raise
+:class:`~sassi.BackendUnavailable`, timeouts :class:`~sassi.BackendTimeout` (a subclass: the
+command may have run) and other Redis errors :class:`~sassi.BackendError`.
 
 ``invalidations()`` returns a :class:`RedisInvalidations` stream. It never raises for a lost
 connection: it waits out a capped backoff (10 ms doubling up to 5 s, started over only after a

@@ -22,7 +22,8 @@ unimplemented when the backend's time cannot be controlled and TTL expiry tests 
 unimplemented -> those tests skip); :meth:`publish_malformed` (send one undecodable message on
 the invalidation channel; unimplemented -> that test skips); ``has_invalidation_stream``
 (``False`` for backends whose stream is empty); :meth:`aclose_backend` / :meth:`close_backend`
-(release clients).
+(release clients). The optional capabilities of SPEC 11.2 (versions, batches, leases,
+delete-where) are tested for every backend that declares them (``_conformance_fleet``).
 Async tests carry ``@pytest.mark.anyio``, so they run on every ``anyio_backend`` the project's
 conftest provides. This module imports pytest; ``sassi.testing`` loads it only on first use.
 """
@@ -39,12 +40,13 @@ from ..exceptions import BackendError, WireFormatError
 from ._conformance_base import GARBAGE as GARBAGE
 from ._conformance_base import ConformanceItem as ConformanceItem
 from ._conformance_base import ConformanceOther as ConformanceOther
+from ._conformance_fleet import FleetConformance
 from ._conformance_streams import StreamConformance
 
 __all__ = ["BackendConformance", "ConformanceItem", "ConformanceOther"]
 
 
-class BackendConformance(StreamConformance):
+class BackendConformance(FleetConformance, StreamConformance):
     """Base class of a backend's conformance tests (see the module docstring)."""
 
     # --- round trips -------------------------------------------------------------------------

@@ -18,7 +18,8 @@ from ... import wire
 from .._messages import encode_message
 from .._protocol import InvalidateAll, InvalidateId, Invalidation, Keyspace, check_value
 from ._client import KEEPERS, KEEPERS_LOCK, AsyncSide, arun, close_at_loop_shutdown, run
-from ._keys import BATCH, DRAIN, GET, INVALIDATE, PERSISTENT_SCORE, PUT, Keys, ttl_ms
+from ._fleet import FleetMixin
+from ._keys import BATCH, PERSISTENT_SCORE, SCRIPTS, VERSION_TTL_MS, Keys, ttl_ms
 from ._stream import RedisInvalidations
 
 __all__ = ["RedisBackend"]
@@ -26,7 +27,7 @@ __all__ = ["RedisBackend"]
 R = TypeVar("R")
 
 
-class RedisBackend:
+class RedisBackend(FleetMixin):
     """A :class:`~sassi.backends.Backend` on Redis.
 
     :param target: a ``redis://`` URL, a ``redis.Redis`` client or a ``redis.asyncio.Redis``
@@ -77,10 +78,7 @@ class RedisBackend:
             raise TypeError(
                 f"RedisBackend needs a redis:// URL or a redis-py client, got {target!r}"
             )
-        self._get = self._sync.register_script(GET)
-        self._put = self._sync.register_script(PUT)
-        self._invalidate = self._sync.register_script(INVALIDATE)
-        self._drain = self._sync.register_script(DRAIN)
+        self._scripts = {name: self._sync.register_script(src) for name, src in SCRIPTS.items()}
 
     def __repr__(self) -> str:
         kwargs = self._sync.connection_pool.connection_kwargs
@@ -127,6 +125,17 @@ class RedisBackend:
     async def _thread(self, fn: Callable[..., R], *args: Any) -> R:
         return await anyio.to_thread.run_sync(fn, *args)
 
+    def _script_sync(self, what: str, name: str, keys: list[str], args: list[Any]) -> Any:
+        """Run the Lua script ``name`` (one round trip), errors mapped to sassi's."""
+        return run(what, self._scripts[name], keys=keys, args=args)
+
+    async def _script(self, what: str, name: str, keys: list[str], args: list[Any]) -> Any:
+        """Async twin of :meth:`_script_sync` (a worker thread under trio)."""
+        side = await self._side()
+        if side is None:
+            return await self._thread(self._script_sync, what, name, keys, args)
+        return await arun(what, side.scripts[name], keys=keys, args=args)
+
     # --- operations --------------------------------------------------------------------------
 
     def _decode(self, keyspace: Keyspace, raw: bytes | None) -> Any | None:
@@ -141,16 +150,13 @@ class RedisBackend:
         :raises WireFormatError: when the stored bytes are not a valid value container.
         """
         keys = Keys(keyspace)
-        raw = run("get", self._get, keys=[keys.value(id), keys.index])
+        raw = self._script_sync("get", "get", [keys.value(id), keys.index], [])
         return self._decode(keyspace, raw)
 
     async def get(self, keyspace: Keyspace, id: Any) -> Any | None:
         """Async twin of :meth:`get_sync`."""
-        side = await self._side()
-        if side is None:
-            return await self._thread(self.get_sync, keyspace, id)
         keys = Keys(keyspace)
-        raw = await arun("get", side.get, keys=[keys.value(id), keys.index])
+        raw = await self._script("get", "get", [keys.value(id), keys.index], [])
         return self._decode(keyspace, raw)
 
     def _put_args(
@@ -172,50 +178,47 @@ class RedisBackend:
         :raises BackendUnavailable: when Redis cannot be reached.
         """
         keys, args = self._put_args(keyspace, id, value, ttl)
-        run("put", self._put, keys=keys, args=args)
+        self._script_sync("put", "put", keys, args)
 
     async def put(
         self, keyspace: Keyspace, id: Any, value: Any, ttl: float | timedelta | None
     ) -> None:
         """Async twin of :meth:`put_sync`."""
-        side = await self._side()
-        if side is None:
-            return await self._thread(self.put_sync, keyspace, id, value, ttl)
         keys, args = self._put_args(keyspace, id, value, ttl)
-        await arun("put", side.put, keys=keys, args=args)
-        return None
+        await self._script("put", "put", keys, args)
 
     def _invalidate_args(self, keyspace: Keyspace, id: Any) -> tuple[list[str], list[Any]]:
         keys = Keys(keyspace)
         message = encode_message(InvalidateId(id), keyspace.origin)
-        return [keys.value(id), keys.index], [keys.channel, message]
+        return [keys.value(id), keys.index, keys.version(id)], [
+            keys.channel,
+            message,
+            VERSION_TTL_MS,
+        ]
 
     def invalidate_sync(self, keyspace: Keyspace, id: Any) -> None:
-        """Delete ``id`` and publish an id message, atomically (idempotent).
+        """Delete ``id``, change its version and publish an id message, atomically.
 
         :raises BackendUnavailable: when Redis cannot be reached.
         """
-        keys, args = self._invalidate_args(keyspace, id)
-        run("invalidate", self._invalidate, keys=keys, args=args)
+        self._script_sync("invalidate", "invalidate", *self._invalidate_args(keyspace, id))
 
     async def invalidate(self, keyspace: Keyspace, id: Any) -> None:
         """Async twin of :meth:`invalidate_sync`."""
-        side = await self._side()
-        if side is None:
-            return await self._thread(self.invalidate_sync, keyspace, id)
-        keys, args = self._invalidate_args(keyspace, id)
-        await arun("invalidate", side.invalidate, keys=keys, args=args)
-        return None
+        await self._script("invalidate", "invalidate", *self._invalidate_args(keyspace, id))
 
     def invalidate_all_sync(self, keyspace: Keyspace) -> None:
-        """Drain the key index in batches (no ``SCAN``), then publish an "all" message.
+        """Change the keyspace's epoch (every version), drain the key index in batches (no
+        ``SCAN``), then publish an "all" message.
 
-        Not a barrier: a concurrent ``put`` may land after the drain.
+        Not a barrier for plain ``put`` calls: one may land after the drain. A fetch's
+        versioned write-back cannot (its epoch is gone).
 
         :raises BackendUnavailable: when Redis cannot be reached.
         """
         keys = Keys(keyspace)
-        while run("invalidate_all", self._drain, keys=[keys.index], args=[BATCH]):
+        run("invalidate_all", self._sync.incr, keys.epoch)
+        while self._script_sync("invalidate_all", "drain", [keys.index], [BATCH]):
             pass
         message = encode_message(InvalidateAll(), keyspace.origin)
         run("invalidate_all", self._sync.publish, keys.channel, message)
@@ -226,7 +229,8 @@ class RedisBackend:
         if side is None:
             return await self._thread(self.invalidate_all_sync, keyspace)
         keys = Keys(keyspace)
-        while await arun("invalidate_all", side.drain, keys=[keys.index], args=[BATCH]):
+        await arun("invalidate_all", side.client.incr, keys.epoch)
+        while await self._script("invalidate_all", "drain", [keys.index], [BATCH]):
             pass
         message = encode_message(InvalidateAll(), keyspace.origin)
         await arun("invalidate_all", side.client.publish, keys.channel, message)

@@ -11,8 +11,8 @@ import redis
 import redis.asyncio
 import redis.exceptions
 
-from ...exceptions import BackendError, BackendUnavailable
-from ._keys import DRAIN, GET, INVALIDATE, PUT
+from ...exceptions import BackendError, BackendTimeout, BackendUnavailable
+from ._keys import SCRIPTS
 
 __all__ = ["KEEPERS", "KEEPERS_LOCK", "AsyncSide", "arun", "close_at_loop_shutdown", "run", "wrap"]
 
@@ -20,8 +20,11 @@ R = TypeVar("R")
 
 
 def wrap(exc: Exception, what: str) -> BackendError:
-    """A Redis error as sassi's: connection errors and timeouts are transient."""
-    if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError | OSError):
+    """A Redis error as sassi's: connection errors are transient; timeouts are transient with
+    an unknown outcome (the command may have run: :class:`~sassi.exceptions.BackendTimeout`)."""
+    if isinstance(exc, redis.exceptions.TimeoutError | TimeoutError):
+        return BackendTimeout(f"redis {what}: no answer in time ({exc})")
+    if isinstance(exc, redis.exceptions.ConnectionError | OSError):
         return BackendUnavailable(f"redis {what}: {exc}")
     return BackendError(f"redis {what}: {exc}")
 
@@ -75,7 +78,4 @@ class AsyncSide:
     def __init__(self, client: redis.asyncio.Redis) -> None:
         self.client = client
         self.keeper: AsyncGenerator[None, None] | None = None
-        self.get = client.register_script(GET)
-        self.put = client.register_script(PUT)
-        self.invalidate = client.register_script(INVALIDATE)
-        self.drain = client.register_script(DRAIN)
+        self.scripts = {name: client.register_script(src) for name, src in SCRIPTS.items()}

@@ -10,10 +10,19 @@ from typing import Any
 from ..._wire._ids import id_token
 from .._protocol import Keyspace, ttl_seconds
 
-__all__ = ["BATCH", "DRAIN", "GET", "INVALIDATE", "PERSISTENT_SCORE", "PUT", "Keys", "ttl_ms"]
+__all__ = [
+    "BATCH",
+    "PERSISTENT_SCORE",
+    "SCRIPTS",
+    "VERSION_TTL_MS",
+    "Keys",
+    "ttl_ms",
+]
 
 PERSISTENT_SCORE = 2**53 - 1
 BATCH = 500
+VERSION_TTL_MS = 86_400_000
+"""How long an id's version outlives its last invalidation: far longer than any fetch."""
 
 _NOW = """
 local t = redis.call('TIME')
@@ -21,26 +30,28 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 """
 GET = _NOW + "return redis.call('GET', KEYS[1])\n"
-PUT = (
-    _NOW
-    + """
-local ttl = tonumber(ARGV[2])
-if ttl < 0 then
-  redis.call('SET', KEYS[1], ARGV[1])
-  redis.call('ZADD', KEYS[2], ARGV[3], KEYS[1])
-elseif ttl == 0 then
-  redis.call('DEL', KEYS[1])
-  redis.call('ZREM', KEYS[2], KEYS[1])
-else
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
-  redis.call('ZADD', KEYS[2], now + ttl, KEYS[1])
+_STORE = """
+local function store(key, index, payload, ttl, persistent)
+  if ttl < 0 then
+    redis.call('SET', key, payload)
+    redis.call('ZADD', index, persistent, key)
+  elseif ttl == 0 then
+    redis.call('DEL', key)
+    redis.call('ZREM', index, key)
+  else
+    redis.call('SET', key, payload, 'PX', ttl)
+    redis.call('ZADD', index, now + ttl, key)
+  end
 end
-return 1
 """
-)
+PUT = _NOW + _STORE + "store(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), ARGV[3])\nreturn 1\n"
+# KEYS: value, index, version. ARGV: channel, message, version ttl (ms). Deleting bumps the
+# id's version, so a fetch that read the old one cannot write back (put_if_versions).
 INVALIDATE = """
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], KEYS[1])
+redis.call('INCR', KEYS[3])
+redis.call('PEXPIRE', KEYS[3], ARGV[3])
 redis.call('PUBLISH', ARGV[1], ARGV[2])
 return 1
 """
@@ -53,18 +64,96 @@ return #members
 """
 
 
+# KEYS: epoch, index, then (value, version) per id. Returns value, version per id, then the
+# keyspace epoch (bumped by invalidate_all).
+GET_VERSIONED = (
+    _NOW
+    + """
+local out = {}
+for i = 3, #KEYS, 2 do
+  out[#out + 1] = redis.call('GET', KEYS[i]) or false
+  out[#out + 1] = redis.call('GET', KEYS[i + 1]) or '0'
+end
+out[#out + 1] = redis.call('GET', KEYS[1]) or '0'
+return out
+"""
+)
+# KEYS: epoch, index, then (value, version) per id. ARGV: ttl, persistent score, then
+# (payload, expected epoch, expected version) per id. Writes each id whose epoch and version
+# are unchanged; returns 1/0 per id.
+PUT_IF_VERSIONS = (
+    _NOW
+    + _STORE
+    + """
+local epoch = redis.call('GET', KEYS[1]) or '0'
+local ttl = tonumber(ARGV[1])
+local out = {}
+for i = 3, #KEYS, 2 do
+  local a = 3 + (i - 3) / 2 * 3
+  local version = redis.call('GET', KEYS[i + 1]) or '0'
+  if epoch == ARGV[a + 1] and version == ARGV[a + 2] then
+    store(KEYS[i], KEYS[2], ARGV[a], ttl, ARGV[2])
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+end
+return out
+"""
+)
+# KEYS: index, then (value, version) per id. ARGV: version ttl. Deletes without publishing.
+DELETE_IDS = """
+local deleted = 0
+for i = 2, #KEYS, 2 do
+  deleted = deleted + redis.call('DEL', KEYS[i])
+  redis.call('ZREM', KEYS[1], KEYS[i])
+  redis.call('INCR', KEYS[i + 1])
+  redis.call('PEXPIRE', KEYS[i + 1], ARGV[1])
+end
+return deleted
+"""
+# KEYS: lease. ARGV: token, channel, id token. Compare-and-delete, then wake the waiters.
+RELEASE_LEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  redis.call('PUBLISH', ARGV[2], ARGV[3])
+  return 1
+end
+return 0
+"""
+
+SCRIPTS = {
+    "get": GET,
+    "put": PUT,
+    "invalidate": INVALIDATE,
+    "drain": DRAIN,
+    "get_versioned": GET_VERSIONED,
+    "put_if_versions": PUT_IF_VERSIONS,
+    "delete_ids": DELETE_IDS,
+    "release_lease": RELEASE_LEASE,
+}
+
+
 class Keys:
     """The Redis keys of one keyspace (all under one Cluster hash tag)."""
 
-    __slots__ = ("channel", "index", "prefix")
+    __slots__ = ("channel", "epoch", "index", "lease_channel", "prefix")
 
     def __init__(self, keyspace: Keyspace) -> None:
         self.prefix = f"sassi:{{{keyspace.token}}}"
         self.index = self.prefix + ":keys"
         self.channel = self.prefix + ":invalidate"
+        self.epoch = self.prefix + ":epoch"
+        self.lease_channel = self.prefix + ":leases"
 
     def value(self, id: Any) -> str:
         return f"{self.prefix}:id_{id_token(id)}"
+
+    def version(self, id: Any) -> str:
+        return f"{self.prefix}:ver_{id_token(id)}"
+
+    def lease(self, id: Any) -> str:
+        return f"{self.prefix}:lease_{id_token(id)}"
 
 
 def ttl_ms(ttl: float | timedelta | None) -> int:
