@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +12,7 @@ import redis
 from tiering_helpers import Item
 
 import sassi
+from redis_server import OwnRedis, own_redis_fixture
 from sassi import BackendFailure, EventReason, Invalidated
 from sassi._effects import drive_async
 from sassi.backends import Keyspace
@@ -65,70 +60,9 @@ async def test_two_pools_over_one_redis_stay_coherent(redis_url: str) -> None:
 # --- outage -------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class OwnRedis:
-    """A private redis-server this test may kill and restart."""
-
-    def __init__(self, binary: str, workdir: Path) -> None:
-        self.binary = binary
-        self.workdir = workdir
-        self.port = _free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                self.binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.workdir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:  # a process's port has no readiness event to wait on
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", self.port), 0.5),
-            ):
-                return
-            time.sleep(0.02)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(10)
-            self.proc = None
-
-
 @pytest.fixture
 def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
-    binary = os.environ.get("SASSI_REDIS_SERVER") or shutil.which("redis-server")
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("redis-server binary not found (set SASSI_REDIS_SERVER)")
-        pytest.skip("redis-server binary not found (set SASSI_REDIS_SERVER)")
-    server = OwnRedis(binary, tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from own_redis_fixture(tmp_path)
 
 
 @pytest.mark.anyio
