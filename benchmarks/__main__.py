@@ -25,7 +25,7 @@ from ._kv import GET_TITLE, bench_get, bench_insert  # noqa: E402
 from ._memory import MEMORY_TITLE, bench_memory  # noqa: E402
 from ._profile import PROFILES, profile  # noqa: E402
 from ._query import INDEX_TITLE, SCAN_TITLE, bench_index, bench_scan  # noqa: E402
-from ._redis import bench_redis  # noqa: E402
+from ._redis import bench_fleet, bench_redis  # noqa: E402
 from ._report import markdown, text_table  # noqa: E402
 
 BENCHES: dict[str, Callable[[Settings], Group | None]] = {
@@ -36,6 +36,7 @@ BENCHES: dict[str, Callable[[Settings], Group | None]] = {
     "fetch": bench_fetch,
     "memory": bench_memory,
     "redis": bench_redis,
+    "fleet": bench_fleet,
 }
 
 GOALS = [

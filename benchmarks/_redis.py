@@ -15,14 +15,17 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
+
 import sassi
 
 from ._harness import Group, Settings, best_of
 from ._models import User, make_users
 
-__all__ = ["REDIS_TITLE", "bench_redis"]
+__all__ = ["FLEET_TITLE", "REDIS_TITLE", "bench_fleet", "bench_redis"]
 
 REDIS_TITLE = "L2 on Redis (loopback)"
+FLEET_TITLE = "A fleet on Redis: one cold id, 4 processes"
 ROOT = Path(__file__).resolve().parent.parent
 
 # The listening process: loads the users into its own pool, then prints one line per
@@ -50,6 +53,112 @@ async def main():
 
 anyio.run(main)
 """
+
+
+# One process of a fleet: waits for "go", runs CALLERS concurrent aget_or_fetch of one cold id
+# through a pool over Redis (the "database" is 10 ms and counted in Redis), prints latencies.
+_FLEET = """
+import json, sys, time, anyio, redis, sassi
+from sassi.backends.redis import RedisBackend
+from benchmarks._models import make_users, User
+
+url, namespace, lease, callers = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+client = redis.Redis.from_url(url)
+pool = sassi.Punnu(User, namespace=namespace, backend=RedisBackend(url),
+                   fetch_lease=None if lease == "none" else float(lease))
+row = make_users(1)[0]
+
+async def fetch(id):
+    client.incr("calls:" + namespace)
+    await anyio.sleep(0.010)  # the database
+    return row
+
+async def main():
+    print("ready", flush=True)
+    while not client.exists("go:" + namespace):
+        await anyio.sleep(0.001)
+    latencies = []
+    async def caller():
+        start = time.monotonic()
+        assert await pool.aget_or_fetch(row.id, fetch) == row
+        latencies.append(time.monotonic() - start)
+    async with anyio.create_task_group() as tg:
+        for _ in range(callers):
+            tg.start_soon(caller)
+    print(json.dumps(latencies), flush=True)
+
+anyio.run(main)
+"""
+
+
+def _fleet_round(url: str, lease: str, processes: int, callers: int) -> tuple[int, list[float]]:
+    """Database calls and every caller's latency of one cold fetch by the whole fleet."""
+    import json
+
+    import redis
+
+    namespace = f"bench-fleet-{os.getpid()}-{time.monotonic_ns()}"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", _FLEET, url, namespace, lease, str(callers)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(processes)
+    ]
+    client = redis.Redis.from_url(url)
+    try:
+        for child in children:
+            assert child.stdout is not None
+            if child.stdout.readline().strip() != "ready":
+                raise RuntimeError("a fleet process did not start")
+        client.set("go:" + namespace, 1)
+        latencies: list[float] = []
+        for child in children:
+            out, _ = child.communicate(timeout=60)
+            latencies += json.loads(out.strip().splitlines()[-1])
+        return int(client.get("calls:" + namespace) or 0), sorted(latencies)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+                child.communicate()
+        client.close()
+
+
+def bench_fleet(settings: Settings) -> Group | None:
+    """4 processes x 100 callers on one cold id, with and without the fleet's lease."""
+    with _redis_url() as url:
+        if url is None:
+            print("  fleet: no redis-server (set SASSI_REDIS_URL or install it): skipped")
+            return None
+        return _fleet_group(url, settings)
+
+
+def _fleet_group(url: str, settings: Settings) -> Group:
+    processes, callers = 4, 100
+    rounds = 2 if settings.quick else 5
+    group = Group(
+        FLEET_TITLE,
+        f"{processes} OS processes x {callers} concurrent `aget_or_fetch` callers ask for the "
+        "same cold id through pools sharing one local redis-server; the database answers in "
+        f"10 ms and counts its calls in Redis. p99 of all {processes * callers} callers' "
+        f"latencies, median over {rounds} rounds; the note gives the database calls per round.",
+        "fetch_lease=None: p99",
+    )
+    for label, lease in (("fetch_lease=None", "none"), ("fetch_lease=10 s", "10")):
+        results = [_fleet_round(url, lease, processes, callers) for _ in range(rounds)]
+        p99s = sorted(lat[max(0, int(len(lat) * 0.99) - 1)] for _, lat in results)
+        calls = sorted({c for c, _ in results})
+        group.add(
+            f"{label}: p99",
+            p99s[len(p99s) // 2],
+            note=f"database calls per cold id: {', '.join(map(str, calls))}",
+        )
+    return group
 
 
 @contextlib.contextmanager
@@ -152,6 +261,18 @@ def bench_redis(settings: Settings) -> Group | None:
             note="GET + wire decode + L1 fill",
             vs="redis-py GET (raw)",
         )
+
+        async def fetch_through() -> None:
+            reader = sassi.Punnu(User, namespace=namespace, backend=RedisBackend(url))
+            for u in users:
+                assert await reader.aget_or_fetch(u.id, _never) == u
+
+        group.add(
+            "sassi aget_or_fetch, L2 hit (L1 miss)",
+            best_of(lambda: anyio.run(fetch_through), settings.heavy_repeat) / n,
+            note="versioned read script + decode + L1 fill; the fetcher is not called",
+            vs="redis-py GET (raw)",
+        )
         group.add(
             "sassi load, L1 hit",
             best_of(lambda: [writer.load(u.id) for u in users], settings.repeat) / n,
@@ -176,3 +297,7 @@ def bench_redis(settings: Settings) -> Group | None:
         raw.delete(*[f"raw:{u.id}" for u in users])
         raw.close()
         return group
+
+
+async def _never(id: object) -> None:
+    raise AssertionError("an L2 hit must not call the fetcher")

@@ -113,9 +113,11 @@ class Fetching(Generic[T]):
         try:
             version: Hashable | None = None
             if fleet is not None:
-                found, version = (yield from fleet.read([key]))[0]
-                if fleet.leases and found is None:
+                found, version = (yield from fleet.read([key], versioned=False))[0]
+                if found is None and fleet.leases:
                     lease, found, version = yield from self._lease(fleet, key)
+                elif found is None:  # the version this fetch's write-back compares with
+                    found, version = (yield from fleet.read([key]))[0]
                 if found is not None:
                     stored = yield from self._store(ticket, {key: found}, Conflict.KEEP)
                     return stored.get(key, found)

@@ -66,9 +66,10 @@ class Fleet:
 
     # --- reads ---------------------------------------------------------------------------------
 
-    def read(self, keys: list[Hashable]) -> Op[list[Row]]:
+    def read(self, keys: list[Hashable], *, versioned: bool = True) -> Op[list[Row]]:
         """``[(value or None, version or None)]`` for ``keys``: suppressed ids, failed reads
-        (best-effort policies) and bad values are misses."""
+        (best-effort policies) and bad values are misses. ``versioned=False`` reads values
+        only (a plain, cheaper read: the hit path)."""
         tier = self.tier
         rows: list[Row] = [(None, None)] * len(keys)
         wanted = [i for i, key in enumerate(keys) if not tier.suppressed(key)]
@@ -76,7 +77,7 @@ class Fleet:
             return rows
         ids = [keys[i] for i in wanted]
         try:
-            if self.versions:
+            if self.versions and versioned:
                 got: list[Row] = yield from tier._backend("get", "get_versioned", ids)
             elif self.batch and len(ids) > 1:
                 values = yield from tier._backend("get", "get_many", ids)
