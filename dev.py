@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """One entry point for working on sassi; needs only Python 3.11+.
 
+Usage: python3 dev.py COMMAND [ARGS...]   (python3 dev.py --help prints this)
+
     python3 dev.py demo      # build .venv if needed, run the demo (in-memory pool over SQLite)
     python3 dev.py test      # build .venv if needed, start redis-server and PostgreSQL on
                              # loopback, run ruff, mypy, import-linter (the layers) and the
@@ -8,7 +10,10 @@
     python3 dev.py bench     # run the side-by-side benchmarks, write docs/benchmarks.md
     python3 dev.py services  # start the servers and print their URLs until Ctrl-C
 
-Extra arguments after ``test`` go to pytest (``python3 dev.py test tests/predicate -x``).
+Extra arguments after ``test`` go to pytest (``python3 dev.py test tests/predicate -x``), after
+``demo`` to ``sassi demo`` (``--rows 5000``), after ``bench`` to the benchmark runner
+(``--quick --plot``). The first run creates ``.venv`` and installs sassi with its extras
+(about a minute; each package is shown as pip collects it).
 The servers are optional locally (their tests skip with a message); under ``CI=true`` they are
 required and their tests fail when a server is missing.
 """
@@ -30,7 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
-EXTRAS = "dev,redis,sql,bench"
+EXTRAS = "dev,redis,sql,bench,cli,prometheus,otel,plot"
 
 
 def log(msg: str) -> None:
@@ -49,13 +54,48 @@ def ensure_venv() -> Path:
     if py.exists() and stamp.exists() and stamp.read_text() == want:
         return py
     if not py.exists():
-        log(f"creating {VENV}")
+        log(f"step 1/3: creating {VENV}")
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    log(f"installing sassi[{EXTRAS}] into {VENV}")
-    subprocess.run([str(py), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
-    subprocess.run([str(py), "-m", "pip", "install", "-q", "-e", f"{ROOT}[{EXTRAS}]"], check=True)
+    else:
+        log("step 1/3: pyproject.toml changed since .venv was built: updating it")
+    pip(py, "step 2/3: upgrading pip", "--upgrade", "pip")
+    pip(
+        py,
+        f"step 3/3: installing sassi[{EXTRAS}] and its dependencies (about a minute the first time)",
+        "-e",
+        f"{ROOT}[{EXTRAS}]",
+    )
     stamp.write_text(want)
+    log(f"{VENV} is ready")
     return py
+
+
+# pip output lines worth showing while it works; everything is printed if it fails
+_PIP_PROGRESS = (
+    "Collecting ",
+    "Processing ",
+    "Building ",
+    "Installing collected packages",
+    "Successfully ",
+)
+
+
+def pip(py: Path, what: str, *args: str) -> None:
+    """Run ``pip install ARGS`` in the venv, showing one line per package as it goes."""
+    log(what)
+    cmd = [str(py), "-m", "pip", "install", "--progress-bar", "off", *args]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    lines: list[str] = []
+    for line in proc.stdout:
+        lines.append(line)
+        text = line.strip()
+        if text.startswith(_PIP_PROGRESS):
+            print(f"[dev]   {text}", flush=True)
+    if proc.wait() != 0:
+        sys.stdout.write("".join(lines[-80:]))
+        log(f"pip failed (exit {proc.returncode}): {' '.join(cmd)}")
+        raise SystemExit(proc.returncode)
 
 
 def free_port() -> int:
@@ -101,7 +141,10 @@ def find_pg_bindir() -> Path | None:
 def redis_server(workdir: Path) -> Iterator[dict[str, str]]:
     binary = find_redis()
     if binary is None:
-        log("redis-server not found: Redis tests will skip (they fail under CI=true)")
+        log(
+            "redis-server not found: Redis tests will skip (they fail under CI=true); "
+            "install it: apt-get install redis-server"
+        )
         yield {}
         return
     port = free_port()
@@ -158,7 +201,8 @@ def postgres_server(workdir: Path) -> Iterator[dict[str, str]]:
     bindir = find_pg_bindir()
     if bindir is None:
         log(
-            "PostgreSQL (initdb/pg_ctl) not found: PostgreSQL tests will skip (they fail under CI=true)"
+            "PostgreSQL (initdb/pg_ctl) not found: PostgreSQL tests will skip (they fail under "
+            "CI=true); install it: apt-get install postgresql"
         )
         yield {}
         return
@@ -296,10 +340,21 @@ def main() -> int:
     if sys.version_info < (3, 11):  # noqa: UP036 - dev.py itself must explain, not crash
         sys.exit("sassi needs Python 3.11 or newer")
     commands = {"test": cmd_test, "demo": cmd_demo, "bench": cmd_bench, "services": cmd_services}
-    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+    args = sys.argv[1:]
+    if args and args[0] in ("-h", "--help", "help"):
         print(__doc__)
+        return 0
+    if not args:
+        print(__doc__, file=sys.stderr)
         return 2
-    return commands[sys.argv[1]](sys.argv[2:])
+    if args[0] not in commands:
+        print(
+            f"dev.py: unknown command {args[0]!r}; commands: {', '.join(commands)} "
+            "(python3 dev.py --help explains them)",
+            file=sys.stderr,
+        )
+        return 2
+    return commands[args[0]](args[1:])
 
 
 if __name__ == "__main__":

@@ -1,4 +1,7 @@
-"""``python -m benchmarks [--quick] [--only get,scan,...] [--output PATH | --no-write]``.
+"""``python -m benchmarks [--quick] [--only get,scan,...] [--output PATH | --no-write] [--plot]``.
+
+``--plot`` also draws each table as a PNG beside the report (``docs/bench-get.png``...) and
+embeds the charts in it.
 
 ``python -m benchmarks --profile get|insert|scan|index`` prints a pyinstrument profile instead.
 """
@@ -23,6 +26,7 @@ from ._findings import FINDINGS  # noqa: E402
 from ._harness import Goal, Group, Settings, machine  # noqa: E402
 from ._kv import GET_TITLE, bench_get, bench_insert  # noqa: E402
 from ._memory import MEMORY_TITLE, bench_memory  # noqa: E402
+from ._plot import plot_groups  # noqa: E402
 from ._profile import PROFILES, profile  # noqa: E402
 from ._query import INDEX_TITLE, SCAN_TITLE, bench_index, bench_scan  # noqa: E402
 from ._redis import bench_fleet, bench_redis  # noqa: E402
@@ -63,6 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument(
+        "--plot",
+        action="store_true",
+        help="also draw each table as a PNG beside the report (bench-NAME.png; needs matplotlib)",
+    )
+    parser.add_argument(
         "--profile",
         choices=sorted(PROFILES),
         help="print a pyinstrument profile of one sassi hot path instead of benchmarking",
@@ -75,6 +84,11 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [name for name in chosen if name not in BENCHES]
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
+    if args.plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            parser.error("--plot needs matplotlib: pip install 'sassi[plot]'")
     settings = Settings(quick=args.quick)
     info = machine()
     print(
@@ -83,17 +97,31 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     started = time.perf_counter()
-    groups: list[Group] = []
+    named: dict[str, Group] = {}
     for name in chosen:
         t0 = time.perf_counter()
         group = BENCHES[name](settings)
         if group is not None:  # None: skipped (e.g. no redis-server), said so already
-            groups.append(group)
+            named[name] = group
         print(f"  {name}: {time.perf_counter() - t0:.1f} s", flush=True)
     elapsed = time.perf_counter() - started
+    groups = list(named.values())
     print(text_table(groups, GOALS))
+    plots: dict[str, str] = {}
+    if args.plot:
+        for title, path in plot_groups(named, args.output.parent).items():
+            plots[title] = path.name  # the charts sit beside the report
+            print(f"wrote {path}")
     if not args.no_write:
-        text = markdown(groups, GOALS, info, quick=args.quick, elapsed=elapsed, findings=FINDINGS)
+        text = markdown(
+            groups,
+            GOALS,
+            info,
+            quick=args.quick,
+            elapsed=elapsed,
+            findings=FINDINGS,
+            plots=plots,
+        )
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(text, encoding="utf-8")
         print(f"\nwrote {args.output}")

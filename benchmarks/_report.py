@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from ._harness import Goal, Group
 
-__all__ = ["format_value", "markdown", "text_table"]
+__all__ = ["format_value", "markdown", "ratio_text", "text_table"]
 
 
 def format_value(value: float, unit: str) -> str:
@@ -19,7 +19,8 @@ def format_value(value: float, unit: str) -> str:
     return f"{value / 1e-9:,.1f} ns"
 
 
-def _ratio(group: Group, name: str) -> str:
+def ratio_text(group: Group, name: str) -> str:
+    """The ratio column's text for ``name`` (``1.00x`` for a reference, ``-`` if unknown)."""
     ratio = group.ratio(name)
     reference = group.reference_of(name)
     if ratio is None or reference == name:
@@ -51,7 +52,7 @@ def text_table(groups: Sequence[Group], goals: Sequence[Goal]) -> str:
         for r in group.results:
             value = format_value(r.value, r.unit)
             note = f"  ({r.note})" if r.note else ""
-            lines.append(f"  {r.name:<{width}}  {value:>12}  {_ratio(group, r.name):>9}{note}")
+            lines.append(f"  {r.name:<{width}}  {value:>12}  {ratio_text(group, r.name):>9}{note}")
         if not group.results:
             lines.append(f"  (skipped) {group.description}")
     by_title = {g.title: g for g in groups}
@@ -70,8 +71,14 @@ def markdown(
     quick: bool,
     elapsed: float,
     findings: str,
+    plots: Mapping[str, str] | None = None,
 ) -> str:
-    """The whole ``docs/benchmarks.md``."""
+    """The whole ``docs/benchmarks.md``.
+
+    :param plots: group title -> the chart's path relative to the report (``--plot``); each
+        chart is embedded above its table.
+    """
+    plots = plots or {}
     by_title = {g.title: g for g in groups}
     out = [
         "# Benchmarks",
@@ -86,8 +93,10 @@ def markdown(
         "",
         "Run it: `python -m benchmarks` (full, 40 s to 3 min depending on machine load), `python -m benchmarks "
         "--quick` (roughly a third of that), `--only get,insert,scan,index,fetch,memory` for a "
-        "subset, `--no-write` to print only, `--profile get|insert|scan|index` for a pyinstrument "
-        "profile of one hot path. Profiling notes follow the tables.",
+        "subset, `--no-write` to print only, `--plot` to also draw each table as "
+        "`docs/bench-NAME.png` (matplotlib, `pip install 'sassi[plot]'`) and show it here, "
+        "`--profile get|insert|scan|index` for a pyinstrument profile of one hot path. "
+        "Profiling notes follow the tables.",
         "",
         "## Machine",
         "",
@@ -108,9 +117,11 @@ def markdown(
         if not group.results:
             out += ["(skipped)", ""]
             continue
+        if group.title in plots:
+            out += [f"![{group.title}]({plots[group.title]})", ""]
         out += ["| contender | per op | ratio | note |", "|---|---:|---:|---|"]
         for r in group.results:
-            ratio = _ratio(group, r.name)
+            ratio = ratio_text(group, r.name)
             reference = group.reference_of(r.name)
             if reference != group.baseline and reference != r.name:
                 ratio += f" vs {reference}"

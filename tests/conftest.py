@@ -30,8 +30,9 @@ def _server_url(var: str, what: str) -> str:
     if url:
         return url
     message = (
-        f"{what} is not available: {var} is unset. Run the suite with `python3 dev.py test`, "
-        f"which starts {what} on loopback."
+        f"{what} is not available ({var} is unset): install the servers with "
+        "`apt-get install redis-server postgresql`; `python3 dev.py test` then starts them on "
+        f"loopback (or set {var} to a running server)."
     )
     if os.environ.get("CI"):
         pytest.fail(message + " Under CI the server is required.")
