@@ -180,6 +180,138 @@ def redis_server(workdir: Path) -> Iterator[dict[str, str]]:
             proc.kill()
 
 
+class LocalCluster:
+    """A Redis Cluster of ``nodes`` local redis-server processes (3 masters, 3 replicas by
+    default), made by ``redis-cli --cluster create``; tests kill and restart its nodes."""
+
+    def __init__(self, binary: str, workdir: Path, nodes: int = 6, node_timeout_ms: int = 2000):
+        self.binary = binary
+        self.cli = shutil.which("redis-cli") or str(Path(binary).with_name("redis-cli"))
+        self.workdir = workdir
+        self.node_timeout_ms = node_timeout_ms
+        self.ports = [free_port() for _ in range(nodes)]
+        self.procs: dict[int, subprocess.Popen[bytes]] = {}
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.ports[0]}"
+
+    def start_node(self, port: int) -> None:
+        node_dir = self.workdir / str(port)
+        node_dir.mkdir(parents=True, exist_ok=True)
+        self.procs[port] = subprocess.Popen(
+            [
+                self.binary,
+                "--port", str(port),
+                "--bind", "127.0.0.1",
+                "--cluster-enabled", "yes",
+                "--cluster-config-file", "nodes.conf",
+                "--cluster-node-timeout", str(self.node_timeout_ms),
+                "--save", "",
+                "--appendonly", "no",
+                "--dir", str(node_dir),
+                "--logfile", str(node_dir / "log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        if not wait_port(port, 30) or self.procs[port].poll() is not None:
+            self.procs.pop(port).kill()
+            log_file = node_dir / "log"
+            tail = log_file.read_text()[-500:] if log_file.exists() else "(no log)"
+            raise RuntimeError(f"redis-server (cluster node) did not start on {port}: {tail}")
+
+    def kill_node(self, port: int) -> None:
+        proc = self.procs.pop(port)
+        proc.kill()
+        proc.wait(10)
+
+    def info(self, port: int, section: str = "cluster info") -> str:
+        out = subprocess.run(
+            [self.cli, "-p", str(port), *section.split()],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        return out.stdout
+
+    def wait_ok(self, timeout: float = 60.0) -> None:
+        """Until every live node reports ``cluster_state:ok`` and agrees on 16384 slots."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            infos = [self.info(port) for port in self.procs]
+            if all("cluster_state:ok" in i and "cluster_slots_ok:16384" in i for i in infos):
+                return
+            time.sleep(0.2)
+        raise RuntimeError("the local Redis Cluster did not become healthy")
+
+    def start(self) -> None:
+        error: Exception | None = None
+        for i, port in enumerate(self.ports):
+            for _ in range(3):  # a free port can be taken by another process before we bind it
+                try:
+                    self.start_node(port)
+                    break
+                except RuntimeError as exc:
+                    error = exc
+                    port = self.ports[i] = free_port()
+            else:
+                raise RuntimeError(f"redis-server (cluster node) did not start: {error}")
+        create = subprocess.run(
+            [self.cli, "--cluster", "create", *(f"127.0.0.1:{p}" for p in self.ports),
+             "--cluster-replicas", "1", "--cluster-yes"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )  # fmt: skip
+        if create.returncode != 0:
+            raise RuntimeError("redis-cli --cluster create failed: " + create.stdout[-2000:])
+        self.wait_ok()
+        self.wait_replicas()
+
+    def wait_replicas(self, timeout: float = 60.0) -> None:
+        """Until every replica has synced with its master (a replica that never did cannot be
+        promoted when its master dies)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            roles = [self.info(port, "info replication") for port in self.procs]
+            replicas = [r for r in roles if "role:slave" in r]
+            if len(replicas) * 2 == len(self.procs) and all(
+                "master_link_status:up" in r for r in replicas
+            ):
+                return
+            time.sleep(0.2)
+        raise RuntimeError("the local Redis Cluster's replicas did not sync")
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            proc.kill()
+        for proc in self.procs.values():
+            proc.wait(10)
+        self.procs.clear()
+
+
+@contextlib.contextmanager
+def redis_cluster(workdir: Path) -> Iterator[dict[str, str]]:
+    binary = find_redis()
+    if binary is None:
+        yield {}
+        return
+    cluster = LocalCluster(binary, workdir)
+    try:
+        cluster.start()
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+        log(f"Redis Cluster did not start: {exc}")
+        cluster.stop()
+        yield {}
+        return
+    log(f"Redis Cluster (3 masters, 3 replicas) on 127.0.0.1:{cluster.ports[0]}..")
+    try:
+        yield {"SASSI_REDIS_CLUSTER_URL": cluster.url}
+    finally:
+        cluster.stop()
+
+
 def _as_pg_user(cmd: list[str]) -> list[str]:
     """PostgreSQL refuses to run as root: run as the ``postgres`` user (or ``nobody``)."""
     if os.name != "posix" or os.geteuid() != 0:
@@ -285,10 +417,14 @@ def services() -> Iterator[dict[str, str]]:
     with tempfile.TemporaryDirectory(prefix="sassi-services-") as tmp:
         base = Path(tmp)
         os.chmod(base, 0o755)  # the PostgreSQL user must be able to reach its data directory
-        (base / "redis").mkdir()
-        (base / "pg").mkdir()
-        with redis_server(base / "redis") as r, postgres_server(base / "pg") as p:
-            yield {**r, **p}
+        for name in ("redis", "pg", "cluster"):
+            (base / name).mkdir()
+        with (
+            redis_server(base / "redis") as r,
+            postgres_server(base / "pg") as p,
+            redis_cluster(base / "cluster") as c,
+        ):
+            yield {**r, **p, **c}
 
 
 def run(cmd: list[str], env: dict[str, str] | None = None) -> int:

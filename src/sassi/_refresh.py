@@ -124,6 +124,8 @@ class _Runner:
             task_status.started()
             while True:
                 await anyio.sleep(interval)
+                if self.closed:  # closed while the sleep's wake-up was already queued
+                    return
                 await tick()
 
     def close(self) -> None:

@@ -30,12 +30,9 @@ def resolve_backend(backend: Any) -> Any:
 
         return RedisBackend(backend)
     if scheme == "redis+cluster":
-        from . import redis as redis_backend
+        from .redis import RedisBackend
 
-        from_url = getattr(redis_backend.RedisBackend, "from_url", None)
-        if from_url is None:
-            raise ValueError("redis+cluster:// URLs need Redis Cluster support, not built yet")
-        return from_url("redis://" + backend.split("://", 1)[1], cluster=True)
+        return RedisBackend.from_url(backend)
     if scheme == "file":
         from .file import FileBackend
 

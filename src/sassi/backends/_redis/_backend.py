@@ -13,13 +13,15 @@ import anyio.lowlevel
 import anyio.to_thread
 import redis
 import redis.asyncio
+from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
+from redis.cluster import RedisCluster
 
 from ... import wire
 from .._messages import encode_message
 from .._protocol import InvalidateAll, InvalidateId, Invalidation, Keyspace, check_value
 from ._client import KEEPERS, KEEPERS_LOCK, AsyncSide, arun, close_at_loop_shutdown, run
 from ._fleet import FleetMixin
-from ._keys import BATCH, PERSISTENT_SCORE, SCRIPTS, VERSION_TTL_MS, Keys, ttl_ms
+from ._keys import BATCH, PERSISTENT_SCORE, SCRIPTS, VERSION_TTL_MS, Keys, Layout, ttl_ms
 from ._stream import RedisInvalidations
 
 __all__ = ["RedisBackend"]
@@ -28,24 +30,37 @@ R = TypeVar("R")
 
 
 class RedisBackend(FleetMixin):
-    """A :class:`~sassi.backends.Backend` on Redis.
+    """A :class:`~sassi.backends.Backend` on Redis or a Redis Cluster.
 
-    :param target: a ``redis://`` URL, a ``redis.Redis`` client or a ``redis.asyncio.Redis``
-        client (or pass it as ``url=`` / ``client=``). With a sync client, async methods run it
-        in worker threads; with an asyncio client, sync methods and trio use a sync client
-        built from its connection settings. Clients must not use ``decode_responses=True``.
+    :param target: a ``redis://`` URL, a ``redis.Redis`` / ``redis.asyncio.Redis`` client, or a
+        ``redis.cluster.RedisCluster`` / ``redis.asyncio.cluster.RedisCluster`` client (or pass it
+        as ``url=`` / ``client=``). With a sync client, async methods run it in worker threads;
+        with an asyncio client, sync methods and trio use a sync client built from its
+        connection settings. Clients must not use ``decode_responses=True``.
     :param socket_timeout: seconds before a Redis call counts as unavailable (URL form only).
-    :raises ValueError: for a client with ``decode_responses=True``, or not exactly one target.
+    :param cluster: treat a URL as one node of a Redis Cluster (see :meth:`from_url`).
+    :param shards: how many hash tags (slots) one keyspace is spread over; default 1 on a
+        single node and 16 on a cluster. Every process sharing a keyspace must use the same
+        count (it is part of the key names).
+    :raises ValueError: for a client with ``decode_responses=True``, not exactly one target, or
+        a shard count outside 1..16384.
     :raises TypeError: for anything else than a URL or a redis-py client.
     """
 
     def __init__(
         self,
-        target: str | redis.Redis | redis.asyncio.Redis | None = None,
+        target: str
+        | redis.Redis
+        | redis.asyncio.Redis
+        | RedisCluster
+        | AsyncRedisCluster
+        | None = None,
         *,
         url: str | None = None,
-        client: redis.Redis | redis.asyncio.Redis | None = None,
+        client: redis.Redis | redis.asyncio.Redis | RedisCluster | AsyncRedisCluster | None = None,
         socket_timeout: float = 5.0,
+        cluster: bool = False,
+        shards: int | None = None,
     ) -> None:
         given = [t for t in (target, url, client) if t is not None]
         if len(given) != 1:
@@ -54,33 +69,80 @@ class RedisBackend(FleetMixin):
         self._lock = threading.Lock()
         self._sides: weakref.WeakKeyDictionary[Any, AsyncSide] = weakref.WeakKeyDictionary()
         self._given_async: redis.asyncio.Redis | None = None
-        self._async_factory: Callable[[], redis.asyncio.Redis] | None
+        self._async_factory: Callable[[], redis.asyncio.Redis] | None = None
+        timeouts: dict[str, Any] = {
+            "socket_timeout": socket_timeout,
+            "socket_connect_timeout": socket_timeout,
+        }
+        self._sync: Any
         if isinstance(target, str):
             url = target
-            self._sync = redis.Redis.from_url(
-                url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout
+            if cluster:
+                self._sync = RedisCluster.from_url(url, **timeouts)
+            else:
+                self._sync = redis.Redis.from_url(url, **timeouts)
+                self._async_factory = lambda: redis.asyncio.Redis.from_url(url, **timeouts)
+        elif isinstance(target, AsyncRedisCluster):
+            # an asyncio cluster client that never ran a command knows only its startup nodes
+            nodes = target.get_nodes() or list(target.nodes_manager.startup_nodes.values())
+            node = target.get_default_node() or nodes[0]
+            settings: dict[str, Any] = dict(node.connection_kwargs)
+            self._check_bytes(settings)
+            wanted = ("username", "password", "socket_timeout", "socket_connect_timeout")
+            self._sync = RedisCluster(
+                host=node.host,
+                port=int(node.port),
+                **{k: settings[k] for k in wanted if k in settings},
             )
-            self._async_factory = lambda: redis.asyncio.Redis.from_url(
-                url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout
-            )
+        elif isinstance(target, RedisCluster):
+            self._check_bytes(target.get_connection_kwargs())  # type: ignore[no-untyped-call]
+            self._sync = target
         elif isinstance(target, redis.asyncio.Redis):
             kwargs = target.connection_pool.connection_kwargs
             self._check_bytes(kwargs)
             keep = ("host", "port", "db", "username", "password", "socket_timeout")
             self._sync = redis.Redis(**{k: kwargs[k] for k in keep if k in kwargs})
             self._given_async = target
-            self._async_factory = None
         elif isinstance(target, redis.Redis):
             self._check_bytes(target.connection_pool.connection_kwargs)
             self._sync = target
-            self._async_factory = None
         else:
             raise TypeError(
                 f"RedisBackend needs a redis:// URL or a redis-py client, got {target!r}"
             )
+        self.cluster = isinstance(self._sync, RedisCluster)
+        self._layout = Layout((16 if self.cluster else 1) if shards is None else shards)
         self._scripts = {name: self._sync.register_script(src) for name, src in SCRIPTS.items()}
 
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        cluster: bool = False,
+        shards: int | None = None,
+        socket_timeout: float = 5.0,
+    ) -> RedisBackend:
+        """A backend for ``url``; with ``cluster=True`` the URL names any node of a Redis
+        Cluster (the client discovers the others), and a keyspace is spread over ``shards``
+        hash tags (16 by default) so every master holds some of a large type.
+
+        ``redis+cluster://host:port`` URLs (SPEC 11.11, e.g. ``Punnu(backend=...)``) mean
+        ``cluster=True``.
+        """
+        if url.startswith("redis+cluster://"):
+            url, cluster = "redis://" + url.split("://", 1)[1], True
+        return cls(url, cluster=cluster, shards=shards, socket_timeout=socket_timeout)
+
+    @property
+    def shards(self) -> int:
+        """How many hash tags one keyspace is spread over."""
+        return self._layout.shards
+
     def __repr__(self) -> str:
+        if self.cluster:
+            nodes = ", ".join(n.name for n in self._sync.get_primaries())
+            return f"<RedisBackend cluster [{nodes}] shards={self.shards}>"
         kwargs = self._sync.connection_pool.connection_kwargs
         where = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}"
         return f"<RedisBackend {where} db={kwargs.get('db', 0)}>"
@@ -91,9 +153,10 @@ class RedisBackend(FleetMixin):
             raise ValueError("RedisBackend needs a client with decode_responses=False")
 
     @property
-    def client(self) -> redis.Redis:
-        """The sync client."""
-        return self._sync
+    def client(self) -> redis.Redis | RedisCluster:
+        """The sync client (a ``RedisCluster`` on a cluster)."""
+        client: redis.Redis | RedisCluster = self._sync
+        return client
 
     # --- async plumbing ---------------------------------------------------------------------
 
@@ -149,13 +212,13 @@ class RedisBackend(FleetMixin):
         :raises BackendUnavailable: when Redis cannot be reached.
         :raises WireFormatError: when the stored bytes are not a valid value container.
         """
-        keys = Keys(keyspace)
+        keys = self._layout.keys(keyspace, id)
         raw = self._script_sync("get", "get", [keys.value(id), keys.index], [])
         return self._decode(keyspace, raw)
 
     async def get(self, keyspace: Keyspace, id: Any) -> Any | None:
         """Async twin of :meth:`get_sync`."""
-        keys = Keys(keyspace)
+        keys = self._layout.keys(keyspace, id)
         raw = await self._script("get", "get", [keys.value(id), keys.index], [])
         return self._decode(keyspace, raw)
 
@@ -164,7 +227,7 @@ class RedisBackend(FleetMixin):
     ) -> tuple[list[str], list[Any]]:
         check_value(keyspace, value)
         ms = ttl_ms(ttl)
-        keys = Keys(keyspace)
+        keys = self._layout.keys(keyspace, id)
         payload = wire.dumps(value) if ms != 0 else b""
         return [keys.value(id), keys.index], [payload, ms, PERSISTENT_SCORE]
 
@@ -188,24 +251,40 @@ class RedisBackend(FleetMixin):
         await self._script("put", "put", keys, args)
 
     def _invalidate_args(self, keyspace: Keyspace, id: Any) -> tuple[list[str], list[Any]]:
-        keys = Keys(keyspace)
+        keys = self._layout.keys(keyspace, id)
         message = encode_message(InvalidateId(id), keyspace.origin)
         return [keys.value(id), keys.index, keys.version(id)], [
-            keys.channel,
+            "" if self.cluster else keys.channel,
             message,
             VERSION_TTL_MS,
         ]
 
+    def _publish_sync(self, channel: str, payload: bytes) -> None:
+        """``PUBLISH``; on a cluster always through the node serving the channel's slot, where
+        the keyspace's subscribers listen, so they see messages in the order sent."""
+        if self.cluster:
+            node = self._sync.get_node_from_key(channel)
+            run("publish", self._sync.publish, channel, payload, target_nodes=node)
+        else:
+            run("publish", self._sync.publish, channel, payload)
+
     def invalidate_sync(self, keyspace: Keyspace, id: Any) -> None:
-        """Delete ``id``, change its version and publish an id message, atomically.
+        """Delete ``id``, change its version and publish an id message: atomically on one
+        node; on a cluster the publish follows the delete (through the channel's node).
 
         :raises BackendUnavailable: when Redis cannot be reached.
         """
-        self._script_sync("invalidate", "invalidate", *self._invalidate_args(keyspace, id))
+        keys, args = self._invalidate_args(keyspace, id)
+        self._script_sync("invalidate", "invalidate", keys, args)
+        if self.cluster:
+            self._publish_sync(Keys(keyspace).channel, args[1])
 
     async def invalidate(self, keyspace: Keyspace, id: Any) -> None:
         """Async twin of :meth:`invalidate_sync`."""
+        if self.cluster:
+            return await self._thread(self.invalidate_sync, keyspace, id)
         await self._script("invalidate", "invalidate", *self._invalidate_args(keyspace, id))
+        return None
 
     def invalidate_all_sync(self, keyspace: Keyspace) -> None:
         """Change the keyspace's epoch (every version), drain the key index in batches (no
@@ -216,24 +295,25 @@ class RedisBackend(FleetMixin):
 
         :raises BackendUnavailable: when Redis cannot be reached.
         """
-        keys = Keys(keyspace)
-        run("invalidate_all", self._sync.incr, keys.epoch)
-        while self._script_sync("invalidate_all", "drain", [keys.index], [BATCH]):
-            pass
-        message = encode_message(InvalidateAll(), keyspace.origin)
-        run("invalidate_all", self._sync.publish, keys.channel, message)
+        every = self._layout.every(keyspace)
+        for keys in every:  # each shard: its epoch first, then its index
+            run("invalidate_all", self._sync.incr, keys.epoch)
+            while self._script_sync("invalidate_all", "drain", [keys.index], [BATCH]):
+                pass
+        self._publish_sync(every[0].channel, encode_message(InvalidateAll(), keyspace.origin))
 
     async def invalidate_all(self, keyspace: Keyspace) -> None:
         """Async twin of :meth:`invalidate_all_sync`."""
         side = await self._side()
         if side is None:
             return await self._thread(self.invalidate_all_sync, keyspace)
-        keys = Keys(keyspace)
-        await arun("invalidate_all", side.client.incr, keys.epoch)
-        while await self._script("invalidate_all", "drain", [keys.index], [BATCH]):
-            pass
+        every = self._layout.every(keyspace)
+        for keys in every:
+            await arun("invalidate_all", side.client.incr, keys.epoch)
+            while await self._script("invalidate_all", "drain", [keys.index], [BATCH]):
+                pass
         message = encode_message(InvalidateAll(), keyspace.origin)
-        await arun("invalidate_all", side.client.publish, keys.channel, message)
+        await arun("invalidate_all", side.client.publish, every[0].channel, message)
         return None
 
     def publish_sync(self, keyspace: Keyspace, message: Invalidation) -> None:
@@ -241,12 +321,7 @@ class RedisBackend(FleetMixin):
 
         :raises BackendUnavailable: when Redis cannot be reached.
         """
-        run(
-            "publish",
-            self._sync.publish,
-            Keys(keyspace).channel,
-            encode_message(message, keyspace.origin),
-        )
+        self._publish_sync(Keys(keyspace).channel, encode_message(message, keyspace.origin))
 
     async def publish(self, keyspace: Keyspace, message: Invalidation) -> None:
         """Async twin of :meth:`publish_sync`."""

@@ -19,12 +19,19 @@ __all__ = ["KEEPERS", "KEEPERS_LOCK", "AsyncSide", "arun", "close_at_loop_shutdo
 R = TypeVar("R")
 
 
+_CLUSTER_TRANSIENT = (  # a cluster failing over: the same call succeeds once it has
+    redis.exceptions.ClusterDownError,
+    redis.exceptions.TryAgainError,
+    redis.exceptions.MasterDownError,
+)
+
+
 def wrap(exc: Exception, what: str) -> BackendError:
     """A Redis error as sassi's: connection errors are transient; timeouts are transient with
     an unknown outcome (the command may have run: :class:`~sassi.exceptions.BackendTimeout`)."""
     if isinstance(exc, redis.exceptions.TimeoutError | TimeoutError):
         return BackendTimeout(f"redis {what}: no answer in time ({exc})")
-    if isinstance(exc, redis.exceptions.ConnectionError | OSError):
+    if isinstance(exc, (redis.exceptions.ConnectionError, OSError, *_CLUSTER_TRANSIENT)):
         return BackendUnavailable(f"redis {what}: {exc}")
     return BackendError(f"redis {what}: {exc}")
 

@@ -16,13 +16,12 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
-import redis
 
 from ... import wire
 from ..._wire._ids import id_token
 from .._protocol import Keyspace, check_value
 from ._client import arun, run
-from ._keys import BATCH, PERSISTENT_SCORE, VERSION_TTL_MS, Keys, ttl_ms
+from ._keys import BATCH, PERSISTENT_SCORE, VERSION_TTL_MS, Keys, Layout, ttl_ms
 
 if TYPE_CHECKING:
     from ._client import AsyncSide
@@ -40,11 +39,21 @@ def _versioned_keys(keys: Keys, ids: list[Any]) -> list[str]:
     return out
 
 
+def _rows(
+    decode: Callable[[bytes | None], Any], raw: list[Any]
+) -> list[tuple[Any | None, Hashable]]:
+    """A ``get_versioned`` script's answer: ``(value, (epoch, counter))`` per id."""
+    epoch = bytes(raw[-1])
+    return [(decode(raw[i]), (epoch, bytes(raw[i + 1]))) for i in range(0, len(raw) - 1, 2)]
+
+
 class FleetMixin:
     """Capabilities of :class:`RedisBackend` beyond section 6 (see the module docstring)."""
 
-    _sync: redis.Redis
+    _sync: Any
     _scripts: dict[str, Any]
+    _layout: Layout
+    cluster: bool
 
     if TYPE_CHECKING:
 
@@ -60,51 +69,69 @@ class FleetMixin:
 
     # --- versions (SupportsVersions) ------------------------------------------------------------
 
-    def _rows(self, keyspace: Keyspace, raw: list[Any]) -> list[tuple[Any | None, Hashable]]:
-        epoch = bytes(raw[-1])
-        return [
-            (self._decode(keyspace, raw[i]), (epoch, bytes(raw[i + 1])))
-            for i in range(0, len(raw) - 1, 2)
-        ]
-
     def get_versioned_sync(
         self, keyspace: Keyspace, ids: list[Any]
     ) -> list[tuple[Any | None, Hashable]]:
-        """``[(value or None, version)]`` for ``ids``, in one script."""
-        keys = _versioned_keys(Keys(keyspace), ids)
-        return self._rows(keyspace, self._script_sync("get", "get_versioned", keys, []))
+        """``[(value or None, version)]`` for ``ids``: one script per shard they fall in."""
+        out: list[tuple[Any | None, Hashable]] = [(None, None)] * len(ids)
+        for keys, at in self._layout.group(keyspace, ids):
+            raw = self._script_sync(
+                "get", "get_versioned", _versioned_keys(keys, [ids[i] for i in at]), []
+            )
+            for i, row in zip(at, _rows(lambda b: self._decode(keyspace, b), raw), strict=True):
+                out[i] = row
+        return out
 
     async def get_versioned(
         self, keyspace: Keyspace, ids: list[Any]
     ) -> list[tuple[Any | None, Hashable]]:
         """Async twin of :meth:`get_versioned_sync`."""
-        keys = _versioned_keys(Keys(keyspace), ids)
-        return self._rows(keyspace, await self._script("get", "get_versioned", keys, []))
+        out: list[tuple[Any | None, Hashable]] = [(None, None)] * len(ids)
+        for keys, at in self._layout.group(keyspace, ids):
+            raw = await self._script(
+                "get", "get_versioned", _versioned_keys(keys, [ids[i] for i in at]), []
+            )
+            for i, row in zip(at, _rows(lambda b: self._decode(keyspace, b), raw), strict=True):
+                out[i] = row
+        return out
 
-    def _cas_args(
+    def _cas_calls(
         self, keyspace: Keyspace, items: list[tuple[Any, Any, Hashable]], ttl: Ttl
-    ) -> tuple[list[str], list[Any]]:
+    ) -> list[tuple[list[int], list[str], list[Any]]]:
+        """One ``put_if_versions`` call per shard: ``(positions, keys, args)``."""
         ms = ttl_ms(ttl)
-        args: list[Any] = [ms, PERSISTENT_SCORE]
-        for _, value, version in items:
-            check_value(keyspace, value)
-            epoch, counter = _version(version)
-            args += [wire.dumps(value) if ms != 0 else b"", epoch, counter]
-        return _versioned_keys(Keys(keyspace), [id for id, _, _ in items]), args
+        calls = []
+        for keys, at in self._layout.group(keyspace, [id for id, _, _ in items]):
+            args: list[Any] = [ms, PERSISTENT_SCORE]
+            for i in at:
+                _, value, version = items[i]
+                check_value(keyspace, value)
+                epoch, counter = _version(version)
+                args += [wire.dumps(value) if ms != 0 else b"", epoch, counter]
+            calls.append((at, _versioned_keys(keys, [items[i][0] for i in at]), args))
+        return calls
 
     def put_if_versions_sync(
         self, keyspace: Keyspace, items: list[tuple[Any, Any, Hashable]], ttl: Ttl
     ) -> list[bool]:
-        """Write each ``(id, value, version)`` whose version is unchanged, in one script."""
-        done = self._script_sync("put", "put_if_versions", *self._cas_args(keyspace, items, ttl))
-        return [bool(x) for x in done]
+        """Write each ``(id, value, version)`` whose version is unchanged (a script per shard)."""
+        out = [False] * len(items)
+        for at, keys, args in self._cas_calls(keyspace, items, ttl):
+            done = self._script_sync("put", "put_if_versions", keys, args)
+            for i, ok in zip(at, done, strict=True):
+                out[i] = bool(ok)
+        return out
 
     async def put_if_versions(
         self, keyspace: Keyspace, items: list[tuple[Any, Any, Hashable]], ttl: Ttl
     ) -> list[bool]:
         """Async twin of :meth:`put_if_versions_sync`."""
-        done = await self._script("put", "put_if_versions", *self._cas_args(keyspace, items, ttl))
-        return [bool(x) for x in done]
+        out = [False] * len(items)
+        for at, keys, args in self._cas_calls(keyspace, items, ttl):
+            done = await self._script("put", "put_if_versions", keys, args)
+            for i, ok in zip(at, done, strict=True):
+                out[i] = bool(ok)
+        return out
 
     # --- batches (SupportsBatch) ------------------------------------------------------------
 
@@ -117,16 +144,21 @@ class FleetMixin:
         return [value for value, _ in await self.get_versioned(keyspace, ids)]
 
     def put_many_sync(self, keyspace: Keyspace, items: list[tuple[Any, Any]], ttl: Ttl) -> None:
-        """Store every ``(id, value)``: one pipeline of the ``put`` script."""
-        keys, ms = Keys(keyspace), ttl_ms(ttl)
-        pipe = self._sync.pipeline(transaction=False)
+        """Store every ``(id, value)``: one pipeline of the ``put`` script on a single node
+        (one ``put`` script per id on a cluster, whose pipelines do not carry scripts)."""
+        ms = ttl_ms(ttl)
+        pipe = None if self.cluster else self._sync.pipeline(transaction=False)
         script = self._scripts["put"]
         for id, value in items:
             check_value(keyspace, value)
-            payload = wire.dumps(value) if ms != 0 else b""
-            args = [payload, ms, PERSISTENT_SCORE]
-            script(keys=[keys.value(id), keys.index], args=args, client=pipe)
-        run("put", pipe.execute)
+            keys = self._layout.keys(keyspace, id)
+            args = [wire.dumps(value) if ms != 0 else b"", ms, PERSISTENT_SCORE]
+            if pipe is None:
+                run("put", script, keys=[keys.value(id), keys.index], args=args)
+            else:
+                script(keys=[keys.value(id), keys.index], args=args, client=pipe)
+        if pipe is not None:
+            run("put", pipe.execute)
 
     async def put_many(self, keyspace: Keyspace, items: list[tuple[Any, Any]], ttl: Ttl) -> None:
         """Async twin of :meth:`put_many_sync` (the pipeline runs in a worker thread)."""
@@ -137,7 +169,8 @@ class FleetMixin:
     def acquire_lease_sync(self, keyspace: Keyspace, id: Any, token: str, ttl: float) -> bool:
         """``SET lease token NX PX ttl``: whether this caller holds the lease now."""
         ms = max(1, int(ttl * 1000))
-        return bool(run("lease", self._sync.set, Keys(keyspace).lease(id), token, nx=True, px=ms))
+        key = self._layout.keys(keyspace, id).lease(id)
+        return bool(run("lease", self._sync.set, key, token, nx=True, px=ms))
 
     async def acquire_lease(self, keyspace: Keyspace, id: Any, token: str, ttl: float) -> bool:
         """Async twin of :meth:`acquire_lease_sync`."""
@@ -145,11 +178,11 @@ class FleetMixin:
         if side is None:
             return await self._thread(self.acquire_lease_sync, keyspace, id, token, ttl)
         ms = max(1, int(ttl * 1000))
-        key = Keys(keyspace).lease(id)
+        key = self._layout.keys(keyspace, id).lease(id)
         return bool(await arun("lease", side.client.set, key, token, nx=True, px=ms))
 
     def _release_args(self, keyspace: Keyspace, id: Any, token: str) -> tuple[list[str], list[Any]]:
-        keys = Keys(keyspace)
+        keys = self._layout.keys(keyspace, id)
         return [keys.lease(id)], [token, keys.lease_channel, id_token(id)]
 
     def release_lease_sync(self, keyspace: Keyspace, id: Any, token: str) -> bool:
@@ -165,7 +198,7 @@ class FleetMixin:
     def wait_lease_sync(self, keyspace: Keyspace, id: Any, max_wait: float) -> None:
         """Block until the lease of ``id`` is released (notified) or free, at most
         ``max_wait`` seconds."""
-        keys = Keys(keyspace)
+        keys = self._layout.keys(keyspace, id)
         token = id_token(id).encode()
         deadline = time.monotonic() + max_wait
         pubsub = self._sync.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call, unused-ignore]
@@ -198,29 +231,31 @@ class FleetMixin:
         """Delete every entry whose decoded value passes ``test``, reading the key index
         ``batch`` members at a time (``ZRANGE`` + ``MGET``, never ``SCAN``); changes the deleted
         ids' versions. An undecodable entry or a raising test is no match."""
-        keys = Keys(keyspace)
         model = keyspace.resolve_model()
-        start = deleted = 0
+        deleted = 0
         step = max(1, batch)
-        while True:
-            found = run("delete_where", self._sync.zrange, keys.index, start, start + step - 1)
-            members: list[bytes] = list(found)  # type: ignore[arg-type]
-            if not members:
-                return deleted
-            raws: list[Any] = list(run("delete_where", self._sync.mget, members))
-            doomed: list[str] = []
-            for member, raw in zip(members, raws, strict=True):
-                value = _decoded(model, raw)
-                if value is not None and _passes(test, value):
-                    name = member.decode()
-                    doomed += [name, keys.prefix + ":ver_" + name.rsplit(":id_", 1)[1]]
-            if doomed:
-                deleted += int(
-                    self._script_sync(
-                        "delete_where", "delete_ids", [keys.index, *doomed], [VERSION_TTL_MS]
+        for keys in self._layout.every(keyspace):  # each shard's index, a page at a time
+            start = 0
+            while True:
+                found = run("delete_where", self._sync.zrange, keys.index, start, start + step - 1)
+                members: list[bytes] = list(found)
+                if not members:
+                    break
+                raws: list[Any] = list(run("delete_where", self._sync.mget, members))
+                doomed: list[str] = []
+                for member, raw in zip(members, raws, strict=True):
+                    value = _decoded(model, raw)
+                    if value is not None and _passes(test, value):
+                        name = member.decode()
+                        doomed += [name, keys.prefix + ":ver_" + name.rsplit(":id_", 1)[1]]
+                if doomed:
+                    deleted += int(
+                        self._script_sync(
+                            "delete_where", "delete_ids", [keys.index, *doomed], [VERSION_TTL_MS]
+                        )
                     )
-                )
-            start += step - len(doomed) // 2
+                start += step - len(doomed) // 2
+        return deleted
 
     async def delete_where(
         self, keyspace: Keyspace, test: Callable[[Any], bool], batch: int = BATCH

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from datetime import timedelta
@@ -12,6 +13,7 @@ from .._protocol import Keyspace, ttl_seconds
 
 __all__ = [
     "BATCH",
+    "Layout",
     "PERSISTENT_SCORE",
     "SCRIPTS",
     "VERSION_TTL_MS",
@@ -45,14 +47,15 @@ local function store(key, index, payload, ttl, persistent)
 end
 """
 PUT = _NOW + _STORE + "store(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), ARGV[3])\nreturn 1\n"
-# KEYS: value, index, version. ARGV: channel, message, version ttl (ms). Deleting bumps the
+# KEYS: value, index, version. ARGV: channel ('' to publish apart, as a cluster does), message,
+# version ttl (ms). Deleting bumps the
 # id's version, so a fetch that read the old one cannot write back (put_if_versions).
 INVALIDATE = """
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], KEYS[1])
 redis.call('INCR', KEYS[3])
 redis.call('PEXPIRE', KEYS[3], ARGV[3])
-redis.call('PUBLISH', ARGV[1], ARGV[2])
+if ARGV[1] ~= '' then redis.call('PUBLISH', ARGV[1], ARGV[2]) end
 return 1
 """
 DRAIN = """
@@ -135,16 +138,23 @@ SCRIPTS = {
 
 
 class Keys:
-    """The Redis keys of one keyspace (all under one Cluster hash tag)."""
+    """The Redis keys of one keyspace, or of one shard of it (all under one hash tag).
+
+    ``shard=None`` (one Redis node, the default): ``sassi:{<token>}:…``; a shard ``k`` of a
+    sharded keyspace (Redis Cluster): ``sassi:{<token>:s<k>}:…``, so each shard lands in its
+    own slot and a large type spreads over the masters. The pub/sub channels are per keyspace.
+    """
 
     __slots__ = ("channel", "epoch", "index", "lease_channel", "prefix")
 
-    def __init__(self, keyspace: Keyspace) -> None:
-        self.prefix = f"sassi:{{{keyspace.token}}}"
+    def __init__(self, keyspace: Keyspace, shard: int | None = None) -> None:
+        tag = keyspace.token if shard is None else f"{keyspace.token}:s{shard}"
+        self.prefix = f"sassi:{{{tag}}}"
         self.index = self.prefix + ":keys"
-        self.channel = self.prefix + ":invalidate"
         self.epoch = self.prefix + ":epoch"
-        self.lease_channel = self.prefix + ":leases"
+        base = f"sassi:{{{keyspace.token}}}"
+        self.channel = base + ":invalidate"
+        self.lease_channel = base + ":leases"
 
     def value(self, id: Any) -> str:
         return f"{self.prefix}:id_{id_token(id)}"
@@ -154,6 +164,48 @@ class Keys:
 
     def lease(self, id: Any) -> str:
         return f"{self.prefix}:lease_{id_token(id)}"
+
+
+class Layout:
+    """How a keyspace maps onto Redis: one hash tag (``shards == 1``) or ``shards`` of them.
+
+    Every process sharing a keyspace must use the same shard count (it is part of the key
+    names). The shard of an id is a stable hash of its wire id, so it is the same everywhere.
+    """
+
+    __slots__ = ("shards",)
+
+    def __init__(self, shards: int) -> None:
+        if isinstance(shards, bool) or not isinstance(shards, int) or not 1 <= shards <= 16384:
+            raise ValueError(f"shards must be an int from 1 to 16384, got {shards!r}")
+        self.shards = shards
+
+    def shard(self, id: Any) -> int | None:
+        if self.shards == 1:
+            return None
+        digest = hashlib.blake2b(id_token(id).encode(), digest_size=4).digest()
+        return int.from_bytes(digest, "big") % self.shards
+
+    def keys(self, keyspace: Keyspace, id: Any) -> Keys:
+        """The keys of ``id``'s shard."""
+        return Keys(keyspace, self.shard(id))
+
+    def every(self, keyspace: Keyspace) -> list[Keys]:
+        """The keys of every shard (one entry without sharding)."""
+        if self.shards == 1:
+            return [Keys(keyspace)]
+        return [Keys(keyspace, k) for k in range(self.shards)]
+
+    def group(self, keyspace: Keyspace, ids: list[Any]) -> list[tuple[Keys, list[int]]]:
+        """``ids`` by shard: ``[(keys of the shard, positions in ids)]``, in first-seen order."""
+        groups: dict[int | None, tuple[Keys, list[int]]] = {}
+        for i, id in enumerate(ids):
+            shard = self.shard(id)
+            entry = groups.get(shard)
+            if entry is None:
+                entry = groups[shard] = (Keys(keyspace, shard), [])
+            entry[1].append(i)
+        return list(groups.values())
 
 
 def ttl_ms(ttl: float | timedelta | None) -> int:

@@ -91,6 +91,7 @@ class RedisInvalidations:
         self._confirmations = 0  # confirmations so far: every one after the first is a gap
         self._confirmed_at = 0.0
         self._resync = False
+        self._attempts = 0  # subscription attempts (a cluster relearns its slots after one)
         self._delay = BACKOFF_START
         self._closed = False
         self._limiter: anyio.CapacityLimiter | None = None
@@ -106,11 +107,18 @@ class RedisInvalidations:
     async def _subscribe(self) -> None:
         """Make a ``PubSub`` and send ``SUBSCRIBE`` (the confirmation is read later)."""
         side = await self._backend._side()
+        self._attempts += 1
         if side is None:  # trio, or a sync client: redis-py's sync PubSub in a worker thread
             self._threaded = True
-            self._pubsub = self._backend._sync.pubsub()  # type: ignore[no-untyped-call, unused-ignore]
             if self._limiter is None:  # own thread slot: never starve the default limiter
                 self._limiter = anyio.CapacityLimiter(1)
+            if self._backend.cluster and self._attempts:
+                # after a loss: learn the cluster's slots anew (a replica may have been
+                # promoted), so the subscription goes to the node that serves the channel now
+                await anyio.to_thread.run_sync(
+                    self._backend._sync.nodes_manager.initialize, limiter=self._limiter
+                )
+            self._pubsub = self._backend._sync.pubsub()  # type: ignore[no-untyped-call, unused-ignore]
             await anyio.to_thread.run_sync(
                 self._pubsub.subscribe, self._channel, limiter=self._limiter
             )

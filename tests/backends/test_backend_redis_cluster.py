@@ -1,0 +1,219 @@
+"""SPEC 11.4 against a real local Redis Cluster (3 masters, 3 replicas, started by dev.py):
+the conformance suite, a keyspace spread over every master, coherence across nodes, failover."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
+from redis.cluster import RedisCluster
+
+import sassi
+from sassi import EventReason, Invalidated
+from sassi.backends import Keyspace
+from sassi.backends.redis import RedisBackend
+from sassi.exceptions import BackendError
+from sassi.testing import BackendConformance
+
+pytestmark = pytest.mark.redis
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def cluster_url() -> str:
+    url = os.environ.get("SASSI_REDIS_CLUSTER_URL")
+    if url:
+        return url
+    message = (
+        "a Redis Cluster is not available (SASSI_REDIS_CLUSTER_URL is unset): install "
+        "`apt-get install redis-server`; `python3 dev.py test` then starts a local cluster"
+    )
+    if os.environ.get("CI"):
+        pytest.fail(message + " Under CI it is required.")
+    pytest.skip(message)
+
+
+def flush(url: str) -> None:
+    client = RedisCluster.from_url(url)
+    try:
+        client.flushall(target_nodes=RedisCluster.PRIMARIES)
+    finally:
+        client.close()
+
+
+class TestRedisClusterBackend(BackendConformance):
+    @pytest.fixture(autouse=True)
+    def _url(self, cluster_url: str) -> None:
+        self.url = cluster_url
+        flush(cluster_url)
+
+    def make_backend(self) -> RedisBackend:
+        return RedisBackend.from_url(self.url, cluster=True)
+
+    def store_raw(self, backend: RedisBackend, keyspace: Keyspace, id: object, data: bytes) -> None:
+        backend.client.set(backend._layout.keys(keyspace, id).value(id), data)
+
+    def publish_malformed(self, backend: RedisBackend, keyspace: Keyspace) -> None:
+        backend.client.publish(f"sassi:{{{keyspace.token}}}:invalidate", b"[" * 100_000)
+
+
+@sassi.cacheable(type_name="cluster.Row")
+@dataclass(frozen=True, slots=True)
+class Row:
+    id: int
+    name: str = ""
+    org: int = 0
+
+
+def test_every_master_holds_part_of_a_large_type(cluster_url: str) -> None:
+    flush(cluster_url)
+    backend = RedisBackend.from_url(cluster_url, cluster=True)
+    try:
+        assert backend.cluster and backend.shards == 16
+        pool = sassi.Punnu(Row, backend=backend, namespace="spread", capacity=2_000)
+        for i in range(1_000):
+            pool.insert(Row(i))
+        primaries = RedisCluster.get_primaries(backend.client)  # type: ignore[arg-type]
+        sizes = [node.redis_connection.dbsize() for node in primaries]
+        assert len(sizes) == 3 and all(size > 0 for size in sizes), sizes
+        backend.invalidate_all_sync(pool._tier.keyspace)  # type: ignore[union-attr]
+        assert sum(n.redis_connection.dbsize() for n in primaries) <= 3 * 16
+    finally:
+        backend.close()
+
+
+def test_cluster_clients_and_urls_are_accepted(cluster_url: str) -> None:
+    sync_client = RedisCluster.from_url(cluster_url)
+    async_client = AsyncRedisCluster.from_url(cluster_url)
+    for backend in (
+        RedisBackend(sync_client),
+        RedisBackend(async_client),
+        RedisBackend.from_url(cluster_url.replace("redis://", "redis+cluster://")),
+        sassi.Punnu(Row, backend=cluster_url.replace("redis://", "redis+cluster://"))._tier.backend,  # type: ignore[union-attr]
+    ):
+        assert backend.cluster
+        ks = Keyspace.for_model(Row, "clients")
+        backend.put_sync(ks, 1, Row(1, "x"), None)
+        assert backend.get_sync(ks, 1) == Row(1, "x")
+    sync_client.close()
+
+
+def node_urls(url: str) -> list[str]:
+    client = RedisCluster.from_url(url)
+    try:
+        return [f"redis://{n.host}:{n.port}" for n in client.get_primaries()]
+    finally:
+        client.close()
+
+
+@pytest.mark.anyio
+async def test_two_pools_on_different_nodes_stay_coherent(cluster_url: str) -> None:
+    flush(cluster_url)
+    first, second = node_urls(cluster_url)[:2]
+    a_backend = RedisBackend.from_url(first, cluster=True)
+    b_backend = RedisBackend.from_url(second, cluster=True)
+    a = sassi.Punnu(Row, backend=a_backend, namespace="coherent")
+    b = sassi.Punnu(Row, backend=b_backend, namespace="coherent")
+    F = sassi.fields(Row)
+    try:
+        async with b.background():
+            with anyio.fail_after(20):
+                await b.wait_listening()
+            for i in range(40):
+                await a.ainsert(Row(i, org=i % 2))
+            assert all([await b.aload(i) == Row(i, org=i % 2) for i in range(40)])
+            with b.events() as sub, anyio.fail_after(20):
+                await a.ainvalidate(3)
+                assert await sub.receive() == Invalidated(3, EventReason.BACKEND_INVALIDATION)
+                assert await a.ainvalidate_where(F.org == 0) == 20
+                seen: set[int] = set()
+                while len(seen) < 20:
+                    event = await sub.receive()
+                    assert isinstance(event, Invalidated)
+                    seen.add(event.id)
+                assert seen == set(range(0, 40, 2))
+            assert await b.aload(2) is None and await b.aload(5) == Row(5, org=1)
+    finally:
+        await a_backend.aclose()
+        await b_backend.aclose()
+
+
+# --- failover, on a private cluster this test may break ----------------------------------------
+
+
+@pytest.fixture
+def private_cluster(tmp_path: Path) -> Iterator[Any]:
+    binary = os.environ.get("SASSI_REDIS_SERVER") or shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server not found: apt-get install redis-server")
+        pytest.skip("redis-server not found: apt-get install redis-server")
+    sys.path.insert(0, str(ROOT))
+    try:
+        import dev
+    finally:
+        sys.path.remove(str(ROOT))
+    cluster = dev.LocalCluster(binary, tmp_path)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.mark.anyio
+async def test_failover_keeps_l1_serving_and_resumes_everything(
+    private_cluster: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)  # the outage logs warnings by design
+    url = private_cluster.url
+    backend = RedisBackend.from_url(url, cluster=True, socket_timeout=1.0)
+    writer_backend = RedisBackend.from_url(url, cluster=True, socket_timeout=1.0)
+    pool = sassi.Punnu(Row, backend=backend, namespace="failover")
+    writer = sassi.Punnu(Row, backend=writer_backend, namespace="failover")
+    try:
+        async with pool.background():
+            with anyio.fail_after(20):
+                await pool.wait_listening()
+            for i in range(30):
+                pool.insert(Row(i, "before"))
+            # kill the master serving the invalidation channel: the listener loses its node too
+            channel = f"sassi:{{{pool._tier.keyspace.token}}}:invalidate"  # type: ignore[union-attr]
+            victim = backend.client.get_node_from_key(channel)  # type: ignore[union-attr]
+            private_cluster.kill_node(int(victim.port))
+            assert all(pool.get(i) == Row(i, "before") for i in range(30))  # L1 serves
+            await pool.ainsert(Row(100, "during"))  # L1_ONLY: logged, L1 written
+            assert pool.get(100) == Row(100, "during")
+            # a replica is promoted (cluster-node-timeout 2 s): L2 writes and reads resume
+            keyspace = writer._tier.keyspace  # type: ignore[union-attr]
+            with anyio.fail_after(120):
+                while True:  # until the promotion: another process's progress, nothing to await
+                    await writer.ainsert(Row(200, "after"))  # L1_ONLY: never raises
+                    with contextlib.suppress(BackendError):
+                        if await writer_backend.get(keyspace, 200) == Row(200, "after"):
+                            break
+                    await anyio.sleep(0.2)
+            with pool.events() as sub, anyio.fail_after(120):
+                await pool.wait_listening()  # the listener is back, on a live node
+                await writer.ainsert(Row(300, "new"))
+                assert await pool.aload(300) == Row(300, "new")
+                await writer.ainvalidate(300)  # reaches pool: a message or the resync
+                while True:
+                    event = await sub.receive()
+                    if event == Invalidated(300, EventReason.BACKEND_INVALIDATION):
+                        break
+            assert 300 not in pool
+    finally:
+        await backend.aclose()
+        await writer_backend.aclose()
