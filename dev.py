@@ -180,6 +180,23 @@ def redis_server(workdir: Path) -> Iterator[dict[str, str]]:
             proc.kill()
 
 
+def cluster_port() -> int:
+    """A free port a cluster node can use: its bus listens 10000 higher, so at most 55535."""
+    while True:
+        port = free_port()
+        if port <= 55535 and free_port_at(port + 10000):
+            return port
+
+
+def free_port_at(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 class LocalCluster:
     """A Redis Cluster of ``nodes`` local redis-server processes (3 masters, 3 replicas by
     default), made by ``redis-cli --cluster create``; tests kill and restart its nodes."""
@@ -189,7 +206,7 @@ class LocalCluster:
         self.cli = shutil.which("redis-cli") or str(Path(binary).with_name("redis-cli"))
         self.workdir = workdir
         self.node_timeout_ms = node_timeout_ms
-        self.ports = [free_port() for _ in range(nodes)]
+        self.ports = [cluster_port() for _ in range(nodes)]
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
 
     @property
@@ -254,7 +271,7 @@ class LocalCluster:
                     break
                 except RuntimeError as exc:
                     error = exc
-                    port = self.ports[i] = free_port()
+                    port = self.ports[i] = cluster_port()
             else:
                 raise RuntimeError(f"redis-server (cluster node) did not start: {error}")
         create = subprocess.run(
@@ -282,6 +299,19 @@ class LocalCluster:
                 return
             time.sleep(0.2)
         raise RuntimeError("the local Redis Cluster's replicas did not sync")
+
+    def start_masters(self) -> None:
+        """Every node a master, no replicas, slots split evenly (any count, 1 included:
+        ``redis-cli --cluster create`` wants at least 3 masters)."""
+        for port in self.ports:
+            self.start_node(port)
+        n = len(self.ports)
+        for i, port in enumerate(self.ports):
+            low, high = 16384 * i // n, 16384 * (i + 1) // n - 1
+            self.info(port, f"cluster addslotsrange {low} {high}")
+            if i:
+                self.info(self.ports[0], f"cluster meet 127.0.0.1 {port}")
+        self.wait_ok()
 
     def stop(self) -> None:
         for proc in self.procs.values():

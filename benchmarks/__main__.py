@@ -21,6 +21,7 @@ try:
 except ImportError:  # running from a checkout without an installed sassi: use src/
     sys.path.insert(0, str(ROOT / "src"))
 
+from ._cluster import bench_cluster  # noqa: E402
 from ._fetch import bench_fetch  # noqa: E402
 from ._findings import FINDINGS  # noqa: E402
 from ._harness import Goal, Group, Settings, machine  # noqa: E402
@@ -41,6 +42,7 @@ BENCHES: dict[str, Callable[[Settings], Group | None]] = {
     "memory": bench_memory,
     "redis": bench_redis,
     "fleet": bench_fleet,
+    "cluster": bench_cluster,
 }
 
 GOALS = [
