@@ -28,6 +28,7 @@ from .._stats import Metrics
 from .._store import Store
 from ..exceptions import ConflictError
 from ._generations import Generations
+from ._negatives import Negatives
 
 __all__ = [
     "DEFAULT_TTL",
@@ -144,6 +145,7 @@ class CommitPath(Generic[T]):
     metrics_on: bool
     rng: random.Random
     generations: Generations
+    negatives: Negatives | None
 
     def next_epoch(self) -> int:
         self.write_epochs += 1
@@ -216,6 +218,8 @@ class CommitPath(Generic[T]):
                 removal_ids.extend(k for k in store.keys if k not in pending)
             if self.generations:  # a fetch racing these removals must not write back
                 self.generations.removed(removal_ids)
+            if self.negatives:  # ids written or removed are no longer "not found"
+                self.negatives.forget_all(itertools.chain(pending, removal_ids))
             for key in removal_ids:
                 if key in pending:
                     continue
@@ -317,6 +321,8 @@ class CommitPath(Generic[T]):
             if precheck is not None:
                 precheck(now)
             seconds = self.config.ttl if ttl is DEFAULT_TTL else ttl
+            if self.negatives:
+                self.negatives.forget(key)
             jittered = self.config.ttl_jitter
             deadline = self.deadline(now, seconds) if jittered else deadline_at(now, seconds)
             self.store.put(key, value, self.next_epoch(), deadline)

@@ -9,10 +9,10 @@ drops the oldest, and every add first drops the expired ids at the front (all of
 one ``negative_ttl``, so the oldest expire first). An entry is about 150 bytes (a dict slot,
 the id, a float), so a pool of capacity 10,000 spends at most about 1.5 MB here.
 
-Forgotten, so the next fetch asks the source again, when the id is stored or removed by any
-commit (insert, fetch and load fills, delta items and tombstones, refresh, restore,
-invalidate, backend invalidations: it observes the store), and all at once on a whole-pool or
-by-predicate removal (``clear``, ``InvalidateAll``, ``invalidate_where``: ``on_reset`` of
+Forgotten, so the next fetch asks the source again, when any commit writes or removes the id
+(insert, fetch and load fills, delta items and tombstones, refresh, restore, invalidate,
+backend invalidations; resident or not), and all at once on a whole-pool or by-predicate
+removal (``clear``, ``InvalidateAll``, ``invalidate_where``: ``on_reset`` of
 :class:`~sassi._core.Generations`). A fetch whose id a removal raced records nothing (the
 fetch path checks its generation ticket). Every method is called with the pool's write lock
 held.
@@ -21,8 +21,7 @@ held.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable
-from typing import Any
+from collections.abc import Hashable, Iterable
 
 __all__ = ["Negatives"]
 
@@ -69,14 +68,12 @@ class Negatives:
         """Drop whatever is remembered for ``key``."""
         self._deadlines.pop(key, None)
 
+    def forget_all(self, keys: Iterable[Hashable]) -> None:
+        """:meth:`forget` each of ``keys``."""
+        pop = self._deadlines.pop
+        for key in keys:
+            pop(key, None)
+
     def clear(self) -> None:
         """Drop everything (a whole-pool or by-predicate removal)."""
         self._deadlines.clear()
-
-    # StoreObserver: a stored or removed id is no longer "not found" ---------------------------
-
-    def on_put(self, id: Any, old: Any, new: Any) -> None:
-        self._deadlines.pop(id, None)
-
-    def on_remove(self, id: Any, old: Any) -> None:
-        self._deadlines.pop(id, None)

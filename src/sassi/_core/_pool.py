@@ -116,7 +116,6 @@ class PoolCore(CommitPath[T], Generic[T]):
         self.fetch_errors = Tally()
         if config.negative_ttl is not None:
             self.negatives = Negatives(config.capacity)
-            self.store.observers.append(self.negatives)
         self.generations = Generations(None if self.negatives is None else self.negatives.clear)
         # Set by the tier under BackendFailure.ERROR: the ids strict backend writes hold now
         # (deltas, refresh ticks, fetch inserts and restores must not touch those).
