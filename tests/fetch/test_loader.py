@@ -9,6 +9,7 @@ from typing import Any
 import anyio
 import pytest
 
+import sassi
 from helpers import User, drain
 from sassi import IdentityMismatchError, Inserted, Punnu
 from sassi.backends import Keyspace, MemoryBackend
@@ -207,7 +208,11 @@ async def test_a_sync_batch_fetcher_runs_in_a_worker_thread() -> None:
         threads.append(threading.get_ident())
         return [User(i) for i in ids]
 
-    assert await gather(Punnu(User).loader(fetch), [1, 2, 3]) == {0: User(1), 1: User(2), 2: User(3)}
+    assert await gather(Punnu(User).loader(fetch), [1, 2, 3]) == {
+        0: User(1),
+        1: User(2),
+        2: User(3),
+    }
     assert len(threads) == 1 and threads[0] != loop_thread
 
 
@@ -313,3 +318,4 @@ def test_loader_options_are_validated() -> None:
         pool.loader(42)  # type: ignore[arg-type]
     loader = pool.loader(lambda ids: [], max_batch=7)
     assert loader.max_batch == 7 and "max_batch=7" in repr(loader)
+    assert isinstance(loader, sassi.Loader)  # exported for annotations
