@@ -106,9 +106,8 @@ async def test_the_refetch_honours_no_stale_write_back() -> None:
         await src.started.wait()
         pool.invalidate(1)  # races the refetch
         src.gate.set()
-        with anyio.fail_after(5):
-            while pool._fetching.tasks.in_flight():
-                await anyio.sleep(0.001)
+        await anyio.wait_all_tasks_blocked()  # the refetch has finished
+        assert pool._fetching.tasks.in_flight() == 0
     assert pool.get(1) is None and len(pool) == 0
     assert src.calls == 1
 
@@ -149,15 +148,11 @@ async def test_a_failed_background_refetch_is_logged_and_the_next_caller_retries
     with caplog.at_level(logging.WARNING, logger="sassi.fetch"):
         async with pool.background():
             assert await pool.aget_or_fetch(1, src) is old
-            with anyio.fail_after(5):
-                while src.calls < 1 or pool._fetching.tasks.in_flight():
-                    await anyio.sleep(0.001)
-            assert pool.stats().fetch_errors == 1
+            await anyio.wait_all_tasks_blocked()  # the refetch has failed
+            assert src.calls == 1 and pool.stats().fetch_errors == 1
             src.error = None
             assert await pool.aget_or_fetch(1, src) is old  # still stale: refetch again
-            with anyio.fail_after(5):
-                while pool.get(1) is None:
-                    await anyio.sleep(0.001)
+            await anyio.wait_all_tasks_blocked()
     assert "db down" in caplog.text
     assert src.calls == 2 and pool.get(1) == User(1, "new2")
 
@@ -207,9 +202,8 @@ async def test_loaders_serve_stale_and_revalidate_in_a_batch() -> None:
     loader = pool.loader(batch)
     async with pool.background():
         assert await loader.load_many(range(5)) == olds
-        with anyio.fail_after(5):
-            while sum(pool.get(i) is not None for i in range(5)) < 5:
-                await anyio.sleep(0.001)
+        await anyio.wait_all_tasks_blocked()
+        assert all(pool.get(i) == User(i, "new") for i in range(5))
     assert calls == [[0, 1, 2, 3, 4]]  # the five refetches were batched together
 
 

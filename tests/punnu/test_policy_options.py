@@ -29,11 +29,15 @@ def test_durations_must_be_seconds_or_a_timedelta(option: str, bad: Any) -> None
 
 @pytest.mark.parametrize("option", DURATIONS)
 def test_durations_accept_seconds_timedeltas_and_none(option: str) -> None:
+    def configured(value: Any) -> Any:
+        kwargs: dict[str, Any] = {option: value}
+        return getattr(Punnu(User, **kwargs).config, option)
+
     assert getattr(Punnu(User).config, option) is None
-    assert getattr(Punnu(User, **{option: None}).config, option) is None
-    assert getattr(Punnu(User, **{option: 2}).config, option) == 2.0
-    assert getattr(Punnu(User, **{option: timedelta(minutes=1)}).config, option) == 60.0
-    assert getattr(Punnu(User, **{option: float("inf")}).config, option) == float("inf")
+    assert configured(None) is None
+    assert configured(2) == 2.0
+    assert configured(timedelta(minutes=1)) == 60.0
+    assert configured(float("inf")) == float("inf")
 
 
 def test_the_stale_window_is_the_longer_of_the_two_stale_options() -> None:
