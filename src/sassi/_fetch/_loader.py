@@ -114,12 +114,15 @@ class Loader(Generic[T]):
     def _early(self, key: Hashable) -> T | _Pending | None:
         """What L1 answers for ``key`` without waiting, or ``_PENDING``."""
         fetching = self._fetching
-        value = fetching.core.get(key)
+        core = fetching.core
+        value = core.get(key)
         if value is not None:
             return value
         policies = fetching.policies
-        if policies.negative(key):
+        if core.negatives is not None and policies.negative(key):
             return None
+        if not core.config.stale_while_revalidate:
+            return _PENDING
         stale = policies.revalidatable(key)
         if stale is not None and (
             fetching.tasks.running(key)

@@ -45,8 +45,31 @@ class Batcher(Generic[V]):
         self._open: dict[int, _BatchFlight] = {}  # thread -> the batch still taking keys
 
     async def load(self, key: Hashable) -> V:
-        """:meth:`load_many` of one key."""
-        return (await self.load_many((key,)))[0]
+        """:meth:`load_many` of one key (the common case, without its bookkeeping)."""
+        flights = self._flights
+        thread = threading.get_ident()
+        if (id(flights), thread, key) in _ACTIVE.get():
+            raise _reentry_error(key)
+        slot = (thread, key)
+        hosted: list[_BatchFlight] = []
+        with flights._lock:
+            flight = flights._flights.get(slot)
+            joined = flight is not None
+            if flight is None:
+                flight = self._add(thread, slot, key, hosted)
+            else:
+                flights._coalesced += 1
+            flight.waiters += 1
+        if joined:
+            flights._coalesced_hook()
+        if hosted:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(flights._drive, hosted[0], functools.partial(self._run, hosted[0]))
+                await flights._wait((flight,))
+        else:
+            await flights._wait((flight,))
+        result: V = flight.result(key)
+        return result
 
     async def load_many(self, keys: Sequence[Hashable]) -> list[V]:
         """Each key's value (or raise its error), in input order, sharing flights.
