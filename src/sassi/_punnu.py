@@ -467,6 +467,8 @@ class Punnu(Generic[T]):
         runs in a child task of the caller that started it, so that caller's task, if
         cancelled, returns once the fetch ends or the other callers leave.) If ``id`` is
         invalidated while the fetch runs, the fetched value is returned but not cached.
+        The pool's ``negative_ttl``, ``stale_while_revalidate`` and ``stale_if_error`` apply
+        (see the class docstring and ``docs/fetching.md``).
 
         :param id: the id.
         :param fetcher: ``async (id) -> value | None``, or a plain function (run in a worker
@@ -479,6 +481,9 @@ class Punnu(Generic[T]):
 
     def get_or_fetch(self, id: Hashable, fetcher: Callable[[Any], T | None]) -> T | None:
         """Sync twin of :meth:`aget_or_fetch`: concurrent threads share one ``fetcher(id)`` call.
+
+        Under ``stale_while_revalidate`` the thread that starts the refetch waits for it and
+        the threads arriving meanwhile get the stale value.
 
         :param id: the id.
         :param fetcher: ``(id) -> value | None`` (a plain function).
