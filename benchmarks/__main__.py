@@ -26,6 +26,7 @@ from ._fetch import bench_fetch  # noqa: E402
 from ._findings import FINDINGS  # noqa: E402
 from ._harness import Goal, Group, Settings, machine  # noqa: E402
 from ._kv import GET_TITLE, bench_get, bench_insert  # noqa: E402
+from ._loader import bench_loader  # noqa: E402
 from ._memory import MEMORY_TITLE, bench_memory  # noqa: E402
 from ._plot import plot_groups  # noqa: E402
 from ._profile import PROFILES, profile  # noqa: E402
@@ -39,6 +40,7 @@ BENCHES: dict[str, Callable[[Settings], Group | None]] = {
     "scan": bench_scan,
     "index": bench_index,
     "fetch": bench_fetch,
+    "loader": bench_loader,
     "memory": bench_memory,
     "redis": bench_redis,
     "fleet": bench_fleet,

@@ -93,4 +93,20 @@ samples 5 random residents, each a read of `keys[pos]` and then a dict probe for
 (two cold reads per sample); keeping the `Entry` objects in the dense list that sampling reads
 would save the probe. Bulk loads should use `apply_delta(Delta(items=...))`, one commit for the
 whole batch.
+
+### Batched loading
+
+1,000 resolver tasks each awaiting `loader.load(id)` for a different cold id: the loader makes
+one fetcher call where `aget_or_fetch` per id makes 1,000, so with a 1 ms round trip per call it
+finishes ~6x sooner (the per-id fetches overlap on one event loop; against a real database
+pool they would queue). Against aiodataloader, which keeps only a dict of futures, the loader
+costs ~1.5-2.5x the time on this machine (it moves with the load; ~20 ms against ~9-15 ms
+per burst). Timed in phases (same machine, fetcher without latency, best of 30): from the first
+load to the batch call, 9.5 ms against 5.3 ms — of which 7.4 ms is asyncio creating and running
+the 1,000 resolver tasks, which both pay — and from the batch call to the last result, 6.2 ms
+against 2.7 ms. The extra is what the loader does on top: each load reads L1 and files its id in
+the single-flight registry shared with `aget_or_fetch` (so a concurrent `aget_or_fetch(id)`
+joins the batch), each waiter wakes through an anyio event, and the batch validates every value
+(`checked_id`) and inserts the 1,000 values in one commit (~2.5 ms, the same as
+`aget_or_fetch_many`), after which they are cached: a second burst is all L1 hits.
 """

@@ -246,7 +246,7 @@ def _version(module: str) -> str:
 
 def machine() -> dict[str, str]:
     """CPU model, core count, Python, OS and the compared libraries' versions."""
-    libs = ["cachebox", "cachetools", "theine", "tinydb", "async-lru", "anyio"]
+    libs = ["cachebox", "cachetools", "theine", "tinydb", "async-lru", "aiodataloader", "anyio"]
     return {
         "date (UTC)": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
         "CPU": _cpu_model(),

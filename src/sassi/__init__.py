@@ -28,6 +28,7 @@ from ._events import Invalidated as Invalidated
 from ._events import Lagged as Lagged
 from ._events import Subscription as Subscription
 from ._events import Updated as Updated
+from ._fetch import Loader as Loader
 from ._model import ModelInfo as ModelInfo
 from ._model import cacheable as cacheable
 from ._model import fields as fields
@@ -118,6 +119,7 @@ __all__ = [
     "JsonValue",
     "KindMismatch",
     "Lagged",
+    "Loader",
     "LookupOp",
     "MalformedHeader",
     "MemQ",

@@ -149,6 +149,12 @@ class PunnuConfig:
     :param indexes: field names with secondary indexes.
     :param fetch_lease: seconds a cross-process fetch lease lasts (``None``: per-process
         single-flight only).
+    :param negative_ttl: seconds a fetcher's ``None`` for an id is remembered (``None``: off).
+    :param stale_while_revalidate: seconds after expiry during which a fetch helper returns the
+        stale value and refetches once (``None``: off).
+    :param stale_if_error: seconds after expiry during which a fetch helper returns the stale
+        value when the fetcher raises (``None``: off).
+    :param ttl_jitter: each entry's ttl is multiplied by a uniform factor in ``[1 - j, 1]``.
     """
 
     capacity: int = 10_000
@@ -163,6 +169,16 @@ class PunnuConfig:
     clock: Clock | None = None
     indexes: tuple[str, ...] = ()
     fetch_lease: float | None = 10.0
+    # cache policies (SPEC 11.6)
+    negative_ttl: float | None = None
+    stale_while_revalidate: float | None = None
+    stale_if_error: float | None = None
+    ttl_jitter: float = 0.0
+
+    @property
+    def stale_window(self) -> float:
+        """How long an expired entry may still be served stale (0.0: never)."""
+        return max(self.stale_while_revalidate or 0.0, self.stale_if_error or 0.0)
 
 
 def positive_seconds(value: float | timedelta, option: str) -> float:
@@ -203,6 +219,10 @@ def make_config(
     indexes: Any,
     field_names: tuple[str, ...],
     fetch_lease: float | timedelta | None = 10.0,
+    negative_ttl: float | timedelta | None = None,
+    stale_while_revalidate: float | timedelta | None = None,
+    stale_if_error: float | timedelta | None = None,
+    ttl_jitter: float = 0.0,
 ) -> PunnuConfig:
     """Validate the keyword arguments of ``Punnu(...)`` into a :class:`PunnuConfig`.
 
@@ -250,7 +270,23 @@ def make_config(
         clock=clock,
         indexes=index_names,
         fetch_lease=None if fetch_lease is None else _finite(fetch_lease, "fetch_lease"),
+        negative_ttl=_optional_seconds(negative_ttl, "negative_ttl"),
+        stale_while_revalidate=_optional_seconds(stale_while_revalidate, "stale_while_revalidate"),
+        stale_if_error=_optional_seconds(stale_if_error, "stale_if_error"),
+        ttl_jitter=_jitter(ttl_jitter),
     )
+
+
+def _optional_seconds(value: float | timedelta | None, option: str) -> float | None:
+    return None if value is None else positive_seconds(value, option)
+
+
+def _jitter(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"ttl_jitter must be a number in [0, 1), got {value!r}")
+    if not 0.0 <= value < 1.0:  # NaN fails this too
+        raise ValueError(f"ttl_jitter must be >= 0 and < 1, got {value!r}")
+    return float(value)
 
 
 def _finite(value: float | timedelta, option: str) -> float:

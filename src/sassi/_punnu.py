@@ -38,7 +38,7 @@ from ._core._checks import mutable_instances
 from ._delta import Delta, DeltaStats, normalize_delta
 from ._effects import drive_async, drive_sync
 from ._events import Subscription
-from ._fetch import Fetching
+from ._fetch import Fetching, Loader
 from ._model import model_info
 from ._scope import MemQ, Scope
 from ._stats import PunnuStats
@@ -79,6 +79,16 @@ class Punnu(Generic[T]):
     :param fetch_lease: with a backend that has leases (``MemoryBackend``, ``RedisBackend``):
         how long (seconds or ``timedelta``) one process's fetch of a cold id holds the fleet's
         lease while the others wait for its value; ``None`` keeps single-flight per process.
+    :param negative_ttl: how long a fetcher's ``None`` for an id is remembered (seconds or
+        ``timedelta``; ``None``: never): ``get_or_fetch`` and friends answer ``None`` without
+        calling a fetcher until it passes or the id is inserted, invalidated or cleared.
+    :param stale_while_revalidate: for this long after an entry expires (seconds or
+        ``timedelta``; ``None``: off), ``aget_or_fetch`` returns the stale value while one
+        refetch runs (in ``pool.background()`` when inside one).
+    :param stale_if_error: for this long after an entry expires (``None``: off), a fetcher
+        error on that id returns the stale value instead of raising (logged, counted).
+    :param ttl_jitter: ``0 <= j < 1``: each entry's ttl is multiplied by a uniform factor in
+        ``[1 - j, 1]`` so that entries written together do not expire together.
     :raises ValueError: for an out-of-range option (the message names it).
     :raises TypeError: for an option of the wrong type, or a model without an identity field.
     :warns UserWarning: for ``indexes=`` on a model whose instances can be mutated in place.
@@ -99,6 +109,10 @@ class Punnu(Generic[T]):
         clock: Callable[[], float] | None = None,
         indexes: Iterable[str] = (),
         fetch_lease: float | timedelta | None = 10.0,
+        negative_ttl: float | timedelta | None = None,
+        stale_while_revalidate: float | timedelta | None = None,
+        stale_if_error: float | timedelta | None = None,
+        ttl_jitter: float = 0.0,
     ) -> None:
         info = model_info(model)
         self.model: type[T] = model
@@ -118,6 +132,10 @@ class Punnu(Generic[T]):
             indexes=indexes,
             field_names=info.field_names,
             fetch_lease=fetch_lease,
+            negative_ttl=negative_ttl,
+            stale_while_revalidate=stale_while_revalidate,
+            stale_if_error=stale_if_error,
+            ttl_jitter=ttl_jitter,
         )
         if self.config.indexes and mutable_instances(model):
             warnings.warn(
@@ -449,6 +467,8 @@ class Punnu(Generic[T]):
         runs in a child task of the caller that started it, so that caller's task, if
         cancelled, returns once the fetch ends or the other callers leave.) If ``id`` is
         invalidated while the fetch runs, the fetched value is returned but not cached.
+        The pool's ``negative_ttl``, ``stale_while_revalidate`` and ``stale_if_error`` apply
+        (see the class docstring and ``docs/fetching.md``).
 
         :param id: the id.
         :param fetcher: ``async (id) -> value | None``, or a plain function (run in a worker
@@ -461,6 +481,9 @@ class Punnu(Generic[T]):
 
     def get_or_fetch(self, id: Hashable, fetcher: Callable[[Any], T | None]) -> T | None:
         """Sync twin of :meth:`aget_or_fetch`: concurrent threads share one ``fetcher(id)`` call.
+
+        Under ``stale_while_revalidate`` the thread that starts the refetch waits for it and
+        the threads arriving meanwhile get the stale value.
 
         :param id: the id.
         :param fetcher: ``(id) -> value | None`` (a plain function).
@@ -504,6 +527,25 @@ class Punnu(Generic[T]):
         :raises TypeError: when the fetcher is async.
         """
         return self._fetching.get_or_fetch_many(ids, fetcher)
+
+    def loader(
+        self, batch_fetcher: Callable[[list[Any]], Any], *, max_batch: int = 1000
+    ) -> Loader[T]:
+        """A batched loader (the DataLoader pattern) over this pool; see :class:`Loader`.
+
+        ``await loader.load(id)`` / ``await loader.load_many(ids)``: loads that miss L1 (and
+        L2) issued before the event loop gets back to the loader are combined into one
+        ``batch_fetcher(ids)`` call (deduplicated, at most ``max_batch`` ids per call),
+        single-flight with other loads and with ``aget_or_fetch`` of the same ids.
+
+        :param batch_fetcher: ``async (ids) -> iterable of values`` (or a plain function, run
+            in a worker thread); ids it leaves out load as ``None``.
+        :param max_batch: the most ids in one call.
+        :returns: a new :class:`Loader`.
+        :raises TypeError: when ``batch_fetcher`` is not callable or ``max_batch`` not an int.
+        :raises ValueError: when ``max_batch < 1``.
+        """
+        return Loader(self._fetching, batch_fetcher, max_batch)
 
     # queries (sassi._scope) -------------------------------------------------------------------
 
@@ -631,6 +673,7 @@ class Punnu(Generic[T]):
             if self._listener is not None:
                 await self._listener.wait_started()
             try:
-                yield self
+                with self._fetching.revalidations.serving(group):
+                    yield self
             finally:
                 group.cancel_scope.cancel()

@@ -44,6 +44,11 @@ class PunnuStats:
     :param coalesced_waiters: fetch-helper callers that joined a fetch already in flight.
     :param backend_errors: backend failures and hostile or undecodable backend messages the
         pool logged and carried on from (each also reported to ``record_backend_error``).
+    :param negative_hits: fetch-helper and loader lookups answered ``None`` from a remembered
+        "not found" (``negative_ttl``) without calling the fetcher.
+    :param fetch_errors: fetcher calls of the fetch helpers and loaders that raised (served
+        stale under ``stale_if_error``, raised to the callers, or logged by a background
+        revalidation).
     """
 
     hits: int
@@ -54,6 +59,8 @@ class PunnuStats:
     fetches: int
     coalesced_waiters: int
     backend_errors: int = 0
+    negative_hits: int = 0
+    fetch_errors: int = 0
 
 
 def _guard(name: str, method: Callable[..., Any]) -> Callable[..., None]:

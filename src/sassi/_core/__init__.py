@@ -32,17 +32,23 @@ ttl=DEFAULT_TTL, protect=False, replace_all=False, sweep=False, hints=None, prec
       live priors silently), ``KEEP`` (a live prior always wins: "insert if absent or expired",
       for fetch inserts), ``REPLACE`` (always replace; ``Updated`` under ``UPDATE`` pools, else
       ``Inserted``: restore).
-    - ``ttl``: ``DEFAULT_TTL`` (pool default), ``None`` (never expires) or seconds.
+    - ``ttl``: ``DEFAULT_TTL`` (pool default), ``None`` (never expires) or seconds; the pool's
+      ``ttl_jitter`` scales each entry's ttl by a uniform factor in ``[1 - j, 1]``
+      (``core.deadline(now, seconds)``), except restored ``hints``.
     - ``protect``: a single upsert never evicts itself (single insert / single fetch).
     - ``replace_all``: also remove every resident not in ``upserts`` (REPLACE refresh, restore).
-    - ``sweep``: also remove every expired entry, emitting ``Invalidated(id, TTL_EXPIRED)``.
+    - ``sweep``: also remove every expired entry, emitting ``Invalidated(id, TTL_EXPIRED)``,
+      except those still inside the pool's stale window (``config.stale_window``: the longer
+      of ``stale_while_revalidate`` and ``stale_if_error``); they stay, invisible, until it
+      ends. Capacity pressure still drops every expired entry first.
     - ``hints``: ``{id: (remaining_ttl_seconds | None, lru_rank)}`` for restoring internal state:
       overrides ``ttl`` per id and orders recency by rank (0 = oldest).
     - ``precheck(now)``: runs under the lock before any mutation; raise to abort with nothing
       changed (e.g. a strict backend reservation, a fetch generation check).
 
     Event order: removals (incl. ``replace_all`` and ``sweep``), then LRU evictions, then
-    ``Inserted``/``Updated`` of the upserts that survived, in id order.
+    ``Inserted``/``Updated`` of the upserts that survived, in id order. Every id a commit
+    upserts or removes is forgotten by ``core.negatives``.
 ``CommitResult``
     ``events`` (what was published; ``Inserted``/``Updated`` are only built while the pool has
     a subscriber, ``Invalidated`` always), ``stored`` (id -> the value resident for each upsert id
@@ -51,6 +57,11 @@ ttl=DEFAULT_TTL, protect=False, replace_all=False, sweep=False, hints=None, prec
     ``removed`` (live entries removed by removals/replace_all/sweep), ``lru_evictions``.
 ``core.get(id)`` / ``core.peek(id)`` / ``core.contains(id)`` / ``core.size``
     Reads: counted (hit/miss, recency), uncounted, membership, the published size.
+``core.stale(id, window)``
+    The value of an entry that expired less than ``window`` seconds ago (stale serving).
+``core.negatives``
+    ``None``, or (``negative_ttl``) the :class:`~sassi._core._negatives.Negatives` store of
+    remembered "not found" answers: bounded by ``capacity``, never residents.
 ``core.store``, ``core.map``, ``core.indexes``
     The :class:`~sassi._store.Store` (``store.map``: id -> :class:`~sassi._store.Entry`), and
     the :class:`~sassi._index.IndexSet` observing it. Observers registered with
@@ -58,7 +69,8 @@ ttl=DEFAULT_TTL, protect=False, replace_all=False, sweep=False, hints=None, prec
 ``core.generations``
     :class:`Generations`: fetches register there; ``commit`` bumps the ids it removes
     explicitly; whole-pool and by-predicate removals call ``removed_all()`` /
-    ``removed_where(test)`` (under the lock).
+    ``removed_where(test)`` (under the lock), which also clear ``core.negatives``;
+    ``raced(ticket, id)`` tells whether any removal could concern a fetch that found nothing.
 ``core.reservations``
     ``None``, or (set by the tier under ``BackendFailure.ERROR``) the
     :class:`~sassi._reservations.Reservations` of strict backend writes in flight:
@@ -68,6 +80,7 @@ ttl=DEFAULT_TTL, protect=False, replace_all=False, sweep=False, hints=None, prec
 ``core.checks``
     ``check(value)`` callables every stored value passes (``checked_id`` runs them).
 ``core.metrics`` / ``core.metrics_on``, ``core.fetches`` / ``core.coalesced`` / ``core.misses``
+/ ``core.negative_hits`` / ``core.fetch_errors``
     The metrics hooks (never raise) and the counters ``stats()`` reports.
 ``core.subscribe()`` / ``core.stats()``
     A new event subscription; a snapshot of the counters.

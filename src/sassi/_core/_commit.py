@@ -28,6 +28,7 @@ from .._stats import Metrics
 from .._store import Store
 from ..exceptions import ConflictError
 from ._generations import Generations
+from ._negatives import Negatives
 
 __all__ = [
     "DEFAULT_TTL",
@@ -144,10 +145,19 @@ class CommitPath(Generic[T]):
     metrics_on: bool
     rng: random.Random
     generations: Generations
+    negatives: Negatives | None
 
     def next_epoch(self) -> int:
         self.write_epochs += 1
         return next(self.epoch)
+
+    def deadline(self, now: float, seconds: float | None) -> float | None:
+        """:func:`deadline_at` with the pool's ``ttl_jitter``: ``seconds`` times a uniform
+        factor in ``[1 - ttl_jitter, 1]`` (SPEC 11.6)."""
+        jitter = self.config.ttl_jitter
+        if jitter and seconds is not None:
+            seconds *= 1.0 - jitter * self.rng.random()
+        return deadline_at(now, seconds)
 
     def reserve_epochs(self, n: int) -> int:
         """Draw ``n`` consecutive recency epochs (caller holds the lock); returns the first."""
@@ -208,6 +218,8 @@ class CommitPath(Generic[T]):
                 removal_ids.extend(k for k in store.keys if k not in pending)
             if self.generations:  # a fetch racing these removals must not write back
                 self.generations.removed(removal_ids)
+            if self.negatives:  # ids written or removed are no longer "not found"
+                self.negatives.forget_all(itertools.chain(pending, removal_ids))
             for key in removal_ids:
                 if key in pending:
                     continue
@@ -215,8 +227,8 @@ class CommitPath(Generic[T]):
                 if entry is not None and (entry.deadline is None or entry.deadline > now):
                     result.removed += 1
                     removal_events.append(Invalidated(key, reason))
-            if sweep:
-                for key, _ in store.pop_expired(now):
+            if sweep:  # entries inside a stale window stay (invisible) until it ends
+                for key, _ in store.pop_expired(now - config.stale_window):
                     result.removed += 1
                     removal_events.append(Invalidated(key, EventReason.TTL_EXPIRED))
 
@@ -227,6 +239,7 @@ class CommitPath(Generic[T]):
                 epoch_base = self.reserve_epochs(1 + max(rank for _, rank in hints.values()))
             epoch = self.reserve_epochs(len(ordered)) if ordered else 0
             default_deadline = deadline_at(now, seconds)
+            jitter = config.ttl_jitter and seconds is not None
             stored = result.stored
             put = store.put
             for key, value in ordered:
@@ -241,7 +254,8 @@ class CommitPath(Generic[T]):
                     prior[key] = old
                 hint = hints.get(key) if hints else None
                 if hint is None:
-                    put(key, value, epoch, default_deadline)
+                    deadline = self.deadline(now, seconds) if jitter else default_deadline
+                    put(key, value, epoch, deadline)
                     epoch += 1
                 else:
                     put(key, value, epoch_base + hint[1], deadline_at(now, hint[0]))
@@ -307,7 +321,11 @@ class CommitPath(Generic[T]):
             if precheck is not None:
                 precheck(now)
             seconds = self.config.ttl if ttl is DEFAULT_TTL else ttl
-            self.store.put(key, value, self.next_epoch(), deadline_at(now, seconds))
+            if self.negatives:
+                self.negatives.forget(key)
+            jittered = self.config.ttl_jitter
+            deadline = self.deadline(now, seconds) if jittered else deadline_at(now, seconds)
+            self.store.put(key, value, self.next_epoch(), deadline)
             result.stored[key] = value
             events = result.events
             if len(self.map) > self.config.capacity:
@@ -341,7 +359,6 @@ class CommitPath(Generic[T]):
         """
         entries = self.map
         now = self.clock()
-        deadline = deadline_at(now, self.config.ttl)
         changed: list[tuple[Hashable, T]] = []
         unchanged = 0
         for key, value in upserts:
@@ -353,6 +370,7 @@ class CommitPath(Generic[T]):
                     same = False
                 if same:
                     unchanged += 1
+                    deadline = self.deadline(now, self.config.ttl)
                     if entry.deadline != deadline:
                         self.store.put(key, entry.value, entry.epoch, deadline)
                     continue

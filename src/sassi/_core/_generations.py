@@ -8,6 +8,9 @@ removal by predicate (``invalidate_where``) whose predicate matches the fetched 
 fetch's own write-back asks :meth:`Generations.stale` under the same lock; a fetch that lost
 the race returns its value uncached.
 
+Whole-pool and by-predicate removals also call ``on_reset`` (when given), whether or not a
+fetch runs: remembered "not found" answers (:mod:`._negatives`) are void after them.
+
 All methods are called with the pool's write lock held (they take no lock of their own).
 """
 
@@ -33,9 +36,10 @@ class Ticket:
 class Generations:
     """Per-id fetch generations plus pool-wide and by-predicate removal counters."""
 
-    __slots__ = ("_slots", "_tests", "_where_base", "_wide")
+    __slots__ = ("_on_reset", "_slots", "_tests", "_where_base", "_wide")
 
-    def __init__(self) -> None:
+    def __init__(self, on_reset: Callable[[], None] | None = None) -> None:
+        self._on_reset = on_reset
         self._slots: dict[Hashable, list[int]] = {}  # id -> [fetches running, generation]
         self._wide = 0  # whole-pool removals seen
         self._tests: list[Callable[[Any], bool]] = []  # predicate removals while fetches run
@@ -79,11 +83,15 @@ class Generations:
 
     def removed_all(self) -> None:
         """A whole-pool removal: every fetch running now is stale."""
+        if self._on_reset is not None:
+            self._on_reset()
         if self._slots:
             self._wide += 1
 
     def removed_where(self, test: Callable[[Any], bool]) -> None:
         """A removal by predicate: fetches running now whose value passes ``test`` are stale."""
+        if self._on_reset is not None:
+            self._on_reset()
         if self._slots:
             self._tests.append(test)
 
@@ -101,6 +109,16 @@ class Generations:
                 if key not in stale and any(_matches(test, value) for test in tests)
             )
         return stale
+
+    def raced(self, ticket: Ticket, key: Hashable) -> bool:
+        """Whether any removal that could concern ``key`` happened since :meth:`begin`: of the
+        id, of the whole pool, or by any predicate (a fetch that found nothing has no value to
+        test). A fetch's "not found" is remembered only when nothing raced it."""
+        return (
+            ticket.wide != self._wide
+            or self._slots[key][1] != ticket.gens[key]
+            or self._where_base + len(self._tests) != ticket.where
+        )
 
 
 def _matches(test: Callable[[Any], bool], value: Any) -> bool:

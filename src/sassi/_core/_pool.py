@@ -27,6 +27,7 @@ from .._store import Store
 from ._checks import id_check
 from ._commit import CommitPath, Tally
 from ._generations import Generations
+from ._negatives import Negatives
 
 __all__ = ["PoolCore"]
 
@@ -53,6 +54,7 @@ class PoolCore(CommitPath[T], Generic[T]):
         "config",
         "epoch",
         "evictions",
+        "fetch_errors",
         "fetches",
         "generations",
         "hub",
@@ -65,6 +67,8 @@ class PoolCore(CommitPath[T], Generic[T]):
         "metrics_on",
         "misses",
         "model",
+        "negative_hits",
+        "negatives",
         "reservations",
         "rng",
         "size",
@@ -105,7 +109,14 @@ class PoolCore(CommitPath[T], Generic[T]):
         self.metrics = Metrics(metrics, self.type_name)
         self.metrics_on = metrics is not None
         self.rng = random.Random()
-        self.generations = Generations()
+        # negative_ttl: remembered "not found" answers, forgotten by any commit of their id
+        # and by whole-pool / by-predicate removals (SPEC 11.6)
+        self.negatives: Negatives | None = None
+        self.negative_hits = Tally()
+        self.fetch_errors = Tally()
+        if config.negative_ttl is not None:
+            self.negatives = Negatives(config.capacity)
+        self.generations = Generations(None if self.negatives is None else self.negatives.clear)
         # Set by the tier under BackendFailure.ERROR: the ids strict backend writes hold now
         # (deltas, refresh ticks, fetch inserts and restores must not touch those).
         self.reservations: Reservations | None = None
@@ -166,6 +177,17 @@ class PoolCore(CommitPath[T], Generic[T]):
         if deadline is None or deadline > self.clock():
             return entry.value  # type: ignore[no-any-return]
         return None
+
+    def stale(self, id: Hashable, window: float | None) -> T | None:
+        """The value of an entry under ``id`` that expired less than ``window`` seconds ago
+        (stale serving, SPEC 11.6), else ``None``. Uncounted; a live entry is not stale."""
+        entry = self.map.get(id)
+        if entry is None or entry.deadline is None or not window:
+            return None
+        now = self.clock()
+        if entry.deadline > now or now - entry.deadline >= window:
+            return None
+        return entry.value  # type: ignore[no-any-return]
 
     def contains(self, id: object) -> bool:
         """Whether a live value is stored under ``id`` (no counters)."""
@@ -237,6 +259,8 @@ class PoolCore(CommitPath[T], Generic[T]):
             fetches=self.fetches.value,
             coalesced_waiters=self.coalesced.value,
             backend_errors=self.backend_errors.value,
+            negative_hits=self.negative_hits.value,
+            fetch_errors=self.fetch_errors.value,
         )
 
     def __repr__(self) -> str:

@@ -186,10 +186,12 @@ def remove_all(core: PoolCore[Any], reason: EventReason) -> int:
 
 def remove_where(core: PoolCore[Any], test: Callable[[Any], bool], reason: EventReason) -> int:
     """Remove every live resident passing ``test`` (a raising test is no match), in one commit
-    and ascending id order, and make fetches in flight whose value passes it stale."""
+    and ascending id order, and make fetches in flight whose value passes it stale. Expired
+    entries kept for stale serving (SPEC 11.6) that pass it leave too, silently."""
     with core.lock:
-        live = core.store.live_items(core.clock())
-        matches = sorted_by_id([(k, None) for k, entry in live if _safe(test, entry.value)])
+        store = core.store
+        kept = store.map.items() if core.config.stale_window else store.live_items(core.clock())
+        matches = sorted_by_id([(k, None) for k, entry in kept if _safe(test, entry.value)])
         core.generations.removed_where(test)
         return core.commit(removals=[k for k, _ in matches], reason=reason).removed
 

@@ -89,9 +89,14 @@ class Tiering:
                 self._suppressed.discard(key)
 
     def _ttl(self, ttl: Any) -> float | None:
-        """The backend ttl for a pool-level ttl (``DEFAULT_TTL`` sentinel, seconds or None)."""
-        seconds = ttl if isinstance(ttl, int | float) else self.core.config.ttl
-        return None if seconds is None or math.isinf(seconds) else float(seconds)
+        """The backend ttl for a pool-level ttl (``DEFAULT_TTL`` sentinel, seconds or None),
+        scaled by the pool's ``ttl_jitter`` like L1 deadlines (its own draw)."""
+        core = self.core
+        seconds = ttl if isinstance(ttl, int | float) else core.config.ttl
+        if seconds is None or math.isinf(seconds):
+            return None
+        jitter = core.config.ttl_jitter
+        return float(seconds) * (1.0 - jitter * core.rng.random()) if jitter else float(seconds)
 
     def _backend(self, op: str, name: str, *args: Any) -> Op[Any]:
         """``backend.<name>_sync`` / ``backend.<name>`` on this keyspace, under the policy."""

@@ -1,23 +1,4 @@
-"""Fetch-on-miss for the pool: ``get_or_fetch`` and ``get_or_fetch_many``, sync and async.
-
-Each operation is written once as a sans-I/O generator (:mod:`sassi._effects`) and driven by
-the sync API (blocking, any thread) or the async one (asyncio or trio). Fetchers of either
-colour are accepted by the async API (a plain function runs in a worker thread); the sync API
-refuses async fetchers with a ``TypeError``.
-
-Single fetches go through single-flight engines (:mod:`sassi._flight`): concurrent callers for
-one id share one fetcher call, and the L1 insert happens once inside that call as "insert if
-absent or expired, else keep the live value" (``OnConflict`` is not applied), so however many
-callers waited there is exactly one ``Inserted`` event and all of them get the same object.
-
-No stale write-back: each fetch registers in the core's :class:`~sassi._core.Generations`; a
-removal that races it (by id, whole-pool, or by a predicate its value matches) makes the
-write-back a no-op, checked under the write lock. A fetch that lost that race returns its value
-uncached.
-
-Batch fetches call the fetcher once with the missing ids, validate the whole answer before
-touching the pool, and insert it in one commit that follows the pool's ``on_conflict``.
-"""
+"""Fetching: the fetch helpers of one pool (see :mod:`sassi._fetch`)."""
 
 from __future__ import annotations
 
@@ -25,11 +6,12 @@ import time
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any, Generic, TypeVar
 
-from ._core import Conflict, PoolCore, Ticket
-from ._effects import CallFetcher, Op, drive_async, drive_sync
-from ._flight import TaskFlights, ThreadFlights
-from ._tier import Fleet, Tiering
-from .exceptions import IdentityMismatchError
+from .._core import Conflict, PoolCore, Ticket
+from .._effects import CallFetcher, Op, drive_async, drive_sync
+from .._flight import Failed, TaskFlights, ThreadFlights
+from .._tier import Fleet, Tiering
+from ._checks import check_many, check_one
+from ._policies import Policies, Revalidations
 
 __all__ = ["Fetching"]
 
@@ -53,19 +35,28 @@ class Fetching(Generic[T]):
         self.fleet = None if tier is None else Fleet(tier, core.config.fetch_lease)
         self.tasks: TaskFlights[Any] = TaskFlights(core.coalesced.bump)
         self.threads: ThreadFlights[Any] = ThreadFlights(core.coalesced.bump)
+        self.policies: Policies[T] = Policies(core)
+        self.revalidations = Revalidations(core.type_name)
 
     # --- the public operations -------------------------------------------------------------
 
     async def aget_or_fetch(self, key: Hashable, fetcher: Callable[[Any], Any]) -> T | None:
         """``Punnu.aget_or_fetch``: L1, else one shared fetcher call per id."""
-        value = self.core.get(key)
+        core = self.core
+        value = core.get(key)
         if value is not None:
             return value
+        if self.policies.negative(key):
+            return None
+        stale = self.policies.revalidatable(key)
+        if stale is not None and (
+            self.tasks.running(key)
+            or self.revalidations.hand_off(key, lambda: self._flight(key, fetcher))
+        ):
+            return stale
         started = time.perf_counter()
         try:
-            result = await self.tasks.run(
-                key, lambda: drive_async(self._fetch_one(key, fetcher, "get_or_fetch"))
-            )
+            result = await self._flight(key, fetcher)
         except Exception:
             self._latency(started)
             raise
@@ -74,9 +65,15 @@ class Fetching(Generic[T]):
 
     def get_or_fetch(self, key: Hashable, fetcher: Callable[[Any], Any]) -> T | None:
         """``Punnu.get_or_fetch``: L1, else one shared ``fetcher(key)`` call across threads."""
-        value = self.core.get(key)
+        core = self.core
+        value = core.get(key)
         if value is not None:
             return value
+        if self.policies.negative(key):
+            return None
+        stale = self.policies.revalidatable(key)
+        if stale is not None and self.threads.running(key):
+            return stale
         started = time.perf_counter()
         try:
             result = self.threads.run(
@@ -98,6 +95,12 @@ class Fetching(Generic[T]):
         """``Punnu.get_or_fetch_many``: the hits, then one ``fetcher(missing)`` call."""
         return drive_sync(self._fetch_many(keys, fetcher))
 
+    def _flight(self, key: Hashable, fetcher: Callable[[Any], Any]) -> Any:
+        """The task flight of ``key`` (joined or started): an awaitable of its value."""
+        return self.tasks.run(
+            key, lambda: drive_async(self._fetch_one(key, fetcher, "get_or_fetch"))
+        )
+
     # --- the operations, once --------------------------------------------------------------
 
     def _fetch_one(self, key: Hashable, fetcher: Callable[[Any], Any], api: str) -> Op[T | None]:
@@ -107,6 +110,8 @@ class Fetching(Generic[T]):
         live = core.peek(key)  # a flight that ended just before ours started already filled L1
         if live is not None:
             return live
+        if self.policies.negative(key):  # ... or found nothing
+            return None
         fleet = self.fleet
         ticket = self._begin((key,))
         lease: str | None = None
@@ -122,10 +127,18 @@ class Fetching(Generic[T]):
                     stored = yield from self._store(ticket, {key: found}, Conflict.KEEP)
                     return stored.get(key, found)
             core.fetches.bump()
-            result = yield CallFetcher(fetcher, api, key)
+            try:
+                result = yield CallFetcher(fetcher, api, key)
+            except Exception as exc:
+                core.fetch_errors.bump()
+                stale = self.policies.failed(key, exc)
+                if stale is None:
+                    raise
+                return stale
             if result is None:
+                self.policies.not_found(ticket, (key,))
                 return None
-            value = self._check_one(key, result, fetcher)
+            value: T = check_one(core, key, result, fetcher)
             if fleet is not None and key in (yield from fleet.write({key: value}, {key: version})):
                 return value  # an invalidation somewhere in the fleet beat this fetch
             stored = yield from self._store(ticket, {key: value}, Conflict.KEEP)
@@ -161,9 +174,53 @@ class Fetching(Generic[T]):
         hits, missing = self._split(keys)
         if not missing:
             return hits
+        found = yield from self.fetch_batch(missing, fetcher, "get_or_fetch_many", Conflict.RAISE)
+        hits.extend(found.values())
+        return hits
+
+    def load_batch(self, keys: list[Hashable], fetcher: Callable[[list[Any]], Any]) -> Op[Any]:
+        """A loader's batch (its keys missed L1 when they were asked for): what is live or
+        remembered as not found now is answered from L1; the rest goes through
+        :meth:`fetch_batch` ("insert if absent or expired", as single fetches do). Returns
+        id -> value or :class:`~sassi._flight.Failed` (an id it omits: ``None``)."""
+        out: dict[Hashable, Any] = {}
+        missing: dict[Hashable, None] = {}
+        peek = self.core.peek
+        for key in keys:
+            live = peek(key)
+            if live is not None:
+                out[key] = live
+            elif not self.policies.negative(key):
+                missing[key] = None
+        if missing:
+            found = yield from self.fetch_batch(
+                missing, fetcher, "loader", Conflict.KEEP, stale_if_error=True
+            )
+            out.update(found)
+        return out
+
+    def fetch_batch(
+        self,
+        missing: dict[Hashable, None],
+        fetcher: Callable[[list[Any]], Any],
+        api: str,
+        conflict: Conflict,
+        *,
+        stale_if_error: bool = False,
+    ) -> Op[dict[Hashable, Any]]:
+        """L1 misses ``missing`` (ordered, distinct): one batched L2 read, one fetcher call for
+        the rest, one batched L2 write-back, one commit (``conflict``). Returns id -> value
+        for what L2 and the fetcher found (L2 first, then in the fetcher's order; the live
+        value where ``Conflict.KEEP`` kept one); ids found nowhere are absent.
+
+        ``stale_if_error`` (the loader): when the fetcher raises, map each id to its stale
+        value (within ``stale_if_error``) or to :class:`~sassi._flight.Failed` instead of
+        raising.
+        """
         fleet = self.fleet
         ticket = self._begin(missing)
         started = time.perf_counter()
+        out: dict[Hashable, Any] = {}
         try:
             versions: dict[Hashable, Hashable | None] = {}
             if fleet is not None:  # one batched L2 read for the L1 misses
@@ -172,23 +229,35 @@ class Fetching(Generic[T]):
                 versions = {k: ver for k, (_, ver) in zip(missing, rows, strict=True)}
                 if found:
                     stored = yield from self._store(ticket, found, Conflict.KEEP)
-                    hits.extend(stored.get(k, v) for k, v in found.items())
+                    out.update((k, stored.get(k, v)) for k, v in found.items())
                     missing = {k: None for k in missing if k not in found}
                     if not missing:
-                        return hits
+                        return out
             self.core.fetches.bump()
-            result = yield CallFetcher(fetcher, "get_or_fetch_many", list(missing), collect=True)
-            fetched = self._check_many(missing, result, fetcher)
+            try:
+                result = yield CallFetcher(fetcher, api, list(missing), collect=True)
+            except Exception as exc:
+                self.core.fetch_errors.bump()
+                if not stale_if_error:
+                    raise
+                failed = Failed(exc)
+                for key in missing:
+                    stale = self.policies.failed(key, exc)
+                    out[key] = failed if stale is None else stale
+                return out
+            fetched = check_many(self.core, missing, result, fetcher)
             lost: set[Hashable] = set()
             if fleet is not None and fetched:  # one batched write-back
                 lost = yield from fleet.write(fetched, versions)
             keep = {k: v for k, v in fetched.items() if k not in lost}
-            yield from self._store(ticket, keep, Conflict.RAISE)
+            stored = yield from self._store(ticket, keep, conflict)
+            if len(fetched) < len(missing):
+                self.policies.not_found(ticket, [k for k in missing if k not in fetched])
         finally:
             self._end(ticket)
             self._latency(started)
-        hits.extend(fetched.values())
-        return hits
+        out.update((k, stored.get(k, v)) for k, v in fetched.items())
+        return out
 
     def _store(
         self, ticket: Ticket, values: dict[Hashable, T], conflict: Conflict
@@ -240,54 +309,16 @@ class Fetching(Generic[T]):
         """Report one slow-path call (an L1 miss) to ``metrics.record_fetch_latency``."""
         self.core.metrics.fetch_latency(time.perf_counter() - started)
 
-    def _checked(self, value: object, fetcher: object, asked: str) -> Hashable:
-        """``core.checked_id`` with a message that names the fetcher and what it was asked."""
-        try:
-            return self.core.checked_id(value)
-        except TypeError as exc:
-            raise TypeError(f"the fetcher {fetcher!r}, asked for {asked}: {exc}") from None
-
-    def _check_one(self, key: Hashable, value: object, fetcher: object) -> T:
-        core = self.core
-        got = self._checked(value, fetcher, f"{core.type_name} id {key!r}")
-        if got != key:
-            raise IdentityMismatchError(
-                f"{core.type_name}: the fetcher was asked for id {key!r} but returned id {got!r}"
-            )
-        return value  # type: ignore[return-value]
-
-    def _check_many(
-        self, missing: dict[Hashable, None], values: Iterable[Any], fetcher: object
-    ) -> dict[Hashable, T]:
-        """The fetched values by id (first occurrence wins), or raise before any insert."""
-        core = self.core
-        fetched: dict[Hashable, T] = {}
-        asked = f"{core.type_name} ids {list(missing)!r}"
-        if not isinstance(values, Iterable):
-            raise TypeError(
-                f"the fetcher {fetcher!r}, asked for {asked}, returned "
-                f"{type(values).__qualname__}, not an iterable of {core.model.__qualname__}"
-            )
-        for value in values:
-            got = self._checked(value, fetcher, asked)
-            if got not in missing:
-                raise IdentityMismatchError(
-                    f"{core.type_name}: the batch fetcher returned id {got!r}, "
-                    "which was not asked for"
-                )
-            if got not in fetched:
-                fetched[got] = value
-        return fetched
-
     def _split(self, keys: Iterable[Hashable]) -> tuple[list[T], dict[Hashable, None]]:
         """L1 hits in input order (once per occurrence), the misses (deduplicated, ordered)."""
         hits: list[T] = []
         missing: dict[Hashable, None] = {}
         get = self.core.get
+        negative = self.policies.negative
         for key in keys:
             value = get(key)
             if value is not None:
                 hits.append(value)
-            else:
+            elif key not in missing and not negative(key):
                 missing[key] = None
         return hits, missing

@@ -1,29 +1,4 @@
-"""Single-flight: concurrent callers for one key share one execution of a fetch.
-
-Two engines with the same contract, one for anyio tasks (asyncio and trio) and one for threads:
-
-* the first caller for a cold key starts the fetch; every caller that arrives while it runs
-  waits for that same execution instead of starting another;
-* the outcome reaches every waiter: the same value object, or the same exception object
-  (never cached: once a flight ends its slot is cleared and the next call starts cold);
-* :class:`TaskFlights` only: a cancelled waiter leaves without disturbing the fetch while
-  others still wait; when the **last** waiter leaves, the fetch is cancelled and its slot
-  cleared at once, so the next call starts cold;
-* re-entering a flight for the same key from inside its own fetch would wait on itself
-  forever, so it raises :class:`RuntimeError` instead.
-
-How :class:`TaskFlights` runs a fetch without a long-lived task group: the first waiter (the
-*host*) opens a task group in its own task and starts the fetch as a child, inside a shielded
-:class:`anyio.CancelScope` owned by the flight. The host then waits like everyone else. Scopes
-are per task, so cancelling the host reaches only its wait: the host leaves the flight (the
-waiter count drops) but, structured concurrency being what it is, its task stays inside the
-task group until the shielded fetch ends. The fetch is cancelled only through the flight's own
-scope, which the last departing waiter cancels. A cancelled host therefore returns its
-``Cancelled`` once the fetch has finished for the remaining waiters, or as soon as they have
-all left too.
-
-Both engines count flights started and coalesced waiters (:class:`FlightStats`).
-"""
+"""The two single-flight engines (see :mod:`sassi._flight`)."""
 
 from __future__ import annotations
 
@@ -31,12 +6,13 @@ import contextvars
 import dataclasses
 import threading
 import types
-from collections.abc import Awaitable, Callable, Hashable
-from typing import Generic, TypeVar
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from typing import Any, Generic, TypeVar
 
 import anyio
+import anyio.lowlevel
 
-__all__ = ["FlightStats", "TaskFlights", "ThreadFlights"]
+__all__ = ["Failed", "FlightStats", "TaskFlights", "ThreadFlights"]
 
 V = TypeVar("V")
 F = TypeVar("F")
@@ -94,14 +70,49 @@ class _Outcome(Generic[V]):
         return self.value  # type: ignore[return-value]
 
 
+class Failed:
+    """A batch's per-key failure: every waiter of that key raises ``error`` (a batch fetch
+    maps a key to this instead of a value)."""
+
+    __slots__ = ("error", "traceback")
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+        self.traceback = error.__traceback__
+
+
 class _TaskFlight(Generic[V]):
-    __slots__ = ("done", "outcome", "scope", "waiters")
+    __slots__ = ("closed", "done", "outcome", "scope", "slots", "waiters")
 
     def __init__(self) -> None:
         self.done = anyio.Event()
         self.scope = anyio.CancelScope(shield=True)
         self.outcome: _Outcome[V] = _Outcome()
         self.waiters = 0
+        self.slots: list[tuple[int, Hashable]] = []  # the registry slots it is filed under
+        self.closed = False  # a batch that takes no more keys (dispatched or abandoned)
+
+    def result(self, key: Hashable) -> V:
+        """What a waiter for ``key`` gets (or raises)."""
+        return self.outcome.unwrap()
+
+
+class _BatchFlight(_TaskFlight[Any]):
+    """A flight for several keys; its outcome maps each key to a value or :class:`Failed`
+    (a key it does not map gets ``None``)."""
+
+    __slots__ = ("keys",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys: list[Hashable] = []
+
+    def result(self, key: Hashable) -> Any:
+        found: Mapping[Hashable, Any] = self.outcome.unwrap()
+        value = found.get(key)
+        if type(value) is Failed:
+            raise value.error.with_traceback(value.traceback)
+        return value
 
 
 class _Flights(Generic[F]):
@@ -133,6 +144,14 @@ class _Flights(Generic[F]):
         """Tell the owner a caller joined a running flight (called outside the lock)."""
         if self._on_coalesced is not None:
             self._on_coalesced()
+
+    def running(self, key: Hashable) -> bool:
+        """Whether a flight for ``key`` is running now (in this thread, for tasks)."""
+        with self._lock:
+            return self._slot(key) in self._flights
+
+    def _slot(self, key: Hashable) -> Hashable:
+        return key
 
     def in_flight(self) -> int:
         """How many flights are running now (0 once every caller has returned)."""
@@ -172,40 +191,69 @@ class TaskFlights(_Flights[_TaskFlight[V]], Generic[V]):
             raise _reentry_error(key)
         with self._lock:
             flight, host = self._join(slot, _TaskFlight)
+            if host:
+                flight.slots.append(slot)
             flight.waiters += 1
         if not host:
             self._coalesced_hook()
         if host:
             async with anyio.create_task_group() as tg:
-                tg.start_soon(self._drive, slot, flight, fetch)
-                await self._wait(slot, flight)
+                tg.start_soon(self._drive, flight, fetch, (slot,))
+                await self._wait((flight,))
         else:
-            await self._wait(slot, flight)
-        return flight.outcome.unwrap()
+            await self._wait((flight,))
+        return flight.result(key)
 
-    async def _wait(self, slot: tuple[int, Hashable], flight: _TaskFlight[V]) -> None:
+    def _slot(self, key: Hashable) -> Hashable:
+        return (threading.get_ident(), key)
+
+    def _unregister(self, flight: _TaskFlight[Any]) -> None:
+        """Take ``flight`` out of the registry (caller holds the lock)."""
+        flight.closed = True
+        for slot in flight.slots:
+            if self._flights.get(slot) is flight:
+                del self._flights[slot]
+
+    async def _wait(self, flights: Sequence[_TaskFlight[Any]]) -> None:
+        """Wait until every flight of ``flights`` (each counted this caller's waiter once) is
+        done; a caller cancelled meanwhile leaves them all, cancelling those it was the last
+        waiter of."""
         try:
-            await flight.done.wait()
+            for flight in flights:
+                await flight.done.wait()
         except BaseException:
+            abandoned = []
             with self._lock:
-                flight.waiters -= 1
-                abandon = flight.waiters == 0 and not flight.outcome.finished
-                if abandon and self._flights.get(slot) is flight:
-                    del self._flights[slot]
-            if abandon:
+                for flight in flights:
+                    flight.waiters -= 1
+                    if flight.waiters == 0 and not flight.outcome.finished:
+                        self._unregister(flight)
+                        abandoned.append(flight)
+            for flight in abandoned:
                 flight.scope.cancel()
             raise
         with self._lock:
-            flight.waiters -= 1
+            for flight in flights:
+                flight.waiters -= 1
 
     async def _drive(
-        self, slot: tuple[int, Hashable], flight: _TaskFlight[V], fetch: Callable[[], Awaitable[V]]
+        self,
+        flight: _TaskFlight[Any],
+        fetch: Callable[[], Awaitable[Any]],
+        slots: Sequence[tuple[int, Hashable]] | None = None,
     ) -> None:
-        _ACTIVE.set(_ACTIVE.get() | {(id(self), *slot)})
+        """Run ``fetch()`` for ``flight`` inside its shielded scope, marking ``slots`` (the
+        batch's own slots when ``None``) as fetching in this context."""
         outcome = flight.outcome
         try:
             with flight.scope:
                 try:
+                    if slots is None:  # a batch: let the tasks ready now add keys, then close
+                        await anyio.lowlevel.checkpoint()
+                        with self._lock:
+                            flight.closed = True
+                        slots = list(flight.slots)
+                    _ACTIVE.set(_ACTIVE.get() | {(id(self), *slot) for slot in slots})
                     outcome.value = await fetch()
                 except BaseException as exc:
                     if flight.scope.cancel_called and isinstance(
@@ -216,8 +264,7 @@ class TaskFlights(_Flights[_TaskFlight[V]], Generic[V]):
                 outcome.finished = True
         finally:
             with self._lock:
-                if self._flights.get(slot) is flight:
-                    del self._flights[slot]
+                self._unregister(flight)
             flight.done.set()
 
 
