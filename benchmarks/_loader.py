@@ -84,7 +84,8 @@ async def _run(group: Group, settings: Settings) -> None:
         loader: DataLoader[int, User] = DataLoader(aio_batch)
 
         async def resolve(ident: int) -> User:
-            return await loader.load(ident)
+            row: User = await loader.load(ident)
+            return row
 
         got = await asyncio.gather(*(resolve(i) for i in ids))
         assert got[-1] is rows[N - 1]
