@@ -67,17 +67,9 @@ class MemoryBackend:
         :raises WireFormatError: when the stored bytes are not a valid container.
         :raises BackendError: when no model class is known for the keyspace.
         """
-        token = wire.id_token(id)
-        slot = self._slot(keyspace)
         with self._lock:
-            found = self._data.get(slot, {}).get(token)
-            if found is None:
-                return None
-            data, deadline = found
-            if deadline is not None and deadline <= self._clock():
-                del self._data[slot][token]
-                return None
-        return wire.loads(keyspace.resolve_model(), data)
+            data = self._read(self._slot(keyspace), wire.id_token(id))
+        return None if data is None else wire.loads(keyspace.resolve_model(), data)
 
     def put_sync(
         self, keyspace: Keyspace, id: Any, value: Any, ttl: float | timedelta | None
