@@ -13,9 +13,11 @@ import json
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 import redis
+from redis.cluster import RedisCluster
 
 import sassi
 from sassi.backends.redis import RedisBackend
@@ -28,10 +30,17 @@ class Row:
     by: str
 
 
+def connect(url: str) -> Any:
+    """A client for the counters: ``redis+cluster://`` means a Redis Cluster."""
+    if url.startswith("redis+cluster://"):
+        return RedisCluster.from_url("redis://" + url.split("://", 1)[1])
+    return redis.Redis.from_url(url)
+
+
 def main() -> None:
     url, namespace, mode, callers, lease = sys.argv[1:6]
-    client = redis.Redis.from_url(url)
-    backend = RedisBackend(url, socket_timeout=2.0)
+    client = connect(url)
+    backend = RedisBackend.from_url(url, socket_timeout=2.0)
     pool = sassi.Punnu(
         Row,
         backend=backend,
