@@ -26,6 +26,7 @@ from ._findings import FINDINGS  # noqa: E402
 from ._harness import Goal, Group, Settings, machine  # noqa: E402
 from ._kv import GET_TITLE, bench_get, bench_insert  # noqa: E402
 from ._memory import MEMORY_TITLE, bench_memory  # noqa: E402
+from ._notify import bench_notify  # noqa: E402
 from ._plot import plot_groups  # noqa: E402
 from ._profile import PROFILES, profile  # noqa: E402
 from ._query import INDEX_TITLE, SCAN_TITLE, bench_index, bench_scan  # noqa: E402
@@ -41,6 +42,7 @@ BENCHES: dict[str, Callable[[Settings], Group | None]] = {
     "memory": bench_memory,
     "redis": bench_redis,
     "fleet": bench_fleet,
+    "notify": bench_notify,
 }
 
 GOALS = [
