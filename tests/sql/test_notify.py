@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import socket
+import sys
+import types
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -240,3 +243,32 @@ async def test_the_ddl_works_in_a_schema_with_odd_names(pg_admin_engine: sa.Engi
 
 class _Row:
     id: int
+
+
+# --- docs/sql.md -------------------------------------------------------------------------------
+
+DOCS = Path(__file__).resolve().parent.parent.parent / "docs" / "sql.md"
+FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```", re.S | re.M)
+
+
+def test_the_docs_notify_example_runs(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The PostgreSQL block of docs/sql.md (shown, not run, by tests/test_docs.py) runs here."""
+    blocks = [(m.group(1).strip(), m.group(2)) for m in FENCE.finditer(DOCS.read_text())]
+    (example,) = [b for info, b in blocks if info == "python skip" and "test_notify.py" in b]
+    monkeypatch.chdir(tmp_path)
+    module = types.ModuleType("docs_sql_notify")
+    monkeypatch.setitem(sys.modules, module.__name__, module)  # dataclasses look classes up here
+    namespace = module.__dict__
+    for info, body in blocks:
+        if info == "python":
+            exec(compile(body, "docs/sql.md", "exec"), namespace)
+    namespace["PG_URL"] = pg_sqlalchemy_url(pg_url)
+    try:
+        exec(compile(example, "docs/sql.md[PostgreSQL]", "exec"), namespace)
+    finally:
+        pg = namespace.get("pg")
+        if isinstance(pg, sa.Engine):
+            namespace["accounts"].metadata.drop_all(pg)
+            pg.dispose()
