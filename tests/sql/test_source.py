@@ -357,6 +357,8 @@ def test_a_mapped_class_is_read_by_attribute_names(lite: Db) -> None:
 def test_listen_needs_postgresql(lite: Db) -> None:
     with pytest.raises(ValueError, match=r"listen\(\) needs PostgreSQL .* 'sqlite'"):
         source_for(lite).listen("people")
+    with pytest.raises(ValueError, match=r"listen\(\) needs PostgreSQL"):  # whatever conninfo
+        source_for(lite).listen("people", conninfo="postgresql://db.example/app")
 
 
 def test_repr_names_the_model_and_table(tmp_path: Path) -> None:

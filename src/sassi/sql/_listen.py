@@ -179,6 +179,7 @@ class Listener:
         return self._listen()
 
     async def _listen(self) -> AsyncIterator[str | None]:
+        psycopg = _psycopg()
         opening = _Opening()
         try:
             await anyio.to_thread.run_sync(
@@ -198,7 +199,7 @@ class Listener:
                     yield notify.extra.decode(encoding)
                 await anyio.wait_readable(fd)
                 pgconn.consume_input()  # never blocks; raises OperationalError once broken
-                if pgconn.status != _psycopg().pq.ConnStatus.OK:
-                    raise _psycopg().OperationalError("the LISTEN connection was lost")
+                if pgconn.status != psycopg.pq.ConnStatus.OK:
+                    raise psycopg.OperationalError("the LISTEN connection was lost")
         finally:
             conn.close()

@@ -221,9 +221,8 @@ class Source(Generic[T]):
         :raises ValueError: when the engine is not PostgreSQL, or the channel is empty or long.
         :raises ImportError: when psycopg is not installed (``pip install 'sassi[postgres]'``).
         """
-        if conninfo is None:
-            conninfo = conninfo_of(self._engine.url, self._engine.dialect.name)
-        return Listener(conninfo, channel)
+        derived = conninfo_of(self._engine.url, self._engine.dialect.name)  # PostgreSQL only
+        return Listener(derived if conninfo is None else conninfo, channel)
 
     # the fetches, once each -------------------------------------------------------------------
 
