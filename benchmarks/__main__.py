@@ -28,6 +28,7 @@ from ._harness import Goal, Group, Settings, machine  # noqa: E402
 from ._kv import GET_TITLE, bench_get, bench_insert  # noqa: E402
 from ._loader import bench_loader  # noqa: E402
 from ._memory import MEMORY_TITLE, bench_memory  # noqa: E402
+from ._notify import bench_notify  # noqa: E402
 from ._plot import plot_groups  # noqa: E402
 from ._profile import PROFILES, profile  # noqa: E402
 from ._query import INDEX_TITLE, SCAN_TITLE, bench_index, bench_scan  # noqa: E402
@@ -45,6 +46,7 @@ BENCHES: dict[str, Callable[[Settings], Group | None]] = {
     "redis": bench_redis,
     "fleet": bench_fleet,
     "cluster": bench_cluster,
+    "notify": bench_notify,
 }
 
 GOALS = [

@@ -1,7 +1,8 @@
 """Every code block in README.md and docs/*.md runs.
 
 Python blocks of one file run in order in one namespace (later blocks may use earlier names).
-A block whose info string is ``python skip`` is shown but not run (none should need it). The
+A block whose info string is ``python skip`` is shown but not run here: the one that needs a
+PostgreSQL server (``docs/sql.md``) runs in ``tests/sql/test_notify.py``. The
 README's quick start is checked against what CI actually runs.
 """
 

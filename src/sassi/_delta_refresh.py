@@ -11,23 +11,27 @@ recovery on, ids the subscription has observed and the pool evicted are asked fo
 ``DeltaQuery.recover_ids`` (failed attempts back off ``2 ** min(attempts, 6)`` ticks); a
 recovered row never overwrites a resident with a newer watermark; a lagged event stream or more
 pending recoveries than the pool's capacity turn the next update into a full refresh.
+
+``wake=`` (any async iterable; ``sassi.sql.Source.listen(channel)`` yields on every PostgreSQL
+``NOTIFY``) runs ``update()`` as soon as it yields, and ``update_full()`` for the first item
+after it failed and was iterated again (see :mod:`sassi._refresh`).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Hashable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
-import anyio
+import anyio.abc
 
 from ._config import EventReason
 from ._core import Conflict, PoolCore
 from ._delta import Delta, DeltaQuery, normalize_delta
 from ._events import Invalidated, Lagged
-from ._refresh import _call, _Handle, _interval, _Op, log
+from ._refresh import _call, _Handle, _interval, _Op, _waker, log
 from ._store import DEADLINE, VALUE
 
 __all__ = ["DeltaRefreshHandle", "UpdateResult", "delta_refresh"]
@@ -79,9 +83,13 @@ class DeltaRefreshHandle(_Handle, Generic[T]):
     _what = "delta refresh"
 
     def __init__(
-        self, core: PoolCore[T], interval: float, fetcher: Callable[[DeltaQuery[T]], Any]
+        self,
+        core: PoolCore[T],
+        interval: float,
+        fetcher: Callable[[DeltaQuery[T]], Any],
+        wake: AsyncIterable[object] | None = None,
     ) -> None:
-        super().__init__(core, interval)
+        super().__init__(core, interval, wake)
         info = core.info
         assert info.get_watermark is not None
         self._watermark_of: Callable[[Any], Any] = info.get_watermark
@@ -184,15 +192,9 @@ class DeltaRefreshHandle(_Handle, Generic[T]):
         async for event in self._events:
             self._absorb(event)
 
-    async def _serve(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
-        async with anyio.create_task_group() as group:
-            group.start_soon(self._listen)
-            try:
-                await self._runner.serve(
-                    self._interval, self._scheduled_tick, task_status=task_status
-                )
-            finally:
-                self._events.close()
+    def _start_helpers(self, group: anyio.abc.TaskGroup) -> None:
+        group.start_soon(self._listen)
+        super()._start_helpers(group)
 
     # event bookkeeping ------------------------------------------------------------------------
 
@@ -352,12 +354,15 @@ async def _delta(handle: DeltaRefreshHandle[T]) -> AsyncIterator[DeltaRefreshHan
 
 
 def delta_refresh(
-    core: PoolCore[T], interval: float | timedelta, fetcher: Callable[[DeltaQuery[T]], Any]
+    core: PoolCore[T],
+    interval: float | timedelta,
+    fetcher: Callable[[DeltaQuery[T]], Any],
+    wake: AsyncIterable[object] | None = None,
 ) -> contextlib.AbstractAsyncContextManager[DeltaRefreshHandle[T]]:
     """``Punnu.delta_refresh``; validates its arguments now, runs while the block runs.
 
-    :raises TypeError: when the pool's model declares no watermark, or ``fetcher`` is not
-        callable.
+    :raises TypeError: when the pool's model declares no watermark, ``fetcher`` is not
+        callable, or ``wake`` is not an async iterable.
     :raises ValueError: when ``interval <= 0``.
     """
     info = core.info
@@ -369,4 +374,4 @@ def delta_refresh(
     seconds = _interval(interval)
     if not callable(fetcher):
         raise TypeError(f"fetcher must be callable, got {fetcher!r}")
-    return _delta(DeltaRefreshHandle(core, seconds, fetcher))
+    return _delta(DeltaRefreshHandle(core, seconds, fetcher, _waker(wake)))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import warnings
-from collections.abc import AsyncIterator, Callable, Hashable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Hashable, Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -593,7 +593,11 @@ class Punnu(Generic[T]):
         return _refresh.periodic_refresh(self._core, interval, fetcher, mode)
 
     def delta_refresh(
-        self, interval: float | timedelta, fetcher: Callable[[DeltaQuery[T]], Any]
+        self,
+        interval: float | timedelta,
+        fetcher: Callable[[DeltaQuery[T]], Any],
+        *,
+        wake: AsyncIterable[object] | None = None,
     ) -> contextlib.AbstractAsyncContextManager[DeltaRefreshHandle[T]]:
         """Apply what changed since the last watermark, each ``interval``, while a block runs.
 
@@ -606,12 +610,14 @@ class Punnu(Generic[T]):
 
         :param interval: seconds (or a ``timedelta``) between scheduled ticks.
         :param fetcher: ``(DeltaQuery) -> Delta``.
+        :param wake: an async iterable; each item it yields runs ``update()`` at once, whatever
+            ``interval`` is (``wake=source.listen(channel)``: on every PostgreSQL ``NOTIFY``).
         :returns: an async context manager yielding a :class:`DeltaRefreshHandle`.
-        :raises TypeError: when the model declares no ``watermark`` or ``fetcher`` is not
-            callable.
+        :raises TypeError: when the model declares no ``watermark``, ``fetcher`` is not
+            callable or ``wake`` is not an async iterable.
         :raises ValueError: when ``interval <= 0``.
         """
-        return _delta_refresh.delta_refresh(self._core, interval, fetcher)
+        return _delta_refresh.delta_refresh(self._core, interval, fetcher, wake)
 
     # events, stats, background ----------------------------------------------------------------
 

@@ -13,6 +13,12 @@ share, and scheduled ticks never overlap manual ones. The first scheduled tick c
 fetch in flight before it touches the pool; its waiters, and any later call, get
 :class:`RuntimeError`. A fetch error reaches the callers sharing that tick unchanged; errors of
 scheduled ticks are logged and the loop goes on. A failed tick never changes the pool.
+
+``wake=`` (an async iterable, such as :meth:`sassi.sql.Source.listen`) runs a tick as soon as it
+yields, whatever ``interval`` is (:meth:`_Handle._follow`): each item asks for a tick that starts
+after it arrived, and the items arriving while one runs share the next one. If iterating it
+raises, the error is logged and it is iterated again after a capped backoff; the first item of
+that new iteration asks for a full tick, since wake-ups may have been lost meanwhile.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Hashable
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -35,6 +41,42 @@ __all__ = ["RefreshHandle", "periodic_refresh"]
 
 log = logging.getLogger("sassi.refresh")
 R = TypeVar("R")
+
+WAKE_BACKOFF = 0.1  # seconds before iterating a failed wake= again; doubles per failure ...
+WAKE_BACKOFF_CAP = 5.0  # ... up to this
+
+
+class _Wanted:
+    """Wake-ups not served yet: many arriving while a tick runs ask for one more tick."""
+
+    __slots__ = ("event", "full")
+
+    def __init__(self) -> None:
+        self.event = anyio.Event()
+        self.full = False
+
+    def add(self, full: bool) -> None:
+        self.full = self.full or full
+        self.event.set()
+
+    async def take(self) -> bool:
+        """Wait for a wake-up; returns whether one of them asked for a full tick."""
+        await self.event.wait()
+        self.event = anyio.Event()
+        full, self.full = self.full, False
+        return full
+
+
+@contextlib.asynccontextmanager
+async def _iterating(wake: AsyncIterable[object]) -> AsyncIterator[AsyncIterator[object]]:
+    iterator = aiter(wake)
+    try:
+        yield iterator
+    finally:
+        aclose = getattr(iterator, "aclose", None)
+        if aclose is not None:  # an async generator: run its clean-up now, not at GC
+            with anyio.CancelScope(shield=True), anyio.move_on_after(2.0):
+                await aclose()
 
 
 async def _call(fetcher: Callable[..., Any], api: str, *args: Any) -> Any:
@@ -80,6 +122,7 @@ class _Runner:
         self.running: _Op | None = None
         self._queued: _Op | None = None
         self.closed = False
+        self.started = anyio.Event()  # set once ``serve`` owns the task group
 
     def submit(self, *, full: bool, scheduled: bool, join: Callable[[_Op], bool]) -> _Op:
         if self.closed or self._group is None:
@@ -93,6 +136,8 @@ class _Runner:
             return running
         if self._queued is None:
             self._queued = _Op(full, scheduled)
+        elif full:
+            self._queued.full = True  # a full tick answers the delta callers sharing it too
         return self._queued
 
     async def _run(self, op: _Op) -> None:
@@ -121,6 +166,7 @@ class _Runner:
         """Own the task group the operations run in; run ``tick`` every ``interval`` seconds."""
         async with anyio.create_task_group() as group:
             self._group = group
+            self.started.set()
             task_status.started()
             while True:
                 await anyio.sleep(interval)
@@ -144,9 +190,12 @@ class _Handle(abc.ABC):
 
     _what = "refresh"
 
-    def __init__(self, core: PoolCore[Any], interval: float) -> None:
+    def __init__(
+        self, core: PoolCore[Any], interval: float, wake: AsyncIterable[object] | None = None
+    ) -> None:
         self._core = core
         self._interval = interval
+        self._wake = wake
         self._runner = _Runner(self._execute, self._what)
 
     @abc.abstractmethod
@@ -194,7 +243,57 @@ class _Handle(abc.ABC):
             raise body_error
 
     async def _serve(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
-        await self._runner.serve(self._interval, self._scheduled_tick, task_status=task_status)
+        async with anyio.create_task_group() as group:
+            self._start_helpers(group)
+            try:
+                await self._runner.serve(
+                    self._interval, self._scheduled_tick, task_status=task_status
+                )
+            finally:
+                group.cancel_scope.cancel()
+
+    def _start_helpers(self, group: anyio.abc.TaskGroup) -> None:
+        """Start the tasks that run beside the scheduled loop (cancelled when it stops)."""
+        if self._wake is not None:
+            group.start_soon(self._follow, self._wake)
+
+    async def _follow(self, wake: AsyncIterable[object]) -> None:
+        """Run a tick for the items ``wake`` yields, iterating it again when it fails."""
+        wanted = _Wanted()
+        what = f"sassi {self._what} of {self._core.type_name}: wake={wake!r}"
+        async with anyio.create_task_group() as group:
+            group.start_soon(self._ticks_for, wanted)
+            failures, full = 0, False
+            while True:
+                try:
+                    async with _iterating(wake) as items:
+                        async for _ in items:
+                            wanted.add(full)
+                            failures, full = 0, False
+                except Exception as exc:
+                    delay = min(WAKE_BACKOFF * 2**failures, WAKE_BACKOFF_CAP)
+                    failures, full = failures + 1, True
+                    log.warning(
+                        "%s failed (%s); iterating it again in %.2f s, then refreshing in full",
+                        what,
+                        exc,
+                        delay,
+                        exc_info=failures == 1,
+                    )
+                    await anyio.sleep(delay)
+                else:
+                    log.warning("%s ended; only scheduled ticks run from now on", what)
+                    break  # the group waits on: ticks asked for so far still run
+
+    async def _ticks_for(self, wanted: _Wanted) -> None:
+        await self._runner.started.wait()
+        while not self._runner.closed:
+            full = await wanted.take()
+            try:  # never join a tick in flight: it may have read the source before the wake-up
+                op = self._runner.submit(full=full, scheduled=False, join=lambda running: False)
+            except RuntimeError:  # stopped
+                return
+            await self._tick_logged(op)
 
     async def _when_unreserved(
         self, ids: Callable[[], list[Hashable]], apply: Callable[[], R]
@@ -283,6 +382,14 @@ class RefreshHandle(_Handle):
 
 def _interval(interval: float | timedelta) -> float:
     return positive_seconds(interval, "interval")
+
+
+def _waker(wake: object) -> AsyncIterable[object] | None:
+    if wake is not None and not isinstance(wake, AsyncIterable):
+        raise TypeError(
+            f"wake= needs an async iterable (such as sassi.sql.Source.listen(channel)), got {wake!r}"
+        )
+    return wake
 
 
 @contextlib.asynccontextmanager

@@ -1,9 +1,11 @@
-"""`sassi.sql`: one public name, and the only library package that imports SQLAlchemy."""
+"""`sassi.sql`: its public names, and the only library package that imports SQLAlchemy."""
 
 from __future__ import annotations
 import __future__
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import sassi.sql
@@ -11,8 +13,9 @@ import sassi.sql
 SRC = Path(sassi.sql.__file__).resolve().parent.parent.parent  # src/
 
 
-def test_public_surface_is_to_sqlalchemy() -> None:
-    assert sassi.sql.__all__ == ["to_sqlalchemy"]
+def test_public_surface() -> None:
+    names = ["Listener", "Source", "notify_trigger_ddl", "to_sqlalchemy"]
+    assert sassi.sql.__all__ == names
     public = [
         name
         for name, value in vars(sassi.sql).items()
@@ -20,8 +23,19 @@ def test_public_surface_is_to_sqlalchemy() -> None:
         and not isinstance(value, type(sassi))  # submodules, which are all private
         and not isinstance(value, __future__._Feature)  # `from __future__ import annotations`
     ]
-    assert public == ["to_sqlalchemy"]
+    assert sorted(public) == names
     assert sassi.sql.to_sqlalchemy.__module__ == "sassi.sql._lower"
+    assert sassi.sql.Source.__module__ == "sassi.sql._source"
+    assert sassi.sql.notify_trigger_ddl.__module__ == "sassi.sql._listen"
+
+
+def test_importing_sassi_sql_does_not_import_psycopg() -> None:
+    code = (
+        "import sys, sassi.sql\n"
+        "assert 'psycopg' not in sys.modules, 'sassi.sql imported psycopg'\n"
+        "assert 'sqlalchemy.ext.asyncio' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def _imports_sqlalchemy(path: Path) -> bool:

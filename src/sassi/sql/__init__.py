@@ -1,4 +1,13 @@
-"""Predicates -> SQLAlchemy: the same rows in SQLite and PostgreSQL as in memory.
+"""SQL for sassi: predicates lowered to SQLAlchemy, tables as fetchers, PostgreSQL NOTIFY.
+
+- :func:`to_sqlalchemy` (below): a predicate -> one SQLAlchemy clause, the same rows as in memory.
+- :class:`Source`: a table (or mapped class) as the fetchers ``aget_or_fetch``,
+  ``aget_or_fetch_many``, ``periodic_refresh`` and ``delta_refresh`` call, async and sync.
+- :func:`notify_trigger_ddl` and :meth:`Source.listen`: a trigger that sends ``NOTIFY`` on every
+  change, and a :class:`Listener` (``wake=`` of ``delta_refresh``) that applies it at once
+  (psycopg 3: ``pip install 'sassi[postgres]'``).
+
+Predicates -> SQLAlchemy: the same rows in SQLite and PostgreSQL as in memory.
 
 :func:`to_sqlalchemy` walks a predicate tree and returns one SQLAlchemy boolean clause. The clause
 is dialect-aware: every leaf is built twice (SQLite, PostgreSQL) and the compiler picks the form
@@ -24,6 +33,9 @@ How the in-memory semantics survive SQL (``docs/sql.md`` has the long version):
 
 from __future__ import annotations
 
+from ._listen import Listener as Listener
+from ._listen import notify_trigger_ddl as notify_trigger_ddl
 from ._lower import to_sqlalchemy as to_sqlalchemy
+from ._source import Source as Source
 
-__all__ = ["to_sqlalchemy"]
+__all__ = ["Listener", "Source", "notify_trigger_ddl", "to_sqlalchemy"]
