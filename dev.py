@@ -467,7 +467,7 @@ def cmd_test(args: list[str]) -> int:
     py = str(ensure_venv())
     full = not args
     if full:
-        if run([py, "-m", "ruff", "check", "src", "tests", "benchmarks", "dev.py"]) != 0:
+        if run([py, "-m", "ruff", "check", "src", "tests", "benchmarks", "examples", "dev.py"]) != 0:
             return 1
         if run([py, "-m", "mypy"]) != 0:
             return 1

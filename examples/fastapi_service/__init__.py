@@ -1,0 +1,1 @@
+"""A FastAPI service with a sassi pool in its lifespan (see app.py)."""
