@@ -270,7 +270,7 @@ def bench_redis(settings: Settings) -> Group | None:
         group.add(
             "sassi aget_or_fetch, L2 hit (L1 miss)",
             best_of(lambda: anyio.run(fetch_through), settings.heavy_repeat) / n,
-            note="versioned read script + decode + L1 fill; the fetcher is not called",
+            note="L1 miss, single-flight, L2 GET script + decode + L1 fill; no fetcher call",
             vs="redis-py GET (raw)",
         )
         group.add(
