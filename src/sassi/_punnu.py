@@ -141,6 +141,10 @@ class Punnu(Generic[T]):
             fast = core.fast_get()
             fast.__doc__ = Punnu.get.__doc__
             self.__dict__["get"] = fast
+        if self._tier is None and type(self).insert is Punnu.insert:  # the same for insert
+            fast_insert = core.fast_insert()
+            fast_insert.__doc__ = Punnu.insert.__doc__
+            self.__dict__["insert"] = fast_insert
 
     # reads ----------------------------------------------------------------------------------
 
@@ -185,12 +189,10 @@ class Punnu(Generic[T]):
         :raises TypeError: when ``value`` is not an instance of the pool's model.
         :raises BackendError: under ``BackendFailure.ERROR`` when the backend write fails.
         """
+        if self._tier is None:
+            return self._core.insert(value, ttl)
         key = self._core.checked_id(value)
-        seconds = self._ttl(ttl)
-        if self._tier is not None:
-            drive_sync(self._tier.insert(key, value, seconds))
-        else:
-            self._core.commit_one((key, value), Conflict.RAISE, seconds, True, None)
+        drive_sync(self._tier.insert(key, value, self._ttl(ttl)))
         return value
 
     async def ainsert(self, value: T, *, ttl: float | timedelta | None = None) -> T:
@@ -345,7 +347,11 @@ class Punnu(Generic[T]):
                 if skips:
                     return DeltaStats(backend_reserved_skips=skips)
             result = core.commit(
-                upserts, tombstones, reason=EventReason.ON_DELETE, conflict=Conflict.SKIP
+                upserts,
+                tombstones,
+                reason=EventReason.ON_DELETE,
+                conflict=Conflict.SKIP,
+                ordered=True,
             )
         return DeltaStats(
             applied_items=result.applied,

@@ -16,7 +16,7 @@ from typing import Any
 
 from .._model import ModelInfo
 
-__all__ = ["id_check", "mutable_instances"]
+__all__ = ["exact_id_type", "id_check", "mutable_instances"]
 
 
 def _accepts(ann: Any, key: Any) -> bool:
@@ -70,6 +70,12 @@ def id_check(info: ModelInfo) -> Callable[[Any], None] | None:
         )
 
     return check
+
+
+def exact_id_type(info: ModelInfo) -> type | None:
+    """The class :func:`id_check` lets through with one ``type(key) is`` test, or ``None``."""
+    ann = info.annotations.get(info.id_field, Any)
+    return ann if isinstance(ann, type) and ann is not object else None
 
 
 def _spell(ann: Any) -> str:

@@ -18,14 +18,14 @@ import math
 import random
 import threading
 from collections.abc import Callable, Hashable, Iterable
-from typing import Any, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
+from .._batch import sorted_by_id
 from .._config import EventReason, OnConflict, PunnuConfig
-from .._delta import sorted_by_id
 from .._events import Event, EventHub, Inserted, Invalidated, Updated
 from .._eviction import pick_victim
 from .._stats import Metrics
-from .._store import Store
+from .._store import Entry, Store
 from ..exceptions import ConflictError
 from ._generations import Generations
 
@@ -57,8 +57,13 @@ class DefaultTTL(enum.Enum):
     DEFAULT_TTL = "default_ttl"
 
 
-DEFAULT_TTL = DefaultTTL.DEFAULT_TTL
+DEFAULT_TTL: Final = DefaultTTL.DEFAULT_TTL
 """Sentinel for "use the pool's default ttl" (distinct from ``None``, "never expires")."""
+
+
+# Final: compiled, these are C statics instead of module-dict and class-attribute lookups
+_REJECT: Final = OnConflict.REJECT
+_UPDATE: Final = OnConflict.UPDATE
 
 
 class CommitResult:
@@ -130,14 +135,19 @@ class CommitPath(Generic[T]):
     here."""
 
     config: PunnuConfig
+    # copies of config fields the insert path reads (the config is frozen)
+    capacity: int
+    default_ttl: float | None
+    policy: OnConflict
     type_name: str
     lock: threading.RLock
     clock: Callable[[], float]
     store: Store
-    map: dict[Hashable, Any]
+    map: dict[Hashable, Entry]
     size: int
     hub: EventHub
     epoch: itertools.count[int]
+    stamp: Callable[[], int]  # epoch.__next__ (compiled, next() would look the builtin up)
     write_epochs: int
     evictions: dict[EventReason, int]
     metrics: Metrics
@@ -147,7 +157,7 @@ class CommitPath(Generic[T]):
 
     def next_epoch(self) -> int:
         self.write_epochs += 1
-        return next(self.epoch)
+        return self.stamp()
 
     def reserve_epochs(self, n: int) -> int:
         """Draw ``n`` consecutive recency epochs (caller holds the lock); returns the first."""
@@ -170,8 +180,13 @@ class CommitPath(Generic[T]):
         sweep: bool = False,
         hints: dict[Hashable, tuple[float | None, int]] | None = None,
         precheck: Callable[[float], None] | None = None,
+        ordered: bool = False,
     ) -> CommitResult:
-        """The single write path; see the module docstring."""
+        """The single write path; see the module docstring.
+
+        ``ordered=True`` promises that ``upserts`` is a list of distinct ids in ascending order
+        (what :func:`sassi._batch.normalize` returns): it is used as it is, not copied and sorted.
+        """
         if (
             type(upserts) is tuple
             and len(upserts) == 1
@@ -187,13 +202,19 @@ class CommitPath(Generic[T]):
         result = CommitResult()
         with self.lock:
             now = self.clock()
-            pending: dict[Hashable, T] = {}
-            for key, value in upserts:
-                pending.pop(key, None)
-                pending[key] = value
-            ordered = list(pending.items()) if len(pending) < 2 else sorted_by_id(pending.items())
+            pending: dict[Hashable, T] | None = None  # only built when removals need it
+            if ordered and isinstance(upserts, list):
+                ordered_upserts: list[tuple[Hashable, T]] = upserts
+            else:
+                pending = {}
+                for key, value in upserts:
+                    pending.pop(key, None)
+                    pending[key] = value
+                ordered_upserts = (
+                    list(pending.items()) if len(pending) < 2 else sorted_by_id(pending.items())
+                )
             if conflict is Conflict.RAISE and policy is OnConflict.REJECT:
-                for key, _ in ordered:
+                for key, _ in ordered_upserts:
                     entry = entries.get(key)
                     if entry is not None and (entry.deadline is None or entry.deadline > now):
                         raise ConflictError(
@@ -204,12 +225,15 @@ class CommitPath(Generic[T]):
 
             removal_events: list[Event] = []
             removal_ids = list(removals)
+            if pending is None and (removal_ids or replace_all):
+                pending = dict(ordered_upserts)
             if replace_all:
-                removal_ids.extend(k for k in store.keys if k not in pending)
+                keep = pending if pending is not None else {}
+                removal_ids.extend(k for k in store.keys if k not in keep)
             if self.generations:  # a fetch racing these removals must not write back
                 self.generations.removed(removal_ids)
             for key in removal_ids:
-                if key in pending:
+                if pending is not None and key in pending:
                     continue
                 entry = store.remove(key)
                 if entry is not None and (entry.deadline is None or entry.deadline > now):
@@ -225,11 +249,11 @@ class CommitPath(Generic[T]):
             epoch_base = 0
             if hints:
                 epoch_base = self.reserve_epochs(1 + max(rank for _, rank in hints.values()))
-            epoch = self.reserve_epochs(len(ordered)) if ordered else 0
+            epoch = self.reserve_epochs(len(ordered_upserts)) if ordered_upserts else 0
             default_deadline = deadline_at(now, seconds)
             stored = result.stored
             put = store.put
-            for key, value in ordered:
+            for key, value in ordered_upserts:
                 entry = entries.get(key)
                 if entry is not None and (entry.deadline is None or entry.deadline > now):
                     old = entry.value
@@ -250,7 +274,7 @@ class CommitPath(Generic[T]):
 
             lru_events: list[Event] = []
             if len(entries) > config.capacity:
-                protected = ordered[0][0] if protect and len(ordered) == 1 else None
+                protected = ordered_upserts[0][0] if protect and len(ordered_upserts) == 1 else None
                 self._evict(now, protected, survivors, prior, lru_events)
 
             result.applied = len(survivors)
@@ -329,6 +353,54 @@ class CommitPath(Generic[T]):
             self._publish(events)
         self._after_commit(events, True)
         return result
+
+    def insert_one(self, key: Hashable, value: T, ttl: float | DefaultTTL | None) -> None:
+        """``commit_one((key, value), Conflict.RAISE, ttl, True, None)`` without building a
+        :class:`CommitResult`: the plain ``insert`` path.
+
+        The clock is read only when a deadline is involved (a ttl, or timed residents) or the
+        write overflows the capacity; the result is the same as reading it first. The lock is
+        taken with ``acquire``/``release`` (cheaper than ``with`` on this path, compiled or not).
+        """
+        policy = self.policy
+        seconds = self.default_ttl if ttl is DEFAULT_TTL else ttl
+        store = self.store
+        entries = store.map
+        lock = self.lock
+        lock.acquire()
+        try:
+            timed = seconds is not None or store.timed > 0
+            now = self.clock() if timed else 0.0
+            entry = entries.get(key)
+            old: Any = None
+            updated = False
+            if entry is not None:
+                deadline = entry.deadline
+                if deadline is None or deadline > now:
+                    if policy is _REJECT:
+                        raise ConflictError(
+                            f"{self.type_name} id {key!r} is already cached (OnConflict.REJECT)"
+                        )
+                    old = entry.value
+                    updated = True
+            self.write_epochs += 1
+            deadline_of_value = None if seconds is None else deadline_at(now, seconds)
+            store.put(key, value, self.stamp(), deadline_of_value)
+            events: list[Event] = []
+            if len(entries) > self.capacity:
+                if not timed:
+                    now = self.clock()
+                prior = {key: old} if updated else {}
+                self._evict(now, key, {key: value}, prior, events)  # never evicts key itself
+            if self.hub.active:  # nobody listening: skip building the event
+                if updated and policy is _UPDATE:
+                    events.append(Updated(old, value))
+                else:
+                    events.append(Inserted(value))
+            self._publish(events)
+        finally:
+            lock.release()
+        self._after_commit(events, True)
 
     def drop_unchanged(
         self, upserts: list[tuple[Hashable, T]]
