@@ -75,7 +75,8 @@ class Punnu(Generic[T]):
     :param backend_failure: what to do when the backend fails.
     :param metrics: an object with some of the ``record_*`` hooks, or ``None``.
     :param clock: a zero-argument monotonic clock in seconds (default ``time.monotonic``).
-    :param indexes: field names to keep secondary indexes on.
+    :param indexes: field names to keep secondary indexes on; a tuple of field names is one
+        composite index (``indexes=(("city", "age"), "email")``).
     :param fetch_lease: with a backend that has leases (``MemoryBackend``, ``RedisBackend``):
         how long (seconds or ``timedelta``) one process's fetch of a cold id holds the fleet's
         lease while the others wait for its value; ``None`` keeps single-flight per process.
@@ -97,7 +98,7 @@ class Punnu(Generic[T]):
         backend_failure: BackendFailure = BackendFailure.L1_ONLY,
         metrics: Any = None,
         clock: Callable[[], float] | None = None,
-        indexes: Iterable[str] = (),
+        indexes: Iterable[str | tuple[str, ...]] = (),
         fetch_lease: float | timedelta | None = 10.0,
     ) -> None:
         info = model_info(model)

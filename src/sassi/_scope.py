@@ -31,10 +31,10 @@ def source(core: PoolCore[Any], ops: Sequence[MemQ]) -> tuple[list[Any], Sequenc
     """
     with core.lock:
         now = core.clock()
-        if core.indexes:
-            candidates = core.indexes.source(core.store, ops, now)
-            if candidates is not None:  # leading where ops still run over the candidates
-                return candidates, ops
+        # declared indexes, or ==/in_ on the id field (the map itself): the planner decides
+        candidates = core.indexes.source(core.store, ops, now)
+        if candidates is not None:  # leading where ops still run over the candidates
+            return candidates, ops
         store = core.store
         if ops and ops[0].kind == "where" and not store.any_expired(now):
             # A leading predicate scans the resident list in place, under the lock: its

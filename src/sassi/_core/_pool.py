@@ -100,7 +100,8 @@ class PoolCore(CommitPath[T], Generic[T]):
         self.store = Store()
         self.map = self.store.map
         self.size = 0
-        self.indexes = IndexSet(config.indexes)  # secondary indexes (sassi._index)
+        # secondary indexes (sassi._index); terms on the id field use the map itself
+        self.indexes = IndexSet(config.indexes, id_field=info.id_field)
         if self.indexes:
             self.store.observers.append(self.indexes)
         self.hub = EventHub(config.event_capacity)
