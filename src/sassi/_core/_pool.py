@@ -25,7 +25,7 @@ from .._model import ModelInfo, check_portable
 from .._reservations import Reservations
 from .._stats import Metrics, PunnuStats
 from .._store import Entry, Store
-from ._checks import exact_id_type, id_check
+from ._checks import exact_id_type, id_check, never_none_fields
 from ._commit import DEFAULT_TTL, CommitPath, DefaultTTL, Tally
 from ._generations import Generations
 
@@ -69,6 +69,7 @@ class PoolCore(CommitPath[T], Generic[T]):
         "metrics_on",
         "misses",
         "model",
+        "never_none",
         "policy",
         "reservations",
         "rng",
@@ -128,6 +129,7 @@ class PoolCore(CommitPath[T], Generic[T]):
             self.checks.append(functools.partial(check_portable, info))
         self._id_check = id_check(info)
         self._id_type = exact_id_type(info)  # ids of exactly this class skip _id_check
+        self.never_none = never_none_fields(info)  # scans skip their None guards
 
     # reads ------------------------------------------------------------------------------------
 

@@ -104,12 +104,13 @@ class CompositeIndex:
             trail.append((node, key))
             node = child
             node.index.discard(ident)
-        for parent, key in reversed(trail):
-            children = parent.children
-            assert children is not None
-            if len(children[key].index):
+        for i in range(len(trail) - 1, -1, -1):  # prune emptied children, deepest first
+            parent, below = trail[i]
+            siblings = parent.children
+            assert siblings is not None
+            if len(siblings[below].index):
                 break
-            del children[key]
+            del siblings[below]
 
     def clear(self) -> None:
         """Forget every id."""
