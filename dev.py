@@ -9,7 +9,8 @@ Usage: python3 dev.py COMMAND [ARGS...]   (python3 dev.py --help prints this)
                              # compiled core (mypyc wheel, cached by source hash), run the whole
                              # pytest suite against it and the core suites as pure Python
                              # (SASSI_PURE_PYTHON=1), stop the servers
-    python3 dev.py bench     # run the side-by-side benchmarks, write docs/benchmarks.md
+    python3 dev.py bench     # run the side-by-side benchmarks on the pure-Python and the
+                             # compiled build, write docs/benchmarks.md with both
     python3 dev.py services  # start the servers and print their URLs until Ctrl-C
 
 Extra arguments after ``test`` go to pytest (``python3 dev.py test tests/predicate -x``), which
@@ -435,8 +436,27 @@ def cmd_demo(args: list[str]) -> int:
 
 
 def cmd_bench(args: list[str]) -> int:
-    py = str(ensure_venv())
-    return run([py, "-m", "benchmarks", *args])
+    """Benchmarks on both builds: pure Python first (its results as JSON), then compiled, whose
+    report shows both. ``--profile`` profiles the pure-Python code (pyinstrument sees no C)."""
+    py = ensure_venv()
+    site = ensure_compiled(py)
+    bench = [str(py), "-m", "benchmarks"]
+    if "--profile" in args:
+        return run([*bench, *args], env=compiled_env(site, dict(os.environ), pure=True))
+    with tempfile.TemporaryDirectory(prefix="sassi-bench-") as tmp:
+        results = str(Path(tmp) / "pure.json")
+        pure_args = [a for a in args if a not in ("--plot", "--no-write")]
+        log("benchmarks, pure Python (SASSI_PURE_PYTHON=1)")
+        code = run(
+            [*bench, *pure_args, "--no-write", "--json", results],
+            env=compiled_env(site, dict(os.environ), pure=True),
+        )
+        if code != 0:
+            return code
+        log("benchmarks, compiled")
+        return run(
+            [*bench, *args, "--pure-json", results], env=compiled_env(site, dict(os.environ))
+        )
 
 
 def _raise_interrupt(*_: object) -> None:

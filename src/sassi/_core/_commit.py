@@ -252,7 +252,6 @@ class CommitPath(Generic[T]):
             epoch = self.reserve_epochs(len(ordered_upserts)) if ordered_upserts else 0
             default_deadline = deadline_at(now, seconds)
             stored = result.stored
-            put = store.put
             for key, value in ordered_upserts:
                 entry = entries.get(key)
                 if entry is not None and (entry.deadline is None or entry.deadline > now):
@@ -265,10 +264,11 @@ class CommitPath(Generic[T]):
                     prior[key] = old
                 hint = hints.get(key) if hints else None
                 if hint is None:
-                    put(key, value, epoch, default_deadline)
+                    store.put_over(key, value, epoch, default_deadline, entry)
                     epoch += 1
                 else:
-                    put(key, value, epoch_base + hint[1], deadline_at(now, hint[0]))
+                    hinted = deadline_at(now, hint[0])
+                    store.put_over(key, value, epoch_base + hint[1], hinted, entry)
                 stored[key] = value
                 survivors[key] = value
 
@@ -385,7 +385,7 @@ class CommitPath(Generic[T]):
                     updated = True
             self.write_epochs += 1
             deadline_of_value = None if seconds is None else deadline_at(now, seconds)
-            store.put(key, value, self.stamp(), deadline_of_value)
+            store.put_over(key, value, self.stamp(), deadline_of_value, entry)
             events: list[Event] = []
             if len(entries) > self.capacity:
                 if not timed:

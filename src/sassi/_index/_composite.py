@@ -187,5 +187,9 @@ class CompositeIndex:
             part = node.index.lookup(last)
             if part is None:
                 return None
-            out |= part
+            if len(part) > len(out):  # grow the larger set: fewer inserts
+                part |= out
+                out = part
+            else:
+                out |= part
         return out

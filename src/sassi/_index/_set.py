@@ -140,11 +140,17 @@ class IndexSet:
         entries = store.map
         positions: list[int] = []
         append = positions.append
-        for ident in candidates:
-            entry = entries.get(ident)
-            if entry is not None:
-                deadline = entry.deadline
-                if deadline is None or deadline > now:
+        if store.timed:
+            for ident in candidates:
+                entry = entries.get(ident)
+                if entry is not None:
+                    deadline = entry.deadline
+                    if deadline is None or deadline > now:
+                        append(entry.pos)
+        else:  # no resident has a deadline
+            for ident in candidates:
+                entry = entries.get(ident)
+                if entry is not None:
                     append(entry.pos)
         if len(positions) > 1:
             positions.sort()
