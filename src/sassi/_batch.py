@@ -38,18 +38,25 @@ def normalize(
     :param id_of: the id getter (it may also check the value, and raise).
     :returns: upserts as ``(id, value)`` pairs, and the tombstones, both sorted by id.
     """
-    latest: dict[Hashable, Any] = {}
-    if tombstones:
-        for item in items:
-            key = id_of(item)
-            if key in tombstones:
-                continue
-            latest.pop(key, None)  # the last one wins, in the position of the last one
-            latest[key] = item
-    else:
-        for item in items:
-            key = id_of(item)
+    pairs: list[tuple[Hashable, Any]] = []
+    append = pairs.append
+    ascending = True  # ids strictly increasing so far: then unique and sorted already
+    last: Any = None
+    for item in items:
+        key = id_of(item)
+        if tombstones and key in tombstones:
+            continue
+        if ascending and pairs:
+            try:
+                ascending = bool(key > last)
+            except TypeError:
+                ascending = False
+        append((key, item))
+        last = key
+    if not ascending:  # dedupe (the last item wins, in its position), then sort
+        latest: dict[Hashable, Any] = {}
+        for key, item in pairs:
             latest.pop(key, None)
             latest[key] = item
-    upserts = sorted_by_id(latest.items())
-    return upserts, [k for k, _ in sorted_by_id([(t, t) for t in tombstones])]
+        pairs = sorted_by_id(latest.items())
+    return pairs, [k for k, _ in sorted_by_id([(t, t) for t in tombstones])]

@@ -353,6 +353,7 @@ class Punnu(Generic[T]):
                 reason=EventReason.ON_DELETE,
                 conflict=Conflict.SKIP,
                 ordered=True,
+                keep_stored=False,
             )
         return DeltaStats(
             applied_items=result.applied,

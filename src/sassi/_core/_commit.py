@@ -181,11 +181,14 @@ class CommitPath(Generic[T]):
         hints: dict[Hashable, tuple[float | None, int]] | None = None,
         precheck: Callable[[float], None] | None = None,
         ordered: bool = False,
+        keep_stored: bool = True,
     ) -> CommitResult:
         """The single write path; see the module docstring.
 
         ``ordered=True`` promises that ``upserts`` is a list of distinct ids in ascending order
         (what :func:`sassi._batch.normalize` returns): it is used as it is, not copied and sorted.
+        ``keep_stored=False``: leave ``CommitResult.stored`` empty (a caller that never reads
+        it, such as ``apply_delta``, saves a dict of every upsert).
         """
         if (
             type(upserts) is tuple
@@ -246,6 +249,10 @@ class CommitPath(Generic[T]):
 
             prior: dict[Hashable, Any] = {}  # id -> the live value this commit replaced
             survivors: dict[Hashable, Any] = {}  # id -> value written (evictions remove)
+            # Without a subscriber and with room for every upsert, no event and no eviction
+            # needs the survivors by id: count them instead (bulk loads into a pool).
+            track = self.hub.active or len(entries) + len(ordered_upserts) > config.capacity
+            written = replaced = 0
             epoch_base = 0
             if hints:
                 epoch_base = self.reserve_epochs(1 + max(rank for _, rank in hints.values()))
@@ -259,9 +266,12 @@ class CommitPath(Generic[T]):
                     if conflict is Conflict.KEEP or (
                         policy is OnConflict.REJECT and conflict is not Conflict.REPLACE
                     ):
-                        stored[key] = old
+                        if keep_stored:
+                            stored[key] = old
                         continue
-                    prior[key] = old
+                    if track:
+                        prior[key] = old
+                    replaced += 1
                 hint = hints.get(key) if hints else None
                 if hint is None:
                     store.put_over(key, value, epoch, default_deadline, entry)
@@ -269,17 +279,24 @@ class CommitPath(Generic[T]):
                 else:
                     hinted = deadline_at(now, hint[0])
                     store.put_over(key, value, epoch_base + hint[1], hinted, entry)
-                stored[key] = value
-                survivors[key] = value
+                if keep_stored:
+                    stored[key] = value
+                if track:
+                    survivors[key] = value
+                written += 1
 
             lru_events: list[Event] = []
-            if len(entries) > config.capacity:
-                protected = ordered_upserts[0][0] if protect and len(ordered_upserts) == 1 else None
-                self._evict(now, protected, survivors, prior, lru_events)
-
-            result.applied = len(survivors)
-            result.updated = sum(1 for k in survivors if k in prior) if prior else 0
-            result.inserted = result.applied - result.updated
+            if track:
+                if len(entries) > config.capacity:
+                    protected = (
+                        ordered_upserts[0][0] if protect and len(ordered_upserts) == 1 else None
+                    )
+                    self._evict(now, protected, survivors, prior, lru_events)
+                written = len(survivors)
+                replaced = sum(1 for k in survivors if k in prior) if prior else 0
+            result.applied = written
+            result.updated = replaced
+            result.inserted = written - replaced
             result.lru_evictions = len(lru_events)
             events = result.events
             events.extend(removal_events)
@@ -293,7 +310,7 @@ class CommitPath(Generic[T]):
                 else:
                     events.extend(map(Inserted, survivors.values()))
             self._publish(events)
-        self._after_commit(events, bool(events or survivors))
+        self._after_commit(events, bool(events) or written > 0)
         return result
 
     def commit_one(
