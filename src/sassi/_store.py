@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any, Protocol
 
 __all__ = ["DEADLINE", "EPOCH", "POS", "VALUE", "Entry", "Store", "StoreObserver"]
@@ -92,7 +92,7 @@ class Store:
         self.heap: list[tuple[float, int, Hashable, Entry]] = []
         self.timed = 0
         self.observers: list[StoreObserver] = []
-        self._seq = itertools.count()
+        self._seq: Callable[[], int] = itertools.count().__next__  # heap tie-breaker
 
     def __len__(self) -> int:
         return len(self.map)
@@ -132,7 +132,7 @@ class Store:
         self.map[id] = entry
         if deadline is not None:
             self.timed += 1
-            heapq.heappush(self.heap, (deadline, next(self._seq), id, entry))
+            heapq.heappush(self.heap, (deadline, self._seq(), id, entry))
             if len(self.heap) > 64 and len(self.heap) > 2 * self.timed:
                 self._rebuild_heap()
         if self.observers:
@@ -166,7 +166,7 @@ class Store:
 
     def _rebuild_heap(self) -> None:
         self.heap = [
-            (e.deadline, next(self._seq), k, e)
+            (e.deadline, self._seq(), k, e)
             for k, e in self.map.items()
             if e.deadline is not None
         ]
