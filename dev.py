@@ -5,12 +5,17 @@ Usage: python3 dev.py COMMAND [ARGS...]   (python3 dev.py --help prints this)
 
     python3 dev.py demo      # build .venv if needed, run the demo (in-memory pool over SQLite)
     python3 dev.py test      # build .venv if needed, start redis-server and PostgreSQL on
-                             # loopback, run ruff, mypy, import-linter (the layers) and the
-                             # whole pytest suite, stop them
-    python3 dev.py bench     # run the side-by-side benchmarks, write docs/benchmarks.md
+                             # loopback, run ruff, mypy, import-linter (the layers), build the
+                             # compiled core (mypyc wheel, cached by source hash), run the whole
+                             # pytest suite against it and the core suites as pure Python
+                             # (SASSI_PURE_PYTHON=1), stop the servers
+    python3 dev.py bench     # run the side-by-side benchmarks on the pure-Python and the
+                             # compiled build, write docs/benchmarks.md with both
     python3 dev.py services  # start the servers and print their URLs until Ctrl-C
 
-Extra arguments after ``test`` go to pytest (``python3 dev.py test tests/predicate -x``), after
+Extra arguments after ``test`` go to pytest (``python3 dev.py test tests/predicate -x``), which
+then runs them once, as pure Python from ``src/`` (``--compiled`` first: against the compiled
+build instead, ``python3 dev.py test --compiled tests/index``), after
 ``demo`` to ``sassi demo`` (``--rows 5000``), after ``bench`` to the benchmark runner
 (``--quick --plot``). The first run creates ``.venv`` and installs sassi with its extras
 (about a minute; each package is shown as pip collects it).
@@ -36,6 +41,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 EXTRAS = "dev,redis,sql,bench,cli,prometheus,otel,plot"
+COMPILED = VENV / "compiled"  # one mypyc build per source hash: COMPILED/<hash>/site
+# The suites that exercise the compiled modules most; `dev.py test` also runs them as pure
+# Python (the whole suite runs against the compiled build).
+CORE_SUITES = [
+    "tests/punnu",
+    "tests/index",
+    "tests/scope",
+    "tests/fetch",
+    "tests/flight",
+    "tests/refresh",
+    "tests/wire",
+    "tests/test_compiled.py",
+    "tests/test_public_api.py",
+]
 
 
 def log(msg: str) -> None:
@@ -68,6 +87,74 @@ def ensure_venv() -> Path:
     stamp.write_text(want)
     log(f"{VENV} is ready")
     return py
+
+
+def _source_hash() -> str:
+    """A hash of everything the wheel is built from (pyproject.toml and src/)."""
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
+    for path in sorted((ROOT / "src").rglob("*")):
+        if path.is_file() and path.suffix not in (".pyc", ".so", ".pyd"):
+            digest.update(str(path.relative_to(ROOT)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def ensure_compiled(py: Path) -> Path:
+    """Build the mypyc wheel and unpack it into ``.venv/compiled/<hash>/site`` (cached).
+
+    The build runs on a copy of the sources (mypyc compiles in place), with the hook that
+    ``pyproject.toml`` declares switched on and without build isolation (the dev extra holds
+    hatchling, hatch-mypyc and mypy). Returns the directory to put first on ``PYTHONPATH``.
+    """
+    key = _source_hash()
+    site = COMPILED / key / "site"
+    if (site / "sassi").is_dir():
+        return site
+    shutil.rmtree(COMPILED, ignore_errors=True)  # older builds
+    log("building the compiled core (mypyc; about a minute)")
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="sassi-mypyc-") as tmp:
+        tree = Path(tmp) / "tree"
+        shutil.copytree(
+            ROOT / "src",
+            tree / "src",
+            ignore=shutil.ignore_patterns("*.so", "*.pyd", "__pycache__"),
+        )
+        for name in ("pyproject.toml", "README.md", "LICENSE"):
+            if (ROOT / name).exists():
+                shutil.copy2(ROOT / name, tree / name)
+        dist = Path(tmp) / "dist"
+        env = {**os.environ, "HATCH_BUILD_HOOK_ENABLE_MYPYC": "1"}
+        cmd = [
+            str(py),
+            "-m",
+            "pip",
+            "wheel",
+            "--no-build-isolation",
+            "--no-deps",
+            "-w",
+            str(dist),
+            str(tree),
+        ]
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        if out.returncode != 0:
+            sys.stdout.write(out.stdout[-6000:] + out.stderr[-6000:])
+            log("the mypyc build failed")
+            raise SystemExit(out.returncode)
+        (wheel,) = dist.glob("sassi-*.whl")
+        staging = COMPILED / key / "staging"
+        pip(
+            py,
+            f"installing {wheel.name}",
+            "--no-deps",
+            "--no-index",
+            "--target",
+            str(staging),
+            str(wheel),
+        )
+        staging.rename(site)
+    log(f"compiled core ready in {time.monotonic() - started:.0f} s: {site}")
+    return site
 
 
 # pip output lines worth showing while it works; everything is printed if it fails
@@ -462,20 +549,51 @@ def run(cmd: list[str], env: dict[str, str] | None = None) -> int:
     return subprocess.run(cmd, cwd=ROOT, env=env).returncode
 
 
+def compiled_env(site: Path, base: dict[str, str], *, pure: bool = False) -> dict[str, str]:
+    """The environment that imports sassi from the compiled build at ``site``.
+
+    ``SASSI_EXPECT_BUILD`` makes ``tests/conftest.py`` fail the run if another sassi (the
+    editable ``src/``) or the other mode is what actually got imported.
+    """
+    env = {k: v for k, v in base.items() if k != "SASSI_PURE_PYTHON"}
+    env["PYTHONPATH"] = os.pathsep.join([str(site), *filter(None, [base.get("PYTHONPATH")])])
+    env["SASSI_EXPECT_BUILD"] = "pure" if pure else "compiled"
+    if pure:
+        env["SASSI_PURE_PYTHON"] = "1"
+    return env
+
+
+# pytest reads src/ first (pyproject's `pythonpath`); against the compiled build only "." (the
+# benchmarks package) stays.
+_NO_SRC = ["-o", "pythonpath=."]
+
+
 def cmd_test(args: list[str]) -> int:
     signal.signal(signal.SIGTERM, _raise_interrupt)  # stop the servers when CI kills us
-    py = str(ensure_venv())
+    py = ensure_venv()
     full = not args
+    compiled_only = bool(args) and args[0] == "--compiled"
+    if compiled_only:
+        args = args[1:]
     if full:
-        if run([py, "-m", "ruff", "check", "src", "tests", "benchmarks", "examples", "dev.py"]) != 0:
+        if run([str(py), "-m", "ruff", "check", "src", "tests", "benchmarks", "examples", "dev.py"]) != 0:
             return 1
-        if run([py, "-m", "mypy"]) != 0:
+        if run([str(py), "-m", "mypy"]) != 0:
             return 1
-        if run([str(Path(py).parent / "lint-imports"), "--no-cache"]) != 0:  # the floors
+        if run([str(py.parent / "lint-imports"), "--no-cache"]) != 0:  # the floors
             return 1
+    site = ensure_compiled(py) if full or compiled_only else None
     with services() as urls:
         env = {**os.environ, **urls}
-        return run([py, "-m", "pytest", *args], env=env)
+        pytest = [str(py), "-m", "pytest"]
+        if site is None:
+            return run([*pytest, *args], env=env)
+        log("the whole suite against the compiled build")
+        code = run([*pytest, *_NO_SRC, *args], env=compiled_env(site, env))
+        if code != 0 or compiled_only:
+            return code
+        log("the core suites as pure Python (SASSI_PURE_PYTHON=1, same install)")
+        return run([*pytest, *_NO_SRC, *CORE_SUITES], env=compiled_env(site, env, pure=True))
 
 
 def cmd_demo(args: list[str]) -> int:
@@ -484,8 +602,27 @@ def cmd_demo(args: list[str]) -> int:
 
 
 def cmd_bench(args: list[str]) -> int:
-    py = str(ensure_venv())
-    return run([py, "-m", "benchmarks", *args])
+    """Benchmarks on both builds: pure Python first (its results as JSON), then compiled, whose
+    report shows both. ``--profile`` profiles the pure-Python code (pyinstrument sees no C)."""
+    py = ensure_venv()
+    site = ensure_compiled(py)
+    bench = [str(py), "-m", "benchmarks"]
+    if "--profile" in args:
+        return run([*bench, *args], env=compiled_env(site, dict(os.environ), pure=True))
+    with tempfile.TemporaryDirectory(prefix="sassi-bench-") as tmp:
+        results = str(Path(tmp) / "pure.json")
+        pure_args = [a for a in args if a not in ("--plot", "--no-write")]
+        log("benchmarks, pure Python (SASSI_PURE_PYTHON=1)")
+        code = run(
+            [*bench, *pure_args, "--no-write", "--json", results],
+            env=compiled_env(site, dict(os.environ), pure=True),
+        )
+        if code != 0:
+            return code
+        log("benchmarks, compiled")
+        return run(
+            [*bench, *args, "--pure-json", results], env=compiled_env(site, dict(os.environ))
+        )
 
 
 def _raise_interrupt(*_: object) -> None:

@@ -7,8 +7,64 @@ FINDINGS = """
 ## Findings
 
 Measured with `pyinstrument` and with variants of the hot path timed side by side
-(`race()` in `benchmarks/_harness.py`); numbers below are from the development machine (2 shared
-cores, noisy), so read them as proportions.
+(`race()` in `benchmarks/_harness.py`), and for the compiled build with `perf` and by reading
+the C that mypyc generates; numbers below are from the development machine (2 shared cores,
+noisy), so read them as proportions.
+
+### Round 2: the compiled core, and the goals it misses
+
+The tables show each build's own ratios (the compiled run and the pure-Python run are separate
+processes; every ratio is taken within one). `python3 dev.py bench` runs both; see
+`docs/compiled.md` for which modules are compiled.
+
+* **`get` (compiled ~1.8x `dict.get`, ~1.2x cachebox; goal 1.5x and 1.0x).** A compiled `get`
+  is a mypyc closure called through vectorcall: a dict probe, the `Entry` load, a deadline test
+  skipped for entries without one, and the recency stamp. Two costs remain that `dict.get` and
+  cachebox do not pay. The `Entry` is a second dependent, random memory access per read
+  (`dict` slot -> `Entry` -> value, where `dict.get` goes slot -> value): on shuffled reads of
+  100k residents that is most of the gap, and it grows with the pool (the scaling table: `get`
+  per read rises with size much like `dict.get` would, the extra load included). The stamp
+  draws from an `itertools.count` because every drawn epoch is a counted hit and the count
+  must stay exact across threads in pure Python too (a plain `+= 1` would be atomic only in the
+  compiled build); mypyc calls the bound `__next__` (about 30 ns, an `int` allocated per hit).
+  Calling `next(counter)` instead was ~100 ns slower compiled: mypyc looks the builtin up on
+  every call, which is why the hot paths keep `epoch.__next__` in an attribute.
+* **`insert` (compiled ~1.3x cachetools' `LRUCache.__setitem__`; goal 1.0x).** The lean path
+  (`CommitPath.insert_one`, installed as the pool's `insert` closure) builds no
+  `CommitResult`, reads the clock only when a deadline is involved and reads copies of the
+  config in native attributes. `perf` puts a third of what is left in the write lock: an
+  `RLock` `acquire`/`release` pair parses its arguments and calls `clock_gettime` each time
+  (~100 ns here). cachetools takes no lock at all; `Punnu.insert` must be thread-safe
+  (SPEC 4), so this cost stays. The rest is the `Entry` and the two dense-list slots that make
+  sampled eviction O(1) and scans a list copy.
+* **`apply_delta` into an empty pool (compiled ~0.8-1.2x the cachetools loop, see the insert
+  table; goal 1.0x) and its flatness (goal: 1M within 1.5x of 10k).** The batch is normalised
+  in compiled code (`sassi/_batch.py`); ids that arrive strictly ascending (a database delta)
+  skip the dedupe dict and the sort; a commit into a pool with room and no subscriber counts
+  its survivors instead of keeping them by id, and `apply_delta` keeps no `stored` map. What
+  grows with size is memory traffic: at 1M residents the map, the two dense lists and a
+  million `Entry` objects no longer fit any cache, and the per-item cost rises the way the
+  cachetools loop's does (compare the two in the scaling and insert tables).
+* **Indexed query against a handwritten comprehension over exactly its candidates (compiled
+  ~3.5-4x; goal 2x).** Per candidate the pool pays, on top of the predicate: a set insert (the
+  candidate ids), a probe of the pool's map for the id's `Entry` (a random access), a sort of
+  the candidates' positions (plain ints, so the result keeps the scan's order, which the tests
+  hold the index to), and a list index for the value. The handwritten comprehension walks a
+  prebuilt list of the objects in memory order. The cost per candidate is flat from 10k to
+  1M residents (the scaling table), which is the "in proportion to its candidates" half of the
+  goal; the factor is not met. Closing it needs index buckets that hold the entries themselves
+  (no map probe) and an order contract that does not need the sort; both change the store's
+  observer protocol and a tested guarantee, so they are left for a later round.
+* **`F.id == k` (no index) and composite two-field queries against a scan.** An id term is
+  answered from the pool's map: a few µs of planning and one probe, against a scan of every
+  resident. The composite `(org, age)` query reads one child of the index tree (about 110
+  candidates of 200k): the speed-up is the scan time over ~110 candidates' cost above plus the
+  planning, so it lands near the 200x line and moves with the machine's load (see the verdicts).
+* **Scans.** Scopes now generate their scan with the model's annotations in mind: fields
+  annotated without `None` (`name: str`) drop their `is None` guards where the unguarded test
+  raises on `None` (a value breaking its annotation takes the generated code's fallback, so
+  results do not change). The 3-term scan stays within a few percent of the handwritten
+  comprehension in both builds (the comprehension is generated Python, not compiled by mypyc).
 
 **Reading the tables.** The machine these numbers come from is shared and its caches are small
 for the data: reading 100k entries in shuffled order costs `dict.get` ~330 ns per read, against
@@ -84,7 +140,7 @@ broad range queries up to 10x slower than a scan.
 
 ### Inserts
 
-There is no numeric goal for inserts. A `Punnu.insert` takes the write lock, checks the conflict
+(Round 1, pure Python; round 2 is above.) A `Punnu.insert` takes the write lock, checks the conflict
 policy, stamps recency, builds and publishes an `Inserted` event and checks capacity; the profile
 is spread over `_commit_one` (~40% self time), `Store.put` and `_publish`. Each index adds a
 hash-map update (~0.6 µs here; ordered upkeep only once a range query has built it). Under

@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = ["Goal", "Group", "Result", "Settings", "best_of", "machine", "race"]
 
@@ -27,6 +28,7 @@ class Settings:
     """
 
     quick: bool = False
+    scale_1m: bool = False  # the scaling table also measures 1,000,000 residents
 
     @property
     def repeat(self) -> int:
@@ -169,6 +171,22 @@ class Group:
         result = Result(name, value, unit, note, vs)
         self.results.append(result)
         return result
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-able copy (``--json``: the pure-Python run hands its results over)."""
+        return {
+            "title": self.title,
+            "description": self.description,
+            "baseline": self.baseline,
+            "results": [[r.name, r.value, r.unit, r.note, r.vs] for r in self.results],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Group:
+        group = cls(data["title"], data["description"], data["baseline"])
+        for name, value, unit, note, vs in data["results"]:
+            group.add(name, value, unit, note, vs)
+        return group
 
     def get(self, name: str) -> Result | None:
         return next((r for r in self.results if r.name == name), None)

@@ -107,9 +107,14 @@ def bench_insert(settings: Settings) -> Group:
 
     small = max(1, n // 10)
 
+    def delta_fill() -> None:
+        pool: sassi.Punnu[User] = sassi.Punnu(User, capacity=n)
+        pool.apply_delta(sassi.Delta(items=rows))
+
     contenders: list[tuple[str, Callable[[], None], str]] = [
         ("dict[k] = v", fill(dict, lambda d: d.__setitem__), ""),
         ("sassi Punnu.insert", pool_fill(), "events + LRU stamp + write lock"),
+        ("sassi Punnu.apply_delta, one batch", delta_fill, "all n items in one commit"),
         ("sassi Punnu.insert (ttl)", pool_fill(ttl=3600.0), "plus a deadline heap push"),
         (
             "sassi Punnu.insert (2 indexes)",

@@ -114,11 +114,60 @@ def plot_group(group: Group, path: Path) -> Path:
     return path
 
 
-def plot_groups(groups: Mapping[str, Group], out_dir: Path) -> dict[str, Path]:
+def plot_scaling(group: Group, pure: Group | None, path: Path) -> Path:
+    """The scaling table as line charts: one panel per metric, residents on a log axis, time
+    (ns) or bytes per operation upwards; the compiled run in orange, pure Python in grey.
+
+    :raises PlotUnavailable: when matplotlib is missing.
+    """
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as exc:
+        raise PlotUnavailable("--plot needs matplotlib: pip install 'sassi[plot]'") from exc
+    series: dict[str, dict[str, list[tuple[int, float]]]] = {}
+    for build, source in (("this run", group), ("pure Python", pure)):
+        if source is None:
+            continue
+        for r in source.results:
+            metric, _, size = r.name.partition(" @ ")
+            n = int(float(size[:-1]) * (1_000_000 if size.endswith("M") else 1000))
+            value = r.value if r.unit == "B" else r.value * 1e9
+            series.setdefault(metric, {}).setdefault(build, []).append((n, value))
+    metrics = list(series)
+    cols = 4
+    rows = -(-len(metrics) // cols)
+    fig = Figure(figsize=(12, 2.8 * rows), dpi=110, layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for i, metric in enumerate(metrics):
+        ax = axes[i // cols][i % cols]
+        for build, points in series[metric].items():
+            points.sort()
+            color = OTHER if build == "pure Python" else SASSI
+            ax.plot([p[0] for p in points], [p[1] for p in points], "o-", color=color, label=build)
+        ax.set_xscale("log")
+        ax.set_ylim(bottom=0)
+        ax.set_title(metric, fontsize=9, loc="left")
+        ax.set_ylabel("bytes" if metric == "memory" else "ns per op", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    for j in range(len(metrics), rows * cols):
+        axes[j // cols][j % cols].set_visible(False)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=2, frameon=False, fontsize=8)
+    fig.suptitle(group.title, fontsize=11)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png")
+    return path
+
+
+def plot_groups(
+    groups: Mapping[str, Group], out_dir: Path, pure: Mapping[str, Group] | None = None
+) -> dict[str, Path]:
     """Draw every group that has results as ``out_dir / f"bench-{name}.png"``.
 
     :param groups: benchmark name (``"get"``, ``"scan"``...) -> its group.
     :param out_dir: where the PNGs go (the report's folder).
+    :param pure: the pure-Python run's groups by title (the scaling chart shows both).
     :returns: group title -> the PNG written.
     :raises PlotUnavailable: when matplotlib is missing.
     """
@@ -127,5 +176,10 @@ def plot_groups(groups: Mapping[str, Group], out_dir: Path) -> dict[str, Path]:
         if not any(r.value > 0 for r in group.results):
             continue
         slug = "".join(c if c.isalnum() or c == "-" else "-" for c in name.lower())
-        written[group.title] = plot_group(group, out_dir / f"bench-{slug}.png")
+        target = out_dir / f"bench-{slug}.png"
+        if name == "scaling":
+            other = (pure or {}).get(group.title)
+            written[group.title] = plot_scaling(group, other, target)
+        else:
+            written[group.title] = plot_group(group, target)
     return written

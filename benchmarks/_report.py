@@ -30,20 +30,40 @@ def ratio_text(group: Group, name: str) -> str:
     return f"{ratio:,.2f}x"
 
 
-def _goal_rows(goals: Sequence[Goal], groups: dict[str, Group]) -> list[tuple[str, str, str]]:
-    rows = []
+def _goal_cell(goal: Goal, groups: dict[str, Group]) -> tuple[str, str]:
+    figure, met = goal.evaluate(groups)
+    if figure is None:
+        return "not measured", "-"
+    shown = f"{figure:,.0f}x faster" if goal.speedup else f"{figure:,.2f}x"
+    return shown, "met" if met else "MISSED"
+
+
+def _goal_rows(
+    goals: Sequence[Goal], groups: dict[str, Group], pure: Mapping[str, Group] | None = None
+) -> list[tuple[str, ...]]:
+    """One row per goal: the description, then (figure, verdict) for this run and, given the
+    pure-Python run's groups, for that one."""
+    rows: list[tuple[str, ...]] = []
     for goal in goals:
-        figure, met = goal.evaluate(groups)
-        if figure is None:
-            rows.append((goal.describe(), "not measured", "-"))
-            continue
-        shown = f"{figure:,.0f}x faster" if goal.speedup else f"{figure:,.2f}x"
-        rows.append((goal.describe(), shown, "met" if met else "MISSED"))
+        row: tuple[str, ...] = (goal.describe(), *_goal_cell(goal, groups))
+        if pure:
+            row += _goal_cell(goal, dict(pure))
+        rows.append(row)
     return rows
 
 
-def text_table(groups: Sequence[Group], goals: Sequence[Goal]) -> str:
-    """The terminal report."""
+def _pure_cell(pure: Mapping[str, Group] | None, group: Group, name: str) -> str:
+    other = (pure or {}).get(group.title)
+    result = other.get(name) if other is not None else None
+    if other is None or result is None:
+        return "-"
+    return f"{format_value(result.value, result.unit)} ({ratio_text(other, name)})"
+
+
+def text_table(
+    groups: Sequence[Group], goals: Sequence[Goal], pure: Mapping[str, Group] | None = None
+) -> str:
+    """The terminal report (``pure``: the pure-Python run's groups, shown beside)."""
     lines: list[str] = []
     for group in groups:
         lines.append("")
@@ -52,14 +72,18 @@ def text_table(groups: Sequence[Group], goals: Sequence[Goal]) -> str:
         for r in group.results:
             value = format_value(r.value, r.unit)
             note = f"  ({r.note})" if r.note else ""
-            lines.append(f"  {r.name:<{width}}  {value:>12}  {ratio_text(group, r.name):>9}{note}")
+            other = f"  pure: {_pure_cell(pure, group, r.name)}" if pure else ""
+            lines.append(
+                f"  {r.name:<{width}}  {value:>12}  {ratio_text(group, r.name):>9}{other}{note}"
+            )
         if not group.results:
             lines.append(f"  (skipped) {group.description}")
     by_title = {g.title: g for g in groups}
     lines.append("")
     lines.append("== goals")
-    for description, figure, verdict in _goal_rows(goals, by_title):
-        lines.append(f"  {verdict:<12} {description}: {figure}")
+    for description, figure, verdict, *rest in _goal_rows(goals, by_title, pure):
+        other = f"   | pure: {rest[1]} {rest[0]}" if rest else ""
+        lines.append(f"  {verdict:<12} {description}: {figure}{other}")
     return "\n".join(lines)
 
 
@@ -72,6 +96,7 @@ def markdown(
     elapsed: float,
     findings: str,
     plots: Mapping[str, str] | None = None,
+    pure: Mapping[str, Group] | None = None,
 ) -> str:
     """The whole ``docs/benchmarks.md``.
 
@@ -107,9 +132,15 @@ def markdown(
         "",
         "## Goals",
         "",
-        "| goal | measured | verdict |",
-        "|---|---|---|",
-        *(f"| {d} | {f} | {v} |" for d, f, v in _goal_rows(goals, by_title)),
+        *(
+            [
+                "| goal | compiled | verdict | pure Python | verdict |",
+                "|---|---|---|---|---|",
+            ]
+            if pure
+            else ["| goal | measured | verdict |", "|---|---|---|"]
+        ),
+        *("| " + " | ".join(row) + " |" for row in _goal_rows(goals, by_title, pure)),
         "",
     ]
     for group in groups:
@@ -119,13 +150,22 @@ def markdown(
             continue
         if group.title in plots:
             out += [f"![{group.title}]({plots[group.title]})", ""]
-        out += ["| contender | per op | ratio | note |", "|---|---:|---:|---|"]
+        if pure:
+            out += [
+                "| contender | compiled | ratio | pure Python (ratio) | note |",
+                "|---|---:|---:|---:|---|",
+            ]
+        else:
+            out += ["| contender | per op | ratio | note |", "|---|---:|---:|---|"]
         for r in group.results:
             ratio = ratio_text(group, r.name)
             reference = group.reference_of(r.name)
             if reference != group.baseline and reference != r.name:
                 ratio += f" vs {reference}"
-            out.append(f"| {r.name} | {format_value(r.value, r.unit)} | {ratio} | {r.note} |")
+            other = f" {_pure_cell(pure, group, r.name)} |" if pure else ""
+            out.append(
+                f"| {r.name} | {format_value(r.value, r.unit)} | {ratio} |{other} {r.note} |"
+            )
         out.append("")
     out += [findings.strip(), ""]
     return "\n".join(out)

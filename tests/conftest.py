@@ -19,6 +19,27 @@ settings.register_profile(
 settings.load_profile("sassi")
 
 
+def pytest_report_header() -> str:
+    import sassi
+
+    build = "compiled (mypyc)" if sassi.compiled else "pure Python"
+    return f"sassi: {build}, from {os.path.dirname(sassi.__file__)}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """``dev.py test`` sets ``SASSI_EXPECT_BUILD``: fail at once if another build got imported."""
+    expected = os.environ.get("SASSI_EXPECT_BUILD")
+    if not expected:
+        return
+    import sassi
+
+    actual = "compiled" if sassi.compiled else "pure"
+    if actual != expected:
+        raise pytest.UsageError(
+            f"expected the {expected} build of sassi, imported {actual} from {sassi.__file__}"
+        )
+
+
 @pytest.fixture(params=["asyncio", "trio"])
 def anyio_backend(request: pytest.FixtureRequest) -> str:
     """Every ``@pytest.mark.anyio`` test runs on asyncio and on trio."""

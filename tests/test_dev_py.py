@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = ("test", "demo", "bench", "services")
@@ -71,3 +72,40 @@ def test_a_skipped_server_test_says_what_to_install(tmp_path: Path) -> None:
         assert f"{what} is not available ({var} is unset)" in out.stdout
     assert out.stdout.count("apt-get install redis-server postgresql") == 2
     assert "Run the suite with" not in out.stdout
+
+
+def _dev_module() -> object:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sassi_dev_script", ROOT / "dev.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_help_explains_the_compiled_runs() -> None:
+    out = dev("--help")
+    assert "compiled core" in out.stdout and "SASSI_PURE_PYTHON=1" in out.stdout
+    assert "--compiled" in out.stdout
+
+
+def test_compiled_env_puts_the_build_first_and_says_what_to_expect(tmp_path: Path) -> None:
+    module: Any = _dev_module()
+    base = {"PYTHONPATH": "/elsewhere", "SASSI_PURE_PYTHON": "1", "KEEP": "x"}
+    env = module.compiled_env(tmp_path, base)
+    assert env["PYTHONPATH"].split(os.pathsep) == [str(tmp_path), "/elsewhere"]
+    assert env["SASSI_EXPECT_BUILD"] == "compiled" and "SASSI_PURE_PYTHON" not in env
+    assert env["KEEP"] == "x"
+    pure = module.compiled_env(tmp_path, {}, pure=True)
+    assert pure["PYTHONPATH"] == str(tmp_path)
+    assert (pure["SASSI_EXPECT_BUILD"], pure["SASSI_PURE_PYTHON"]) == ("pure", "1")
+
+
+def test_the_build_is_keyed_by_the_sources() -> None:
+    module: Any = _dev_module()
+    first = module._source_hash()
+    assert first == module._source_hash() and len(first) == 16
+    assert all(suite.startswith("tests/") for suite in module.CORE_SUITES)
+    for suite in module.CORE_SUITES:
+        assert (ROOT / suite).exists(), suite

@@ -2,7 +2,15 @@
 
 ``Punnu`` is a typed in-memory pool keyed by each model's identity; predicates built from
 ``sassi.fields(Model)`` evaluate in memory and lower to SQL with the same results.
+
+``sassi.compiled`` is ``True`` when the core runs compiled (a wheel built with mypyc) and
+``False`` when it runs as pure Python (a checkout, an sdist, or ``SASSI_PURE_PYTHON=1``).
 """
+
+from . import _pure
+
+if _pure.requested():  # before any core module is imported: load the .py files
+    _pure.prefer_source()
 
 from . import backends as backends
 from . import exceptions as exceptions
@@ -82,6 +90,11 @@ from .predicate import Predicate as Predicate
 from .predicate import PresentField as PresentField
 from .predicate import Xor as Xor
 
+from ._core import _pool as _core_pool  # isort: skip
+
+compiled: bool = _pure.is_compiled(_core_pool)
+"""Whether the core runs compiled (mypyc) or as pure Python."""
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -154,6 +167,7 @@ __all__ = [
     "Xor",
     "backends",
     "cacheable",
+    "compiled",
     "exceptions",
     "fields",
     "model_info",

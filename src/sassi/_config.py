@@ -146,7 +146,8 @@ class PunnuConfig:
     :param backend_failure: what to do when the backend fails.
     :param metrics: the metrics hook object, or ``None``.
     :param clock: the monotonic clock (seconds).
-    :param indexes: field names with secondary indexes.
+    :param indexes: field names with secondary indexes; a tuple of field names is one
+        composite index over those fields.
     :param fetch_lease: seconds a cross-process fetch lease lasts (``None``: per-process
         single-flight only).
     :param negative_ttl: seconds a fetcher's ``None`` for an id is remembered (``None``: off).
@@ -167,7 +168,7 @@ class PunnuConfig:
     backend_failure: BackendFailure = BackendFailure.L1_ONLY
     metrics: Any = None
     clock: Clock | None = None
-    indexes: tuple[str, ...] = ()
+    indexes: tuple[str | tuple[str, ...], ...] = ()
     fetch_lease: float | None = 10.0
     # cache policies (SPEC 11.6)
     negative_ttl: float | None = None
@@ -179,6 +180,29 @@ class PunnuConfig:
     def stale_window(self) -> float:
         """How long an expired entry may still be served stale (0.0: never)."""
         return max(self.stale_while_revalidate or 0.0, self.stale_if_error or 0.0)
+
+
+def _index_specs(indexes: Any, field_names: tuple[str, ...]) -> tuple[str | tuple[str, ...], ...]:
+    """``indexes=`` checked: field names, or tuples of two or more of them (composite)."""
+    if isinstance(indexes, str):
+        indexes = (indexes,)
+    specs: list[str | tuple[str, ...]] = []
+    for spec in indexes:
+        names = spec if isinstance(spec, tuple) else (spec,)
+        for name in names:
+            if not isinstance(name, str):
+                raise TypeError(
+                    f"indexes must be field names (str) or tuples of them, got {spec!r}"
+                )
+            if name not in field_names:
+                known = ", ".join(field_names)
+                raise ValueError(f"indexes: {name!r} is not a field (known fields: {known})")
+        if not names or len(set(names)) != len(names):
+            raise ValueError(f"indexes: {spec!r} must name distinct fields")
+        specs.append(names[0] if len(names) == 1 else names)
+    if len(set(specs)) != len(specs):
+        raise ValueError(f"indexes: duplicate entries in {tuple(specs)!r}")
+    return tuple(specs)
 
 
 def positive_seconds(value: float | timedelta, option: str) -> float:
@@ -244,17 +268,7 @@ def make_config(
             raise ValueError("namespace must not be empty (use None for no namespace)")
     if clock is not None and not callable(clock):
         raise TypeError(f"clock must be a zero-argument callable, got {clock!r}")
-    if isinstance(indexes, str):
-        indexes = (indexes,)
-    index_names = tuple(indexes)
-    for name in index_names:
-        if not isinstance(name, str):
-            raise TypeError(f"indexes must be field names (str), got {name!r}")
-        if name not in field_names:
-            known = ", ".join(field_names)
-            raise ValueError(f"indexes: {name!r} is not a field (known fields: {known})")
-    if len(set(index_names)) != len(index_names):
-        raise ValueError(f"indexes: duplicate field names in {index_names!r}")
+    index_names = _index_specs(indexes, field_names)
     return PunnuConfig(
         capacity=_positive_int(capacity, "capacity"),
         ttl=None if ttl is None else positive_seconds(ttl, "ttl"),

@@ -7,12 +7,15 @@ order (the event order the pool promises).
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from ._batch import normalize, sorted_by_id
+
 __all__ = ["Delta", "DeltaQuery", "DeltaStats", "normalize_delta", "sorted_by_id"]
+
+# sorted_by_id (re-exported): ``sassi._batch``, compiled with the core
 
 T = TypeVar("T")
 
@@ -70,14 +73,6 @@ class DeltaQuery(Generic[T]):
     recover_ids: frozenset[Any] = frozenset()
 
 
-def sorted_by_id(pairs: Iterable[tuple[Hashable, T]]) -> list[tuple[Hashable, T]]:
-    """``pairs`` sorted by id; insertion order is kept if the ids are not mutually orderable."""
-    items = list(pairs)
-    with contextlib.suppress(TypeError):
-        items.sort(key=lambda pair: pair[0])  # type: ignore[arg-type,return-value]
-    return items
-
-
 def normalize_delta(
     delta: Delta[T], id_of: Callable[[T], Hashable]
 ) -> tuple[list[tuple[Hashable, T]], list[Hashable]]:
@@ -89,12 +84,4 @@ def normalize_delta(
         duplicates resolved to the last value, in ascending id order; tombstones in ascending
         id order.
     """
-    tombstones = delta.tombstones
-    latest: dict[Hashable, T] = {}
-    for item in delta.items:
-        key = id_of(item)
-        if key in tombstones:
-            continue
-        latest.pop(key, None)
-        latest[key] = item
-    return sorted_by_id(latest.items()), [k for k, _ in sorted_by_id((t, t) for t in tombstones)]
+    return normalize(delta.items, delta.tombstones, id_of)

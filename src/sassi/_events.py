@@ -229,12 +229,15 @@ class Subscription:
 class EventHub:
     """The set of live subscriptions of one pool. Holds them weakly; publishing never blocks."""
 
-    __slots__ = ("_capacity", "_lock", "_subs")
+    __slots__ = ("_capacity", "_lock", "_subs", "active")
 
     def __init__(self, capacity: int) -> None:
         self._capacity = capacity
         self._lock = threading.Lock()
         self._subs: tuple[weakref.ref[Subscription], ...] = ()
+        # Whether anyone may be listening (cheap; may include collected subscriptions): a
+        # plain attribute, read by every commit, kept equal to bool(self._subs).
+        self.active = False
 
     def subscribe(self) -> Subscription:
         """A new subscription that sees only events published after this call.
@@ -245,16 +248,13 @@ class EventHub:
         sub = Subscription(self._capacity, self._release)
         with self._lock:
             self._subs = (*self._subs, weakref.ref(sub))
+            self.active = True
         return sub
 
     def _release(self, sub: Subscription) -> None:
         with self._lock:
             self._subs = tuple(r for r in self._subs if (s := r()) is not None and s is not sub)
-
-    @property
-    def active(self) -> bool:
-        """Whether anyone may be listening (cheap; may include collected subscriptions)."""
-        return bool(self._subs)
+            self.active = bool(self._subs)
 
     def publish(self, events: list[Event]) -> None:
         """Deliver ``events`` (in order) to every open subscription.
@@ -275,3 +275,4 @@ class EventHub:
                 self._subs = tuple(
                     r for r in self._subs if (s := r()) is not None and not s._closed
                 )
+                self.active = bool(self._subs)

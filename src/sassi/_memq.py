@@ -116,12 +116,26 @@ class MemQ:
     order over a list of values. Ops are plain data plus a function; they hold no pool.
     """
 
-    __slots__ = ("_fn", "arg", "kind")
+    __slots__ = ("_fn", "_typed", "arg", "kind")
 
     def __init__(self, kind: str, arg: object, fn: Op) -> None:
         self.kind = kind
         self.arg = arg
         self._fn = fn
+        self._typed: tuple[frozenset[str], Op] | None = None
+
+    def fn_for(self, never_none: frozenset[str]) -> Op:
+        """This op's function for a pool whose model never holds ``None`` in ``never_none``
+        (a ``where`` then runs code generated without those guards; see
+        :func:`sassi.predicate._codegen.compile_typed_scan`). Cached for the last set."""
+        if not never_none or self.kind != "where" or not isinstance(self.arg, Predicate):
+            return self._fn
+        typed = self._typed
+        if typed is None or typed[0] != never_none:
+            from .predicate._codegen import compile_typed_scan
+
+            typed = self._typed = (never_none, compile_typed_scan(self.arg, never_none))
+        return typed[1]
 
     def apply(self, items: Iterable[Any]) -> list[Any]:
         """Run this op over ``items``.

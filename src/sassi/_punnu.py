@@ -75,7 +75,8 @@ class Punnu(Generic[T]):
     :param backend_failure: what to do when the backend fails.
     :param metrics: an object with some of the ``record_*`` hooks, or ``None``.
     :param clock: a zero-argument monotonic clock in seconds (default ``time.monotonic``).
-    :param indexes: field names to keep secondary indexes on.
+    :param indexes: field names to keep secondary indexes on; a tuple of field names is one
+        composite index (``indexes=(("city", "age"), "email")``).
     :param fetch_lease: with a backend that has leases (``MemoryBackend``, ``RedisBackend``):
         how long (seconds or ``timedelta``) one process's fetch of a cold id holds the fleet's
         lease while the others wait for its value; ``None`` keeps single-flight per process.
@@ -107,7 +108,7 @@ class Punnu(Generic[T]):
         backend_failure: BackendFailure = BackendFailure.L1_ONLY,
         metrics: Any = None,
         clock: Callable[[], float] | None = None,
-        indexes: Iterable[str] = (),
+        indexes: Iterable[str | tuple[str, ...]] = (),
         fetch_lease: float | timedelta | None = 10.0,
         negative_ttl: float | timedelta | None = None,
         stale_while_revalidate: float | timedelta | None = None,
@@ -159,6 +160,10 @@ class Punnu(Generic[T]):
             fast = core.fast_get()
             fast.__doc__ = Punnu.get.__doc__
             self.__dict__["get"] = fast
+        if self._tier is None and type(self).insert is Punnu.insert:  # the same for insert
+            fast_insert = core.fast_insert()
+            fast_insert.__doc__ = Punnu.insert.__doc__
+            self.__dict__["insert"] = fast_insert
 
     # reads ----------------------------------------------------------------------------------
 
@@ -203,12 +208,10 @@ class Punnu(Generic[T]):
         :raises TypeError: when ``value`` is not an instance of the pool's model.
         :raises BackendError: under ``BackendFailure.ERROR`` when the backend write fails.
         """
+        if self._tier is None:
+            return self._core.insert(value, ttl)
         key = self._core.checked_id(value)
-        seconds = self._ttl(ttl)
-        if self._tier is not None:
-            drive_sync(self._tier.insert(key, value, seconds))
-        else:
-            self._core.commit_one((key, value), Conflict.RAISE, seconds, True, None)
+        drive_sync(self._tier.insert(key, value, self._ttl(ttl)))
         return value
 
     async def ainsert(self, value: T, *, ttl: float | timedelta | None = None) -> T:
@@ -363,7 +366,12 @@ class Punnu(Generic[T]):
                 if skips:
                     return DeltaStats(backend_reserved_skips=skips)
             result = core.commit(
-                upserts, tombstones, reason=EventReason.ON_DELETE, conflict=Conflict.SKIP
+                upserts,
+                tombstones,
+                reason=EventReason.ON_DELETE,
+                conflict=Conflict.SKIP,
+                ordered=True,
+                keep_stored=False,
             )
         return DeltaStats(
             applied_items=result.applied,

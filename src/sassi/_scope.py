@@ -31,17 +31,17 @@ def source(core: PoolCore[Any], ops: Sequence[MemQ]) -> tuple[list[Any], Sequenc
     """
     with core.lock:
         now = core.clock()
-        if core.indexes:
-            candidates = core.indexes.source(core.store, ops, now)
-            if candidates is not None:  # leading where ops still run over the candidates
-                return candidates, ops
+        # declared indexes, or ==/in_ on the id field (the map itself): the planner decides
+        candidates = core.indexes.source(core.store, ops, now)
+        if candidates is not None:  # leading where ops still run over the candidates
+            return candidates, ops
         store = core.store
         if ops and ops[0].kind == "where" and not store.any_expired(now):
             # A leading predicate scans the resident list in place, under the lock: its
             # output is the only copy made. A compiled predicate only reads fields and
             # compares operands, so holding the lock for the scan is short and safe.
             values = store.values
-            matched = ops[0].apply(values)
+            matched = ops[0].fn_for(core.never_none)(values)
             return (matched if matched is not values else values.copy()), ops[1:]
         return store.snapshot(now), ops
 
@@ -214,8 +214,9 @@ class Scope(Generic[T]):
         :returns: the resulting values.
         """
         items, ops = source(self._core, self._ops)
+        never_none = self._core.never_none  # guards the model's annotations rule out
         for op in ops:
-            items = op._fn(items)
+            items = op.fn_for(never_none)(items)
         return items
 
     def __iter__(self) -> Iterator[T]:

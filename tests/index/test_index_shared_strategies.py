@@ -59,3 +59,40 @@ def test_replacing_rows_keeps_the_indexes_exact(
     for name in FIELDS:
         assert set(pool._core.indexes.indexes[name]._key_of) == set(pool._core.store.map)
     assert ROW_FIELDS.age.name == "age"
+
+
+COMPOSITES = (("age", "name"), ("flag", "score", "age"), ("name", "payload"))
+
+
+def _composite_pool(rows: list[Row]) -> Punnu[Row]:
+    """Only composite indexes, plus the id map every pool answers ``id`` terms from."""
+    pool: Punnu[Row] = Punnu(Row, capacity=1000, indexes=COMPOSITES)
+    pool._core.indexes.selectivity_limit = 1.0
+    pool.apply_delta(Delta(items=tuple(rows)))
+    return pool
+
+
+_id_leaves = st.one_of(
+    st.integers(-2, 30).map(lambda k: ROW_FIELDS.id == k),
+    st.lists(st.integers(-2, 30), max_size=5).map(ROW_FIELDS.id.in_),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=row_lists(max_size=25),
+    conjunction=st.lists(leaves(), min_size=1, max_size=4).map(lambda cs: And(tuple(cs))),
+    ident=_id_leaves,
+)
+def test_composite_indexes_and_id_terms_equal_scan(
+    rows: list[Row], conjunction: Predicate, ident: Predicate
+) -> None:
+    pool = _composite_pool(rows)
+    _check(pool, conjunction)
+    _check(pool, ident)
+    _check(pool, ident & conjunction)
+    _check(pool, conjunction & ident)
+    pool.apply_delta(Delta(items=tuple(rows[::3]), tombstones=tuple(r.id for r in rows[1::3])))
+    _check(pool, conjunction)
+    for composite in pool._core.indexes.composites.values():
+        assert composite.ids() == set(pool._core.store.map)

@@ -16,7 +16,7 @@ from typing import Any
 
 from .._model import ModelInfo
 
-__all__ = ["id_check", "mutable_instances"]
+__all__ = ["exact_id_type", "id_check", "mutable_instances", "never_none_fields"]
 
 
 def _accepts(ann: Any, key: Any) -> bool:
@@ -70,6 +70,26 @@ def id_check(info: ModelInfo) -> Callable[[Any], None] | None:
         )
 
     return check
+
+
+def exact_id_type(info: ModelInfo) -> type | None:
+    """The class :func:`id_check` lets through with one ``type(key) is`` test, or ``None``."""
+    ann = info.annotations.get(info.id_field, Any)
+    return ann if isinstance(ann, type) and ann is not object else None
+
+
+def never_none_fields(info: ModelInfo) -> frozenset[str]:
+    """The fields whose annotation rules ``None`` out (``int``, ``str``, ``date``...; not
+    ``Any``, ``object``, unions with ``None``, type variables or unresolved names). Scopes
+    generate their scans without ``is None`` guards on them (the code still falls back on
+    values that break the annotation)."""
+    out = []
+    for name, ann in info.annotations.items():
+        if typing.get_origin(ann) is typing.Annotated:
+            ann = typing.get_args(ann)[0]
+        if isinstance(ann, type) and ann is not object and ann is not type(None):
+            out.append(name)
+    return frozenset(out)
 
 
 def _spell(ann: Any) -> str:

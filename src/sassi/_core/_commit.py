@@ -18,14 +18,14 @@ import math
 import random
 import threading
 from collections.abc import Callable, Hashable, Iterable
-from typing import Any, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
+from .._batch import sorted_by_id
 from .._config import EventReason, OnConflict, PunnuConfig
-from .._delta import sorted_by_id
 from .._events import Event, EventHub, Inserted, Invalidated, Updated
 from .._eviction import pick_victim
 from .._stats import Metrics
-from .._store import Store
+from .._store import Entry, Store
 from ..exceptions import ConflictError
 from ._generations import Generations
 from ._negatives import Negatives
@@ -58,8 +58,13 @@ class DefaultTTL(enum.Enum):
     DEFAULT_TTL = "default_ttl"
 
 
-DEFAULT_TTL = DefaultTTL.DEFAULT_TTL
+DEFAULT_TTL: Final = DefaultTTL.DEFAULT_TTL
 """Sentinel for "use the pool's default ttl" (distinct from ``None``, "never expires")."""
+
+
+# Final: compiled, these are C statics instead of module-dict and class-attribute lookups
+_REJECT: Final = OnConflict.REJECT
+_UPDATE: Final = OnConflict.UPDATE
 
 
 class CommitResult:
@@ -131,14 +136,19 @@ class CommitPath(Generic[T]):
     here."""
 
     config: PunnuConfig
+    # copies of config fields the insert path reads (the config is frozen)
+    capacity: int
+    default_ttl: float | None
+    policy: OnConflict
     type_name: str
     lock: threading.RLock
     clock: Callable[[], float]
     store: Store
-    map: dict[Hashable, Any]
+    map: dict[Hashable, Entry]
     size: int
     hub: EventHub
     epoch: itertools.count[int]
+    stamp: Callable[[], int]  # epoch.__next__ (compiled, next() would look the builtin up)
     write_epochs: int
     evictions: dict[EventReason, int]
     metrics: Metrics
@@ -149,7 +159,7 @@ class CommitPath(Generic[T]):
 
     def next_epoch(self) -> int:
         self.write_epochs += 1
-        return next(self.epoch)
+        return self.stamp()
 
     def deadline(self, now: float, seconds: float | None) -> float | None:
         """:func:`deadline_at` with the pool's ``ttl_jitter``: ``seconds`` times a uniform
@@ -180,8 +190,16 @@ class CommitPath(Generic[T]):
         sweep: bool = False,
         hints: dict[Hashable, tuple[float | None, int]] | None = None,
         precheck: Callable[[float], None] | None = None,
+        ordered: bool = False,
+        keep_stored: bool = True,
     ) -> CommitResult:
-        """The single write path; see the module docstring."""
+        """The single write path; see the module docstring.
+
+        ``ordered=True`` promises that ``upserts`` is a list of distinct ids in ascending order
+        (what :func:`sassi._batch.normalize` returns): it is used as it is, not copied and sorted.
+        ``keep_stored=False``: leave ``CommitResult.stored`` empty (a caller that never reads
+        it, such as ``apply_delta``, saves a dict of every upsert).
+        """
         if (
             type(upserts) is tuple
             and len(upserts) == 1
@@ -197,13 +215,19 @@ class CommitPath(Generic[T]):
         result = CommitResult()
         with self.lock:
             now = self.clock()
-            pending: dict[Hashable, T] = {}
-            for key, value in upserts:
-                pending.pop(key, None)
-                pending[key] = value
-            ordered = list(pending.items()) if len(pending) < 2 else sorted_by_id(pending.items())
+            pending: dict[Hashable, T] | None = None  # only built when removals need it
+            if ordered and isinstance(upserts, list):
+                ordered_upserts: list[tuple[Hashable, T]] = upserts
+            else:
+                pending = {}
+                for key, value in upserts:
+                    pending.pop(key, None)
+                    pending[key] = value
+                ordered_upserts = (
+                    list(pending.items()) if len(pending) < 2 else sorted_by_id(pending.items())
+                )
             if conflict is Conflict.RAISE and policy is OnConflict.REJECT:
-                for key, _ in ordered:
+                for key, _ in ordered_upserts:
                     entry = entries.get(key)
                     if entry is not None and (entry.deadline is None or entry.deadline > now):
                         raise ConflictError(
@@ -214,14 +238,18 @@ class CommitPath(Generic[T]):
 
             removal_events: list[Event] = []
             removal_ids = list(removals)
+            if pending is None and (removal_ids or replace_all):
+                pending = dict(ordered_upserts)
             if replace_all:
-                removal_ids.extend(k for k in store.keys if k not in pending)
+                keep = pending if pending is not None else {}
+                removal_ids.extend(k for k in store.keys if k not in keep)
             if self.generations:  # a fetch racing these removals must not write back
                 self.generations.removed(removal_ids)
             if self.negatives:  # ids written or removed are no longer "not found"
-                self.negatives.forget_all(itertools.chain(pending, removal_ids))
+                written_ids = (key for key, _ in ordered_upserts)
+                self.negatives.forget_all(itertools.chain(written_ids, removal_ids))
             for key in removal_ids:
-                if key in pending:
+                if pending is not None and key in pending:
                     continue
                 entry = store.remove(key)
                 if entry is not None and (entry.deadline is None or entry.deadline > now):
@@ -234,42 +262,56 @@ class CommitPath(Generic[T]):
 
             prior: dict[Hashable, Any] = {}  # id -> the live value this commit replaced
             survivors: dict[Hashable, Any] = {}  # id -> value written (evictions remove)
+            # Without a subscriber and with room for every upsert, no event and no eviction
+            # needs the survivors by id: count them instead (bulk loads into a pool).
+            track = self.hub.active or len(entries) + len(ordered_upserts) > config.capacity
+            written = replaced = 0
             epoch_base = 0
             if hints:
                 epoch_base = self.reserve_epochs(1 + max(rank for _, rank in hints.values()))
-            epoch = self.reserve_epochs(len(ordered)) if ordered else 0
+            epoch = self.reserve_epochs(len(ordered_upserts)) if ordered_upserts else 0
             default_deadline = deadline_at(now, seconds)
             jitter = config.ttl_jitter and seconds is not None
             stored = result.stored
-            put = store.put
-            for key, value in ordered:
+            for key, value in ordered_upserts:
                 entry = entries.get(key)
                 if entry is not None and (entry.deadline is None or entry.deadline > now):
                     old = entry.value
                     if conflict is Conflict.KEEP or (
                         policy is OnConflict.REJECT and conflict is not Conflict.REPLACE
                     ):
-                        stored[key] = old
+                        if keep_stored:
+                            stored[key] = old
                         continue
-                    prior[key] = old
+                    if track:
+                        prior[key] = old
+                    replaced += 1
                 hint = hints.get(key) if hints else None
                 if hint is None:
                     deadline = self.deadline(now, seconds) if jitter else default_deadline
-                    put(key, value, epoch, deadline)
+                    store.put_over(key, value, epoch, deadline, entry)
                     epoch += 1
                 else:
-                    put(key, value, epoch_base + hint[1], deadline_at(now, hint[0]))
-                stored[key] = value
-                survivors[key] = value
+                    hinted = deadline_at(now, hint[0])
+                    store.put_over(key, value, epoch_base + hint[1], hinted, entry)
+                if keep_stored:
+                    stored[key] = value
+                if track:
+                    survivors[key] = value
+                written += 1
 
             lru_events: list[Event] = []
-            if len(entries) > config.capacity:
-                protected = ordered[0][0] if protect and len(ordered) == 1 else None
-                self._evict(now, protected, survivors, prior, lru_events)
-
-            result.applied = len(survivors)
-            result.updated = sum(1 for k in survivors if k in prior) if prior else 0
-            result.inserted = result.applied - result.updated
+            if track:
+                if len(entries) > config.capacity:
+                    protected = (
+                        ordered_upserts[0][0] if protect and len(ordered_upserts) == 1 else None
+                    )
+                    self._evict(now, protected, survivors, prior, lru_events)
+                written = len(survivors)
+                replaced = sum(1 for k in survivors if k in prior) if prior else 0
+            result.applied = written
+            result.updated = replaced
+            result.inserted = written - replaced
             result.lru_evictions = len(lru_events)
             events = result.events
             events.extend(removal_events)
@@ -283,7 +325,7 @@ class CommitPath(Generic[T]):
                 else:
                     events.extend(map(Inserted, survivors.values()))
             self._publish(events)
-        self._after_commit(events, bool(events or survivors))
+        self._after_commit(events, bool(events) or written > 0)
         return result
 
     def commit_one(
@@ -347,6 +389,61 @@ class CommitPath(Generic[T]):
             self._publish(events)
         self._after_commit(events, True)
         return result
+
+    def insert_one(self, key: Hashable, value: T, ttl: float | DefaultTTL | None) -> None:
+        """``commit_one((key, value), Conflict.RAISE, ttl, True, None)`` without building a
+        :class:`CommitResult`: the plain ``insert`` path.
+
+        The clock is read only when a deadline is involved (a ttl, or timed residents) or the
+        write overflows the capacity; the result is the same as reading it first. The lock is
+        taken with ``acquire``/``release`` (cheaper than ``with`` on this path, compiled or not).
+        """
+        policy = self.policy
+        seconds = self.default_ttl if ttl is DEFAULT_TTL else ttl
+        store = self.store
+        entries = store.map
+        lock = self.lock
+        lock.acquire()
+        try:
+            timed = seconds is not None or store.timed > 0
+            now = self.clock() if timed else 0.0
+            entry = entries.get(key)
+            old: Any = None
+            updated = False
+            if entry is not None:
+                deadline = entry.deadline
+                if deadline is None or deadline > now:
+                    if policy is _REJECT:
+                        raise ConflictError(
+                            f"{self.type_name} id {key!r} is already cached (OnConflict.REJECT)"
+                        )
+                    old = entry.value
+                    updated = True
+            if self.negatives:  # a written id is no longer "not found" (negative_ttl)
+                self.negatives.forget(key)
+            self.write_epochs += 1
+            if seconds is None:
+                deadline_of_value = None
+            elif self.config.ttl_jitter:
+                deadline_of_value = self.deadline(now, seconds)
+            else:
+                deadline_of_value = deadline_at(now, seconds)
+            store.put_over(key, value, self.stamp(), deadline_of_value, entry)
+            events: list[Event] = []
+            if len(entries) > self.capacity:
+                if not timed:
+                    now = self.clock()
+                prior = {key: old} if updated else {}
+                self._evict(now, key, {key: value}, prior, events)  # never evicts key itself
+            if self.hub.active:  # nobody listening: skip building the event
+                if updated and policy is _UPDATE:
+                    events.append(Updated(old, value))
+                else:
+                    events.append(Inserted(value))
+            self._publish(events)
+        finally:
+            lock.release()
+        self._after_commit(events, True)
 
     def drop_unchanged(
         self, upserts: list[tuple[Hashable, T]]

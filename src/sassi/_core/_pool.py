@@ -14,18 +14,19 @@ import itertools
 import random
 import threading
 from collections.abc import Callable, Coroutine, Hashable
+from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
 from .._clock import monotonic
-from .._config import CacheTier, EventReason, PunnuConfig
+from .._config import CacheTier, EventReason, PunnuConfig, positive_seconds
 from .._events import EventHub, Subscription
 from .._index import IndexSet
 from .._model import ModelInfo, check_portable
 from .._reservations import Reservations
 from .._stats import Metrics, PunnuStats
-from .._store import Store
-from ._checks import id_check
-from ._commit import CommitPath, Tally
+from .._store import Entry, Store
+from ._checks import exact_id_type, id_check, never_none_fields
+from ._commit import DEFAULT_TTL, CommitPath, DefaultTTL, Tally
 from ._generations import Generations
 from ._negatives import Negatives
 
@@ -46,12 +47,15 @@ class PoolCore(CommitPath[T], Generic[T]):
 
     __slots__ = (
         "_id_check",
+        "_id_type",
         "backend_errors",
         "background",
+        "capacity",
         "checks",
         "clock",
         "coalesced",
         "config",
+        "default_ttl",
         "epoch",
         "evictions",
         "fetch_errors",
@@ -69,9 +73,12 @@ class PoolCore(CommitPath[T], Generic[T]):
         "model",
         "negative_hits",
         "negatives",
+        "never_none",
+        "policy",
         "reservations",
         "rng",
         "size",
+        "stamp",
         "store",
         "type_name",
         "write_epochs",
@@ -89,17 +96,22 @@ class PoolCore(CommitPath[T], Generic[T]):
         self.info = info
         self.type_name: str = info.type_name
         self.config = config
+        self.capacity = config.capacity
+        self.default_ttl = config.ttl
+        self.policy = config.on_conflict
         self.id_of: Callable[[Any], Hashable] = info.get_id
         self.clock: Callable[[], float] = clock if clock is not None else monotonic
         self.lock = threading.RLock()
         self.store = Store()
         self.map = self.store.map
         self.size = 0
-        self.indexes = IndexSet(config.indexes)  # secondary indexes (sassi._index)
+        # secondary indexes (sassi._index); terms on the id field use the map itself
+        self.indexes = IndexSet(config.indexes, id_field=info.id_field)
         if self.indexes:
             self.store.observers.append(self.indexes)
         self.hub = EventHub(config.event_capacity)
         self.epoch = itertools.count(1)
+        self.stamp = self.epoch.__next__
         self.write_epochs = 0
         self.misses = Tally()
         self.fetches = Tally()
@@ -127,6 +139,8 @@ class PoolCore(CommitPath[T], Generic[T]):
         if info.wire_portable:  # cacheable(wire_portable=True): no NaN or infinities
             self.checks.append(functools.partial(check_portable, info))
         self._id_check = id_check(info)
+        self._id_type = exact_id_type(info)  # ids of exactly this class skip _id_check
+        self.never_none = never_none_fields(info)  # scans skip their None guards
 
     # reads ------------------------------------------------------------------------------------
 
@@ -136,7 +150,7 @@ class PoolCore(CommitPath[T], Generic[T]):
         if entry is not None:
             deadline = entry.deadline
             if deadline is None or deadline > self.clock():
-                entry.epoch = next(self.epoch)
+                entry.epoch = self.stamp()
                 if self.metrics_on:
                     self.metrics.hit(CacheTier.L1)
                 return entry.value  # type: ignore[no-any-return]
@@ -148,25 +162,45 @@ class PoolCore(CommitPath[T], Generic[T]):
     def fast_get(self) -> Callable[[Hashable], T | None]:
         """:meth:`get` as a closure over locals, for pools without metrics: the hit path is one
         dict lookup, a deadline check (skipped when the entry has none) and an epoch store."""
-        lookup = self.map.get
-        stamp = self.epoch.__next__
+        entries: dict[Hashable, Entry] = self.map
+        # the bound __next__: compiled, next(count) would look the builtin up on every call
+        stamp = self.stamp
         clock = self.clock
-        expired = self.expired_read
-        miss = self.miss
+        core = self
 
         def get(id: Hashable, /) -> T | None:
-            entry = lookup(id)
+            entry = entries.get(id)
             if entry is not None:
                 deadline = entry.deadline
                 if deadline is None or deadline > clock():
                     entry.epoch = stamp()
                     return entry.value  # type: ignore[no-any-return]
-                expired()
+                core.expired_read()
                 return None
-            miss()
+            core.miss()
             return None
 
         return get
+
+    def insert(self, value: T, ttl: float | timedelta | None = None) -> T:
+        """``Punnu.insert`` for a pool without a backend: check, then one commit."""
+        key = self.checked_id(value)
+        self.insert_one(key, value, DEFAULT_TTL if ttl is None else positive_seconds(ttl, "ttl"))
+        return value
+
+    def fast_insert(self) -> Callable[..., T]:
+        """:meth:`insert` as a closure with ``Punnu.insert``'s signature (no backend)."""
+        core = self
+
+        def insert(value: T, *, ttl: float | timedelta | None = None) -> T:
+            key = core.checked_id(value)
+            seconds: float | DefaultTTL = (
+                DEFAULT_TTL if ttl is None else positive_seconds(ttl, "ttl")
+            )
+            core.insert_one(key, value, seconds)
+            return value
+
+        return insert
 
     def peek(self, id: Hashable) -> T | None:
         """The live value under ``id`` without touching recency or counters."""
@@ -223,10 +257,11 @@ class PoolCore(CommitPath[T], Generic[T]):
             raise TypeError(
                 f"this pool holds {self.model.__qualname__} values, got {type(value).__qualname__}"
             )
-        for check in self.checks:
-            check(value)
+        if self.checks:
+            for check in self.checks:
+                check(value)
         key = self.id_of(value)
-        if self._id_check is not None:
+        if self._id_check is not None and type(key) is not self._id_type:
             self._id_check(key)
         return key
 

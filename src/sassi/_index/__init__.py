@@ -39,6 +39,7 @@ Internal API (how the pool uses this package; see ``Punnu.__init__`` / ``_scope_
     Per pool override of :data:`SELECTIVITY_LIMIT` (tests set ``1.0``: index whenever possible).
 """
 
+from ._composite import CompositeIndex as CompositeIndex
 from ._field import INDEXABLE_OPS as INDEXABLE_OPS
 from ._field import FieldIndex as FieldIndex
 from ._order import LOOSE as LOOSE
@@ -49,11 +50,12 @@ from ._order import classify as classify
 from ._plan import INTERSECT_LIMIT as INTERSECT_LIMIT
 from ._plan import SELECTIVITY_LIMIT as SELECTIVITY_LIMIT
 from ._plan import SMALL_POOL as SMALL_POOL
-from ._plan import IndexSet as IndexSet
 from ._plan import Plan as Plan
 from ._plan import conjuncts as conjuncts
 from ._plan import leading_predicates as leading_predicates
 from ._plan import plan as plan
+from ._set import IndexSet as IndexSet
+from ._set import IndexSpec as IndexSpec
 
 __all__ = [
     "INDEXABLE_OPS",
@@ -63,8 +65,10 @@ __all__ = [
     "SELECTIVITY_LIMIT",
     "SMALL_POOL",
     "UNORDERED",
+    "CompositeIndex",
     "FieldIndex",
     "IndexSet",
+    "IndexSpec",
     "Plan",
     "SortedKeys",
     "classify",

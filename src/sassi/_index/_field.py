@@ -17,7 +17,7 @@ from ._order import (
     families_compatible,
 )
 
-__all__ = ["HASH_OPS", "INDEXABLE_OPS", "RANGE_OPS", "FieldIndex"]
+__all__ = ["HASH_OPS", "INDEXABLE_OPS", "NO_VALUE", "RANGE_OPS", "FieldIndex", "hash_keys"]
 
 HASH_OPS: Final = frozenset({LookupOp.EQ, LookupOp.IN, LookupOp.IS_NULL})
 RANGE_OPS: Final = frozenset({LookupOp.LT, LookupOp.LE, LookupOp.GT, LookupOp.GE, LookupOp.BETWEEN})
@@ -25,6 +25,7 @@ INDEXABLE_OPS: Final = HASH_OPS | RANGE_OPS
 
 _UNBOUNDED: Final = object()
 _NO_VALUE: Final[Any] = object()  # the id's value is loose (or its attribute raised)
+NO_VALUE: Final[Any] = _NO_VALUE
 _ABSENT: Final = object()  # the id is not indexed
 
 Bucket = Any
@@ -75,19 +76,35 @@ class FieldIndex:
 
     # -- maintenance -------------------------------------------------------------------------
 
+    def _read(self, obj: Any) -> tuple[Any, Any]:
+        """``(value, family)`` of ``obj``'s field; ``(NO_VALUE, NO_VALUE)`` when it raised."""
+        try:
+            value: Any = self._get(obj)
+        except Exception:
+            return _NO_VALUE, _NO_VALUE
+        if value is None:
+            return None, UNORDERED
+        family = FAMILY_BY_TYPE.get(type(value)) or classify(value)
+        if family is NUMBER and value != value:  # NaN floats have no place in the order
+            family = UNORDERED
+        return value, family
+
+    def key_for(self, obj: Any) -> Any:
+        """The bucket key :meth:`add` files ``obj`` under, or :data:`NO_VALUE` (a loose row)."""
+        value, family = self._read(obj)
+        return _NO_VALUE if family is LOOSE else value
+
+    def ids(self) -> set[Any]:
+        """A new set of every indexed id."""
+        return set(self._key_of)
+
+    def loose_ids(self) -> set[Any]:
+        """The ids whose value the index cannot file (always candidates). Do not modify."""
+        return self._loose
+
     def add(self, ident: Any, obj: Any) -> None:
         """Index ``obj`` under ``ident`` (replacing what ``ident`` was indexed under)."""
-        try:
-            value = self._get(obj)
-        except Exception:
-            value = family = _NO_VALUE
-        else:
-            if value is None:
-                family = UNORDERED
-            else:
-                family = FAMILY_BY_TYPE.get(type(value)) or classify(value)
-                if family is NUMBER and value != value:  # NaN floats have no place in the order
-                    family = UNORDERED
+        value, family = self._read(obj)
         previous = self._key_of.get(ident, _ABSENT)
         if previous is not _ABSENT:
             if (
@@ -196,7 +213,7 @@ class FieldIndex:
         :returns: the estimated number of candidate ids, or ``None``.
         """
         if term.op in HASH_OPS:
-            keys = self._hash_keys(term)
+            keys = hash_keys(term)
             if keys is None:
                 return None
             size = self._size
@@ -222,7 +239,7 @@ class FieldIndex:
         :returns: a superset of the matching ids, or ``None`` when the index cannot answer.
         """
         if term.op in HASH_OPS:
-            keys = self._hash_keys(term)
+            keys = hash_keys(term)
             if keys is None:
                 return None
             out = set(self._loose)
@@ -257,7 +274,7 @@ class FieldIndex:
         """
         if term.op not in HASH_OPS:
             return None
-        keys = self._hash_keys(term)
+        keys = hash_keys(term)
         if keys is None:
             return None
         out = candidates & self._loose
@@ -271,29 +288,6 @@ class FieldIndex:
             elif bucket in candidates:
                 out.add(bucket)
         return out
-
-    def _hash_keys(self, term: FieldPredicate) -> Sequence[Any] | None:
-        """The bucket keys to read for an ``EQ``/``IN``/``IS_NULL`` term, or ``None``."""
-        op = term.op
-        if op is LookupOp.IS_NULL:
-            return () if term.present else (None,)
-        operands: Sequence[Any]
-        if op is LookupOp.EQ:
-            operands = (term.value,)
-        elif isinstance(term.value, tuple):
-            operands = term.value
-        else:
-            return None
-        keys: list[Any] = []
-        for operand in operands:
-            if operand is None:
-                if not term.present:
-                    keys.append(None)
-                continue
-            if classify(operand) is LOOSE:
-                return None
-            keys.append(operand)
-        return keys
 
     def _range_spec(self, term: FieldPredicate) -> tuple[str, Any, Any, bool, bool, bool] | None:
         """(family, low, high, low_inclusive, high_inclusive, include_none), or ``None``."""
@@ -324,6 +318,31 @@ class FieldIndex:
         if op is LookupOp.GE:
             return family, value, _UNBOUNDED, True, False, False
         return None
+
+
+def hash_keys(term: FieldPredicate) -> Sequence[Any] | None:
+    """The bucket keys to read for an ``EQ``/``IN``/``IS_NULL`` term, or ``None`` (decline: an
+    operand whose ``==``/``hash`` an index cannot trust)."""
+    op = term.op
+    if op is LookupOp.IS_NULL:
+        return () if term.present else (None,)
+    operands: Sequence[Any]
+    if op is LookupOp.EQ:
+        operands = (term.value,)
+    elif op is LookupOp.IN and isinstance(term.value, tuple):
+        operands = term.value
+    else:
+        return None
+    keys: list[Any] = []
+    for operand in operands:
+        if operand is None:
+            if not term.present:
+                keys.append(None)
+            continue
+        if classify(operand) is LOOSE:
+            return None
+        keys.append(operand)
+    return keys
 
 
 def _collect(buckets: dict[Any, Bucket], keys: Iterable[Any], out: set[Any]) -> None:

@@ -1,20 +1,20 @@
-"""``IndexSet`` (a pool's indexes, its store observer) and the planner that picks an index."""
+"""The planner: which index (or the pool's id map, or a scan) answers a scope's predicates."""
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
-from .._store import Store
-from ..predicate import And, Const, FieldPredicate, Predicate
-from ._field import HASH_OPS, INDEXABLE_OPS, FieldIndex
+from ..predicate import And, Const, FieldPredicate, LookupOp, Predicate
+from ._composite import CompositeIndex
+from ._field import HASH_OPS, INDEXABLE_OPS, FieldIndex, hash_keys
 
 __all__ = [
     "INTERSECT_LIMIT",
     "SELECTIVITY_LIMIT",
     "SMALL_POOL",
-    "IndexSet",
+    "Indexes",
     "Plan",
     "conjuncts",
     "leading_predicates",
@@ -39,98 +39,6 @@ SMALL_POOL: Final = 512
 INTERSECT_LIMIT: Final = 0.25
 
 
-class IndexSet:
-    """The secondary indexes of one pool: the observer its store calls on every mutation.
-
-    Not thread-safe by itself: the store calls it under its write lock, and the planner must run
-    under the same lock (or on a state that does not change meanwhile).
-
-    :param fields: the field names to index (duplicates are ignored).
-    :param selectivity_limit: use an index only when its estimate is at most this fraction of
-        the residents (``1.0``: whenever one applies).
-    """
-
-    __slots__ = ("_indexes", "selectivity_limit")
-
-    def __init__(self, fields: Iterable[str], selectivity_limit: float = SELECTIVITY_LIMIT) -> None:
-        self._indexes: dict[str, FieldIndex] = {name: FieldIndex(name) for name in fields}
-        self.selectivity_limit = selectivity_limit
-
-    def __bool__(self) -> bool:
-        return bool(self._indexes)
-
-    def __contains__(self, field: object) -> bool:
-        return field in self._indexes
-
-    @property
-    def fields(self) -> tuple[str, ...]:
-        """The indexed field names, in declaration order."""
-        return tuple(self._indexes)
-
-    @property
-    def indexes(self) -> Mapping[str, FieldIndex]:
-        """Field name -> :class:`FieldIndex`."""
-        return self._indexes
-
-    def on_put(self, ident: Hashable, old: object, new: object) -> None:
-        """A value was stored under ``ident`` (``old`` is the previous resident or ``None``)."""
-        for index in self._indexes.values():
-            index.add(ident, new)
-
-    def on_remove(self, ident: Hashable, old: object) -> None:
-        """The resident under ``ident`` was removed."""
-        for index in self._indexes.values():
-            index.discard(ident)
-
-    def on_clear(self) -> None:
-        """Every resident was removed at once."""
-        for index in self._indexes.values():
-            index.clear()
-
-    # -- the pool's side: scopes ---------------------------------------------------------------
-
-    def plan_ops(self, store: Store, ops: Sequence[Any]) -> Plan:
-        """Plan the leading ``where`` ops of a scope (call under the pool's write lock).
-
-        :param store: the pool's store.
-        :param ops: the scope's ``MemQ`` ops, in order.
-        :returns: the :class:`Plan` (a scan plan when there is no leading ``where``).
-        """
-        predicates = leading_predicates(ops)
-        total = len(store)
-        if not predicates:
-            return Plan(None, None, None, And(()), total, reason="no-where")
-        return plan(predicates, self, total, selectivity_limit=self.selectivity_limit)
-
-    def source(self, store: Store, ops: Sequence[Any], now: float) -> list[Any] | None:
-        """The values a scope starts from when an index applies, else ``None`` (snapshot all).
-
-        Call under the pool's write lock. The result holds every unexpired candidate in the
-        order of the store's dense ``values`` list (the order ``Store.snapshot`` uses when
-        nothing is expired); the scope still runs all its ops (the leading ``where`` ops
-        re-check every candidate), so it yields exactly the values a scan yields.
-
-        :param store: the pool's store.
-        :param ops: the scope's ``MemQ`` ops, in order.
-        :param now: the pool clock's current reading.
-        :returns: the candidate values, or ``None`` when the scope should scan.
-        """
-        candidates = self.plan_ops(store, ops).candidates
-        if candidates is None:
-            return None
-        entries = store.map
-        rows: list[tuple[int, Any]] = []
-        append = rows.append
-        for ident in candidates:
-            entry = entries.get(ident)
-            if entry is not None:
-                deadline = entry.deadline
-                if deadline is None or deadline > now:
-                    append((entry.pos, entry.value))
-        rows.sort()  # positions are unique, so values are never compared
-        return [value for _, value in rows]
-
-
 def leading_predicates(ops: Sequence[Any]) -> list[Predicate]:
     """The predicates of the ``where`` ops a scope starts with (later ones are never hoisted).
 
@@ -149,20 +57,24 @@ def leading_predicates(ops: Sequence[Any]) -> list[Predicate]:
 class Plan:
     """How a scope's leading predicates will be answered.
 
-    :param index: the indexed field used, or ``None`` for a scan.
-    :param term: the leaf the index answered (or judged not selective enough), or ``None``.
+    :param index: what answered: a field name, a tuple of field names (a composite index), the
+        id field (``reason == "id"``: the pool's own map), or ``None`` for a scan.
+    :param term: the leaf the index answered (or judged not selective enough), or ``None``; for
+        a composite index, its first term.
     :param candidates: ids that may match (a superset), or ``None`` for a scan.
     :param residual: the predicate to run over the candidates (or every resident when
-        scanning): the whole conjunction, the indexed term included, so results equal a scan.
+        scanning): the whole conjunction, the indexed terms included, so results equal a scan.
     :param total: the number of residents a scan would visit.
     :param estimate: the chosen term's estimated candidate count (``-1`` when none).
     :param reason: why the plan scans (``"no-where" "no-indexes" "no-term" "not-selective"
-        "declined"``), ``"false"`` for a ``FALSE`` conjunct, ``"index"`` otherwise.
+        "declined"``), ``"false"`` for a ``FALSE`` conjunct, ``"id"`` for the pool's map,
+        ``"index"`` otherwise.
     :param also: further ``==``/``in_``/``is_null`` terms whose index lookups were intersected
         with the first one's candidates.
+    :param used: every term the chosen index answered (several for a composite index).
     """
 
-    index: str | None
+    index: str | tuple[str, ...] | None
     term: FieldPredicate | None
     candidates: set[Any] | None
     residual: Predicate
@@ -170,26 +82,34 @@ class Plan:
     estimate: int = -1
     reason: str = "index"
     also: tuple[FieldPredicate, ...] = ()
+    used: tuple[FieldPredicate, ...] = ()
 
     @property
     def explain(self) -> str:
         """One human-readable line naming the index used, or why the query scans."""
         total = self.total
         reason = self.reason
-        if reason == "index" and self.term is not None and self.candidates is not None:
+        terms = " & ".join(_describe(t) for t in self.used or (self.term,) if t is not None)
+        if reason in ("index", "id") and self.term is not None and self.candidates is not None:
             joined = "".join(
                 f", intersected with index {t.field!r} for {_describe(t)}" for t in self.also
             )
+            what = (
+                f"id field {self.index!r} (the pool's map)"
+                if reason == "id"
+                else f"index {self.index!r}"
+            )
             return (
-                f"index {self.index!r} for {_describe(self.term)}{joined}: "
+                f"{what} for {terms}{joined}: "
                 f"{len(self.candidates)} candidates of {total} residents"
             )
         if reason == "false":
             return "empty: the conjunction contains FALSE"
         if reason == "not-selective" and self.term is not None:
+            name = self.index if isinstance(self.index, tuple) else self.term.field
             return (
-                f"scan {total} residents: index {self.term.field!r} not selective enough for "
-                f"{_describe(self.term)} (~{self.estimate} candidates)"
+                f"scan {total} residents: index {name!r} not selective enough for "
+                f"{terms} (~{self.estimate} candidates)"
             )
         why = {
             "no-where": "no leading where",
@@ -223,72 +143,189 @@ def conjuncts(predicates: Iterable[Predicate]) -> list[Predicate]:
     return out
 
 
+class Indexes(Protocol):
+    """What :func:`plan` reads from an :class:`~sassi._index.IndexSet`."""
+
+    @property
+    def indexes(self) -> Mapping[str, FieldIndex]: ...
+
+    @property
+    def composites(self) -> Mapping[tuple[str, ...], CompositeIndex]: ...
+
+
+class _Choice:
+    """One way to get candidates: an estimate now, the lookup only if chosen."""
+
+    __slots__ = ("estimate", "lookup", "name", "reason", "terms")
+
+    def __init__(
+        self,
+        name: str | tuple[str, ...],
+        terms: tuple[FieldPredicate, ...],
+        estimate: int,
+        lookup: Callable[[], set[Any] | None],
+        reason: str = "index",
+    ) -> None:
+        self.name = name
+        self.terms = terms
+        self.estimate = estimate
+        self.lookup = lookup
+        self.reason = reason
+
+    @property
+    def hashed(self) -> bool:
+        """Whether every term is an ``==``/``in_``/``is_null`` (cheap to materialise)."""
+        return all(t.op in HASH_OPS for t in self.terms)
+
+
+def _id_choice(
+    terms: list[FieldPredicate], ids: Mapping[Hashable, Any], id_field: str
+) -> _Choice | None:
+    """``F.id == k`` / ``F.id.in_(ks)``: the ids among the operands that are resident."""
+    best: _Choice | None = None
+    for term in terms:
+        if term.field != id_field or term.op not in (LookupOp.EQ, LookupOp.IN):
+            continue
+        keys = hash_keys(term)
+        if keys is None:
+            continue
+        try:
+            found = {k for k in keys if k in ids}
+        except TypeError:  # an operand a dict cannot hash: the predicate decides
+            continue
+        if best is None or len(found) < best.estimate:
+            best = _Choice(id_field, (term,), len(found), found.copy, "id")
+    return best
+
+
+def _choices(
+    terms: list[Predicate],
+    by_field: Mapping[str, FieldIndex],
+    composites: Mapping[tuple[str, ...], CompositeIndex],
+    ids: Mapping[Hashable, Any] | None,
+    id_field: str | None,
+) -> list[_Choice]:
+    """Every index (and the id map) that can answer some top-level term, with estimates."""
+    leaves = [t for t in terms if isinstance(t, FieldPredicate) and t.op in INDEXABLE_OPS]
+    out: list[_Choice] = []
+    if ids is not None and id_field is not None:
+        by_id = _id_choice(leaves, ids, id_field)
+        if by_id is not None:
+            out.append(by_id)
+    for leaf in leaves:
+        index = by_field.get(leaf.field)
+        if index is None:
+            continue
+        estimate = index.estimate(leaf)
+        if estimate is not None:
+            out.append(_Choice(index.field, (leaf,), estimate, _bind(index.lookup, leaf)))
+    if composites:
+        grouped: dict[str, list[FieldPredicate]] = {}
+        for leaf in leaves:
+            grouped.setdefault(leaf.field, []).append(leaf)
+        for fields, composite in composites.items():
+            used = composite.match(grouped)
+            if used is None:
+                continue
+            estimate = composite.estimate(used)
+            if estimate is not None:
+                out.append(_Choice(fields, tuple(used), estimate, _bind(composite.lookup, used)))
+    return out
+
+
+def _bind(fn: Callable[[Any], set[Any] | None], arg: Any) -> Callable[[], set[Any] | None]:
+    return lambda: fn(arg)
+
+
 def plan(
     predicates: Sequence[Predicate],
-    indexes: IndexSet | Mapping[str, FieldIndex],
+    indexes: Indexes | Mapping[str, FieldIndex],
     total: int,
     *,
     selectivity_limit: float = SELECTIVITY_LIMIT,
+    ids: Mapping[Hashable, Any] | None = None,
+    id_field: str | None = None,
 ) -> Plan:
-    """Choose an index (or a scan) for the conjunction of ``predicates``.
+    """Choose an index, the pool's id map, or a scan for the conjunction of ``predicates``.
 
-    Every top-level leaf on an indexed field with an indexable op (``== in_ is_null < <= > >=
-    between``) is estimated. The smallest estimate wins when ``total`` is at most
+    Candidates come from: ``==``/``in_`` leaves on the id field (with ``ids``, the pool's map:
+    no declared index needed); composite indexes (equality on leading fields, then equality or
+    a range on the next one); every top-level leaf on an indexed field with an indexable op
+    (``== in_ is_null < <= > >= between``). The smallest estimate wins when ``total`` is at most
     :data:`SMALL_POOL`, when it is at most ``selectivity_limit`` of ``total``, or when it is an
-    ``==``/``in_``/``is_null`` leaf of at most :data:`INTERSECT_LIMIT` of ``total`` and all
-    equality leaves together are expected to be that selective. Every other equality leaf then
-    narrows the candidates (:meth:`FieldIndex.restrict`). A top-level ``FALSE`` yields no
-    candidates at all.
+    all-equality choice of at most :data:`INTERSECT_LIMIT` of ``total`` and all equality leaves
+    together are expected to be that selective. Every other equality leaf on a single-field
+    index then narrows the candidates (:meth:`FieldIndex.restrict`, smallest first). A
+    top-level ``FALSE`` yields no candidates at all.
 
     :param predicates: the scope's leading predicates (ANDed).
-    :param indexes: the pool's indexes.
+    :param indexes: the pool's indexes (an ``IndexSet``, or field name -> ``FieldIndex``).
     :param total: the number of residents (what a scan would visit).
     :param selectivity_limit: the largest candidate fraction for which an index beats a scan.
+    :param ids: the pool's map (id -> entry), for terms on ``id_field``.
+    :param id_field: the model's identity field.
     :returns: the :class:`Plan`; its ``residual`` is the whole conjunction.
     """
     terms = conjuncts(predicates)
     residual: Predicate = terms[0] if len(terms) == 1 else And(tuple(terms))
-    by_field = indexes.indexes if isinstance(indexes, IndexSet) else indexes
+    if isinstance(indexes, Mapping):
+        by_field: Mapping[str, FieldIndex] = indexes
+        composites: Mapping[tuple[str, ...], CompositeIndex] = {}
+    else:
+        by_field, composites = indexes.indexes, indexes.composites
     if any(isinstance(t, Const) and not t.value for t in terms):
         return Plan(None, None, set(), residual, total, 0, "false")
-    ranked: list[tuple[int, FieldPredicate, FieldIndex]] = []
-    for term in terms:
-        if not isinstance(term, FieldPredicate) or term.op not in INDEXABLE_OPS:
-            continue
-        index = by_field.get(term.field)
-        if index is None:
-            continue
-        estimate = index.estimate(term)
-        if estimate is not None:
-            ranked.append((estimate, term, index))
+    ranked = _choices(terms, by_field, composites, ids, id_field)
     if not ranked:
-        reason = "no-term" if by_field else "no-indexes"
+        reason = "no-term" if by_field or composites else "no-indexes"
         return Plan(None, None, None, residual, total, reason=reason)
-    ranked.sort(key=_estimate_of)  # stable: ties keep the order written
-    estimate, term, index = ranked[0]
-    # Other hash terms narrow the candidates with C-level set intersections.
-    cheap = [r for r in ranked[1:] if r[1].op in HASH_OPS]
+    ranked.sort(key=_estimate_of)  # stable: ties keep the order above (id, field, composite)
+    chosen = ranked[0]
+    estimate, term = chosen.estimate, chosen.terms[0]
+    # Other single-field hash terms narrow the candidates with C-level set intersections.
+    cheap = [r for r in ranked[1:] if r.reason == "index" and isinstance(r.name, str) and r.hashed]
+    cheap = [r for r in cheap if r.terms[0] not in chosen.terms]
     limit = float("inf") if total <= SMALL_POOL else total * selectivity_limit
     if estimate > limit:
         # Independent terms may still intersect down to few candidates.
         combined = float(estimate)
-        for other, _, _ in cheap:
-            combined *= other / max(total, 1)
-        if term.op not in HASH_OPS or estimate > total * INTERSECT_LIMIT or combined > limit:
-            return Plan(None, term, None, residual, total, estimate, "not-selective")
-    candidates = index.lookup(term)
+        for other in cheap:
+            combined *= other.estimate / max(total, 1)
+        if not chosen.hashed or estimate > total * INTERSECT_LIMIT or combined > limit:
+            return Plan(
+                chosen.name if len(chosen.terms) > 1 else None,
+                term,
+                None,
+                residual,
+                total,
+                estimate,
+                "not-selective",
+                used=chosen.terms if len(chosen.terms) > 1 else (),
+            )
+    candidates = chosen.lookup()
     if candidates is None:  # estimate and lookup agree on declining; kept for safety
         return Plan(None, term, None, residual, total, estimate, "declined")
     also: list[FieldPredicate] = []
-    for _, other_term, other_index in cheap:
+    for other in cheap:
         if not candidates:
             break
-        narrowed = other_index.restrict(other_term, candidates)
+        other_term = other.terms[0]
+        narrowed = by_field[other_term.field].restrict(other_term, candidates)
         if narrowed is not None:
             candidates = narrowed
             also.append(other_term)
-    return Plan(index.field, term, candidates, residual, total, estimate, also=tuple(also))
+    return Plan(
+        chosen.name,
+        term,
+        candidates,
+        residual,
+        total,
+        estimate,
+        chosen.reason,
+        also=tuple(also),
+        used=chosen.terms if len(chosen.terms) > 1 else (),
+    )
 
 
-def _estimate_of(ranked: tuple[int, FieldPredicate, FieldIndex]) -> int:
-    return ranked[0]
+def _estimate_of(choice: _Choice) -> int:
+    return choice.estimate

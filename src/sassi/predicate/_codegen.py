@@ -39,7 +39,7 @@ from ._json_body import JsonPredicate, JsonTest
 from ._nodes import And, Const, FieldPredicate, Not, Or, Predicate, Xor
 from ._ops import OPS, LookupOp, OpKind
 
-__all__ = ["compile_predicate", "compile_scan", "generate_source"]
+__all__ = ["compile_predicate", "compile_scan", "compile_typed_scan", "generate_source"]
 
 T = TypeVar("T")
 
@@ -94,6 +94,20 @@ _NULL_RESULT: dict[LookupOp, bool] = {
 }
 
 
+_ORDERING: dict[LookupOp, bool] = {
+    LookupOp.LT: True,
+    LookupOp.LE: True,
+    LookupOp.GT: True,
+    LookupOp.GE: True,
+}
+
+
+def _raises_on_none(*operands: Any) -> bool:
+    """Whether ordering ``None`` against each non-None operand raises ``TypeError`` (standard
+    types do; a user class might answer through a reflected method)."""
+    return all(v is None or (type(v) in _NONE_SAFE_EQ and type(v) is not bool) for v in operands)
+
+
 def _membership_set(values: tuple[Any, ...]) -> frozenset[Any] | None:
     """A frozenset with the same ``in`` meaning as ``==`` scanning, or ``None`` if unsafe."""
     kept = []
@@ -115,9 +129,17 @@ def _any_eq(x: Any, values: tuple[Any, ...]) -> bool:
 
 
 class _Generator:
-    """Turns one tree into one Python expression over ``o`` plus a namespace of constants."""
+    """Turns one tree into one Python expression over ``o`` plus a namespace of constants.
 
-    def __init__(self) -> None:
+    ``never_none``: fields whose annotation excludes ``None``. A leaf on one of them drops its
+    ``is None`` guard where the unguarded test raises ``TypeError`` on ``None`` (string lookups,
+    ordering and ``between`` against standard operand types): a value that breaks its
+    annotation then reaches the interpreter through the ``except`` fallback, so the result is
+    the same, only the common case is faster.
+    """
+
+    def __init__(self, never_none: frozenset[str] = frozenset()) -> None:
+        self.never_none = never_none
         self.namespace: dict[str, Any] = {
             "_getattr": getattr,
             "_contains": str.__contains__,
@@ -180,11 +202,12 @@ class _Generator:
                 raise TypeError(f"a JSON leaf needs a JsonPredicate body, got {v!r}")
             call = f"{self.const(_json_closure(v))}({x})"
             return f"({x} is not None and {call})" if present else call
+        typed = node.field in self.never_none
         if kind is OpKind.STRING:
             needle = fold_ascii(v) if OPS[op].case_insensitive else v  # type: ignore[arg-type]
             folded = _FOLD.format(x=x)
             test = _STRING_FUNCS[op].format(x=x, f=folded, c=self.const(needle))
-            return self._guard(x, test, False)
+            return f"({test})" if typed else self._guard(x, test, False)
         if op is LookupOp.IS_NULL:
             return "False" if present else f"({x} is None)"
         if op is LookupOp.IS_NOT_NULL:
@@ -199,6 +222,8 @@ class _Generator:
                 nonnull = f"({x} <= {self.const(high)})"
             else:
                 nonnull = f"({self.const(low)} <= {x} <= {self.const(high)})"
+            if typed and high is not None and _raises_on_none(low, high):
+                return nonnull
             return self._guard(x, nonnull, low is None and not present)
         if kind is OpKind.MEMBERSHIP:
             values: tuple[Any, ...] = v  # type: ignore[assignment]
@@ -228,6 +253,8 @@ class _Generator:
         null_result = _NULL_RESULT[op] and not present
         if op in (LookupOp.EQ, LookupOp.NE) and type(v) in _NONE_SAFE_EQ and not present:
             return nonnull  # None == v is False and None != v is True for these types
+        if node.field in self.never_none and _ORDERING.get(op) and _raises_on_none(v):
+            return nonnull  # None < v raises TypeError: the fallback decides
         return self._guard(x, nonnull, null_result)
 
 
@@ -323,16 +350,19 @@ def _json_closure(body: JsonPredicate) -> Callable[[Any], bool]:
     return run
 
 
-def generate_source(node: Predicate) -> tuple[str, dict[str, Any]]:
+def generate_source(
+    node: Predicate, never_none: frozenset[str] = frozenset()
+) -> tuple[str, dict[str, Any]]:
     """The generated module source for ``node`` and the namespace it runs in.
 
     Exposed for debugging and tests: the source defines ``predicate(o)`` and ``scan(items)``.
 
     :param node: the predicate.
+    :param never_none: fields annotated without ``None`` (see :class:`_Generator`).
     :returns: ``(source, namespace)``; the namespace holds every operand as a constant.
     :raises TypeError: for an unknown node type or op.
     """
-    gen = _Generator()
+    gen = _Generator(never_none)
     expr = gen.expr(node)
     # The rare objects on which the inline code raises (an unhashable value probed against a
     # set, incomparable values) are decided by the interpreter, which raises only where the
@@ -356,9 +386,11 @@ def generate_source(node: Predicate) -> tuple[str, dict[str, Any]]:
     return source, gen.namespace
 
 
-def _build(node: Predicate) -> tuple[Callable[[Any], bool], Callable[[Iterable[Any]], list[Any]]]:
+def _build(
+    node: Predicate, never_none: frozenset[str] = frozenset()
+) -> tuple[Callable[[Any], bool], Callable[[Iterable[Any]], list[Any]]]:
     try:
-        source, namespace = generate_source(node)
+        source, namespace = generate_source(node, never_none)
         code = compile(source, "<sassi predicate>", "exec")
         exec(code, namespace)
     except (RecursionError, SyntaxError, MemoryError):
@@ -402,3 +434,19 @@ def compile_scan(node: Predicate) -> Callable[[Iterable[T]], list[T]]:
         if getattr(node, "_compiled", None) is None:
             object.__setattr__(node, "_compiled", predicate)
     return scan
+
+
+def compile_typed_scan(
+    node: Predicate, never_none: frozenset[str]
+) -> Callable[[Iterable[T]], list[T]]:
+    """:func:`compile_scan` for a model whose ``never_none`` fields are annotated without
+    ``None``: the generated code skips their ``is None`` guards where that is safe (see
+    :class:`_Generator`). Not cached here: the caller keeps it (``MemQ`` does, per op).
+
+    :param node: the predicate.
+    :param never_none: field names whose annotation excludes ``None``.
+    :returns: the scanner (same results as :func:`compile_scan` on every input).
+    """
+    if not never_none:
+        return compile_scan(node)
+    return _build(node, never_none)[1]
