@@ -124,6 +124,8 @@ class _Runner:
             task_status.started()
             while True:
                 await anyio.sleep(interval)
+                if self.closed:  # close() ran as the sleep ended: its cancel has not landed yet
+                    break
                 await tick()
 
     def close(self) -> None:
