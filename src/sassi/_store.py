@@ -166,9 +166,7 @@ class Store:
 
     def _rebuild_heap(self) -> None:
         self.heap = [
-            (e.deadline, self._seq(), k, e)
-            for k, e in self.map.items()
-            if e.deadline is not None
+            (e.deadline, self._seq(), k, e) for k, e in self.map.items() if e.deadline is not None
         ]
         heapq.heapify(self.heap)
 
