@@ -124,15 +124,21 @@ def plot_scaling(group: Group, pure: Group | None, path: Path) -> Path:
         from matplotlib.figure import Figure
     except ImportError as exc:
         raise PlotUnavailable("--plot needs matplotlib: pip install 'sassi[plot]'") from exc
+    from ._scaling import REFERENCES
+
     series: dict[str, dict[str, list[tuple[int, float]]]] = {}
-    for build, source in (("this run", group), ("pure Python", pure)):
+    this_run = "this run" if pure is None else "compiled"
+    for build, source in ((this_run, group), ("pure Python", pure)):
         if source is None:
             continue
         for r in source.results:
             metric, _, size = r.name.partition(" @ ")
             n = int(float(size[:-1]) * (1_000_000 if size.endswith("M") else 1000))
             value = r.value if r.unit == "B" else r.value * 1e9
-            series.setdefault(metric, {}).setdefault(build, []).append((n, value))
+            line = build
+            if metric in REFERENCES:  # drawn in its sassi metric's panel
+                line, metric = f"{metric} ({build})", REFERENCES[metric]
+            series.setdefault(metric, {}).setdefault(line, []).append((n, value))
     metrics = list(series)
     cols = 4
     rows = -(-len(metrics) // cols)
@@ -142,8 +148,14 @@ def plot_scaling(group: Group, pure: Group | None, path: Path) -> Path:
         ax = axes[i // cols][i % cols]
         for build, points in series[metric].items():
             points.sort()
-            color = OTHER if build == "pure Python" else SASSI
-            ax.plot([p[0] for p in points], [p[1] for p in points], "o-", color=color, label=build)
+            reference = build not in (this_run, "pure Python")
+            color = BASELINE if reference else OTHER if build == "pure Python" else SASSI
+            style = "s--" if reference else "o-"
+            if reference and "pure Python" in build:
+                color, style = "#74c0fc", "s:"
+            ax.plot([p[0] for p in points], [p[1] for p in points], style, color=color, label=build)
+        if len(series[metric]) > 2:
+            ax.legend(fontsize=6, frameon=False)
         ax.set_xscale("log")
         ax.set_ylim(bottom=0)
         ax.set_title(metric, fontsize=9, loc="left")
@@ -153,7 +165,9 @@ def plot_scaling(group: Group, pure: Group | None, path: Path) -> Path:
     for j in range(len(metrics), rows * cols):
         axes[j // cols][j % cols].set_visible(False)
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=2, frameon=False, fontsize=8)
+    fig.legend(
+        handles[:2], labels[:2], loc="outside lower center", ncols=2, frameon=False, fontsize=8
+    )
     fig.suptitle(group.title, fontsize=11)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png")

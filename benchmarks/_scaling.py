@@ -14,13 +14,15 @@ import random
 import tracemalloc
 from collections.abc import Callable
 
+import cachetools
+
 import sassi
 
 from ._harness import Group, Settings, race
 from ._models import User, users
 from ._query import handwritten, three_terms
 
-__all__ = ["METRICS", "SCALING_TITLE", "bench_scaling", "label", "sizes"]
+__all__ = ["METRICS", "REFERENCES", "SCALING_TITLE", "bench_scaling", "label", "sizes"]
 
 SCALING_TITLE = "scaling: cost per operation at 10k, 100k, 1M residents"
 
@@ -36,7 +38,13 @@ METRICS: dict[str, tuple[str, str]] = {
     "snapshot": ("entry", "s"),
     "restore": ("entry", "s"),
     "memory": ("entry", "B"),
+    # references, drawn in the panel of the metric they compare with (REFERENCES)
+    "dict.get": ("read", "s"),
+    "cachetools LRUCache[k] = v": ("item", "s"),
 }
+
+#: reference metric -> the sassi metric whose panel shows it
+REFERENCES: dict[str, str] = {"dict.get": "get", "cachetools LRUCache[k] = v": "apply_delta"}
 
 
 def sizes(settings: Settings) -> list[int]:
@@ -104,14 +112,29 @@ def _measure(n: int, settings: Settings, group: Group) -> None:
         fresh: sassi.Punnu[User] = sassi.Punnu(User, capacity=n)
         fresh.apply_delta(sassi.Delta(items=rows))
 
+    def lru_run() -> None:
+        cache: cachetools.LRUCache[int, User] = cachetools.LRUCache(n)
+        put = cache.__setitem__
+        for u in rows:
+            put(u.id, u)
+
+    plain = {u.id: u for u in rows}
+    plain_get = plain.get
+
+    def dict_reads() -> None:
+        for key in reads:
+            plain_get(key)
+
     heavy: list[tuple[str, Callable[[], object], int]] = [
         ("insert", insert_run, n),
         ("apply_delta", delta_run, n),
+        ("cachetools LRUCache[k] = v", lru_run, n),
         ("snapshot", pool.snapshot, n),
         ("restore", lambda: target.restore(data), n),
     ]
     light: list[tuple[str, Callable[[], object], int]] = [
         ("get", reads_run, len(reads)),
+        ("dict.get", dict_reads, len(reads)),
         ("scan (3 terms)", scan_scope.collect, n),
         ("indexed query (composite)", scope.collect, max(candidates, 1)),
     ]

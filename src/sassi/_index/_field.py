@@ -19,9 +19,21 @@ from ._order import (
 
 __all__ = ["HASH_OPS", "INDEXABLE_OPS", "NO_VALUE", "RANGE_OPS", "FieldIndex", "hash_keys"]
 
-HASH_OPS: Final = frozenset({LookupOp.EQ, LookupOp.IN, LookupOp.IS_NULL})
-RANGE_OPS: Final = frozenset({LookupOp.LT, LookupOp.LE, LookupOp.GT, LookupOp.GE, LookupOp.BETWEEN})
-INDEXABLE_OPS: Final = HASH_OPS | RANGE_OPS
+# Tuples, not sets: ``op in`` a tuple tests identity first, while a set hashes the member
+# through ``Enum.__hash__``, a Python-level method (hundreds of ns per test on the query path).
+HASH_OPS: Final = (LookupOp.EQ, LookupOp.IN, LookupOp.IS_NULL)
+RANGE_OPS: Final = (LookupOp.LT, LookupOp.LE, LookupOp.GT, LookupOp.GE, LookupOp.BETWEEN)
+INDEXABLE_OPS: Final = HASH_OPS + RANGE_OPS
+
+# Final: compiled, these are C statics (an Enum member read off its class is a slow lookup)
+_EQ: Final = LookupOp.EQ
+_IN: Final = LookupOp.IN
+_IS_NULL: Final = LookupOp.IS_NULL
+_LT: Final = LookupOp.LT
+_LE: Final = LookupOp.LE
+_GT: Final = LookupOp.GT
+_GE: Final = LookupOp.GE
+_BETWEEN: Final = LookupOp.BETWEEN
 
 _UNBOUNDED: Final = object()
 _NO_VALUE: Final[Any] = object()  # the id's value is loose (or its attribute raised)
@@ -293,7 +305,7 @@ class FieldIndex:
         """(family, low, high, low_inclusive, high_inclusive, include_none), or ``None``."""
         op = term.op
         value = term.value
-        if op is LookupOp.BETWEEN:
+        if op is _BETWEEN:
             if not isinstance(value, tuple) or len(value) != 2:
                 return None
             low, high = value
@@ -309,13 +321,13 @@ class FieldIndex:
         if family in (UNORDERED, LOOSE):
             return None
         with_none = not term.present
-        if op is LookupOp.LT:
+        if op is _LT:
             return family, _UNBOUNDED, value, False, False, with_none
-        if op is LookupOp.LE:
+        if op is _LE:
             return family, _UNBOUNDED, value, False, True, with_none
-        if op is LookupOp.GT:
+        if op is _GT:
             return family, value, _UNBOUNDED, False, False, False
-        if op is LookupOp.GE:
+        if op is _GE:
             return family, value, _UNBOUNDED, True, False, False
         return None
 
@@ -324,12 +336,12 @@ def hash_keys(term: FieldPredicate) -> Sequence[Any] | None:
     """The bucket keys to read for an ``EQ``/``IN``/``IS_NULL`` term, or ``None`` (decline: an
     operand whose ``==``/``hash`` an index cannot trust)."""
     op = term.op
-    if op is LookupOp.IS_NULL:
+    if op is _IS_NULL:
         return () if term.present else (None,)
     operands: Sequence[Any]
-    if op is LookupOp.EQ:
+    if op is _EQ:
         operands = (term.value,)
-    elif op is LookupOp.IN and isinstance(term.value, tuple):
+    elif op is _IN and isinstance(term.value, tuple):
         operands = term.value
     else:
         return None

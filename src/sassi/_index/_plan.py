@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 from ..predicate import And, Const, FieldPredicate, LookupOp, Predicate
@@ -53,7 +52,6 @@ def leading_predicates(ops: Sequence[Any]) -> list[Predicate]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
 class Plan:
     """How a scope's leading predicates will be answered.
 
@@ -72,17 +70,47 @@ class Plan:
     :param also: further ``==``/``in_``/``is_null`` terms whose index lookups were intersected
         with the first one's candidates.
     :param used: every term the chosen index answered (several for a composite index).
+
+    A plain slotted class, not a dataclass: the planner builds one per scope terminal, and a
+    frozen dataclass's ``__init__`` costs microseconds. Treat it as read-only.
     """
 
-    index: str | tuple[str, ...] | None
-    term: FieldPredicate | None
-    candidates: set[Any] | None
-    residual: Predicate
-    total: int = 0
-    estimate: int = -1
-    reason: str = "index"
-    also: tuple[FieldPredicate, ...] = ()
-    used: tuple[FieldPredicate, ...] = ()
+    __slots__ = (
+        "also",
+        "candidates",
+        "estimate",
+        "index",
+        "reason",
+        "residual",
+        "term",
+        "total",
+        "used",
+    )
+
+    def __init__(
+        self,
+        index: str | tuple[str, ...] | None,
+        term: FieldPredicate | None,
+        candidates: set[Any] | None,
+        residual: Predicate,
+        total: int = 0,
+        estimate: int = -1,
+        reason: str = "index",
+        also: tuple[FieldPredicate, ...] = (),
+        used: tuple[FieldPredicate, ...] = (),
+    ) -> None:
+        self.index = index
+        self.term = term
+        self.candidates = candidates
+        self.residual = residual
+        self.total = total
+        self.estimate = estimate
+        self.reason = reason
+        self.also = also
+        self.used = used
+
+    def __repr__(self) -> str:
+        return f"<Plan {self.explain}>"
 
     @property
     def explain(self) -> str:
@@ -143,6 +171,16 @@ def conjuncts(predicates: Iterable[Predicate]) -> list[Predicate]:
     return out
 
 
+_ID_OPS: Final = (LookupOp.EQ, LookupOp.IN)  # a tuple: see HASH_OPS
+
+
+def _same(children: Sequence[Predicate], terms: list[Predicate]) -> bool:
+    """Whether ``children`` are exactly the objects in ``terms``, in order."""
+    if len(children) != len(terms):
+        return False
+    return all(a is b for a, b in zip(children, terms, strict=True))
+
+
 class Indexes(Protocol):
     """What :func:`plan` reads from an :class:`~sassi._index.IndexSet`."""
 
@@ -184,7 +222,7 @@ def _id_choice(
     """``F.id == k`` / ``F.id.in_(ks)``: the ids among the operands that are resident."""
     best: _Choice | None = None
     for term in terms:
-        if term.field != id_field or term.op not in (LookupOp.EQ, LookupOp.IN):
+        if term.field != id_field or term.op not in _ID_OPS:
             continue
         keys = hash_keys(term)
         if keys is None:
@@ -267,7 +305,13 @@ def plan(
     :returns: the :class:`Plan`; its ``residual`` is the whole conjunction.
     """
     terms = conjuncts(predicates)
-    residual: Predicate = terms[0] if len(terms) == 1 else And(tuple(terms))
+    residual: Predicate
+    if len(terms) == 1:
+        residual = terms[0]
+    elif len(predicates) == 1 and _same(getattr(predicates[0], "children", ()), terms):
+        residual = predicates[0]  # already the flat conjunction: no new node to build
+    else:
+        residual = And(tuple(terms))
     if isinstance(indexes, Mapping):
         by_field: Mapping[str, FieldIndex] = indexes
         composites: Mapping[tuple[str, ...], CompositeIndex] = {}
