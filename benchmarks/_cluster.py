@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from ._harness import Group, Settings
+from ._services import dev_module
 
 __all__ = ["CLUSTER_TITLE", "bench_cluster"]
 
@@ -87,11 +88,7 @@ def _run(url: str, cluster: bool, clients: int, n: int) -> float:
 
 
 def bench_cluster(settings: Settings) -> Group | None:
-    sys.path.insert(0, str(ROOT))
-    try:
-        import dev
-    finally:
-        sys.path.remove(str(ROOT))
+    dev = dev_module()
     binary = dev.find_redis()
     if binary is None:
         print("  cluster: no redis-server: skipped")

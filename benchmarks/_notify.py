@@ -8,12 +8,8 @@ skipped.
 from __future__ import annotations
 
 import contextlib
-import os
-import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +19,7 @@ import anyio
 import sassi
 
 from ._harness import Group, Settings
+from ._services import service_url
 
 __all__ = ["NOTIFY_TITLE", "bench_notify"]
 
@@ -39,21 +36,8 @@ class Item:
     version: int
 
 
-@contextlib.contextmanager
-def _pg_url() -> Iterator[str | None]:
-    url = os.environ.get("SASSI_PG_URL")
-    if url:
-        yield url
-        return
-    sys.path.insert(0, str(ROOT))
-    try:
-        import dev  # the project's own service starter
-    finally:
-        sys.path.remove(str(ROOT))
-    with tempfile.TemporaryDirectory(prefix="sassi-bench-pg-") as tmp:
-        os.chmod(tmp, 0o755)  # the PostgreSQL user must reach its data directory
-        with dev.postgres_server(Path(tmp)) as env:
-            yield env.get("SASSI_PG_URL")
+def _pg_url() -> contextlib.AbstractContextManager[str | None]:
+    return service_url("SASSI_PG_URL", "postgres_server", "sassi-bench-pg-")
 
 
 def _sqlalchemy_url(url: str) -> str:

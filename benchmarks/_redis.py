@@ -10,9 +10,7 @@ import contextlib
 import os
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -21,6 +19,7 @@ import sassi
 
 from ._harness import Group, Settings, best_of
 from ._models import User, make_users
+from ._services import service_url
 
 __all__ = ["FLEET_TITLE", "REDIS_TITLE", "bench_fleet", "bench_redis"]
 
@@ -161,22 +160,8 @@ def _fleet_group(url: str, settings: Settings) -> Group:
     return group
 
 
-@contextlib.contextmanager
-def _redis_url() -> Iterator[str | None]:
-    url = os.environ.get("SASSI_REDIS_URL")
-    if url:
-        yield url
-        return
-    sys.path.insert(0, str(ROOT))
-    try:
-        import dev  # the project's own service starter
-    finally:
-        sys.path.remove(str(ROOT))
-    with (
-        tempfile.TemporaryDirectory(prefix="sassi-bench-redis-") as tmp,
-        dev.redis_server(Path(tmp)) as env,
-    ):
-        yield env.get("SASSI_REDIS_URL")
+def _redis_url() -> contextlib.AbstractContextManager[str | None]:
+    return service_url("SASSI_REDIS_URL", "redis_server", "sassi-bench-redis-")
 
 
 def _latencies(url: str, namespace: str, n: int) -> list[float]:
