@@ -2,7 +2,7 @@
 
 Layout, chosen for a tiny ``get`` hit path and O(1) random sampling:
 
-- ``map``: id -> :class:`Entry`, a slotted object ``(value, epoch, deadline, pos)`` whose
+- ``map``: id -> :class:`Entry`, a slotted object ``(value, epoch, deadline, pos, key)`` whose
   fields sit inline (one memory load from the dict slot to the value). ``deadline`` is ``None``
   for "never expires" (so reads skip the clock); a writer replaces the whole entry, so a
   lock-free reader sees either the old or the new value/deadline pair, never a mix. Readers may
@@ -15,8 +15,9 @@ Layout, chosen for a tiny ``get`` hit path and O(1) random sampling:
   counts resident entries with a deadline.
 
 All mutation goes through :meth:`Store.put` and :meth:`Store.remove`, which notify the
-``observers`` (secondary indexes, fetch generations) with ``on_put(id, old, new)`` /
-``on_remove(id, old)``; ``old`` is ``None`` when the id was absent.
+``observers`` (the secondary indexes) with ``on_put(id, old, new)`` / ``on_remove(id, old)``,
+passing the :class:`Entry` objects themselves (``old`` is ``None`` when the id was absent), so an
+index can hold the very entries the map holds and answer a query without going back to the map.
 
 ``entry[VALUE]``, ``entry[EPOCH]``, ``entry[DEADLINE]``, ``entry[POS]`` still read the fields
 (a compatibility path from when entries were lists); attribute access is faster.
@@ -36,25 +37,29 @@ EPOCH = 1
 DEADLINE = 2
 POS = 3
 
-_FIELDS = ("value", "epoch", "deadline", "pos")
+_FIELDS = ("value", "epoch", "deadline", "pos", "key")
 
 
 class Entry:
-    """One resident: its value, recency epoch, deadline (``None``: never) and dense position.
+    """One resident: its value, recency epoch, deadline (``None``: never), dense position and id.
 
     :param value: the stored value.
     :param epoch: recency stamp (higher is more recent).
     :param deadline: absolute expiry on the pool clock, or ``None``.
     :param pos: index in ``Store.keys`` / ``Store.values``.
+    :param key: the id it is stored under (indexes hand entries around, not ids).
     """
 
     __slots__ = _FIELDS
 
-    def __init__(self, value: Any, epoch: int, deadline: float | None, pos: int) -> None:
+    def __init__(
+        self, value: Any, epoch: int, deadline: float | None, pos: int, key: Any = None
+    ) -> None:
         self.value = value
         self.epoch = epoch
         self.deadline = deadline
         self.pos = pos
+        self.key = key
 
     def __getitem__(self, index: int) -> Any:
         """``entry[VALUE]`` etc.: positional read access (prefer the attributes)."""
@@ -62,18 +67,19 @@ class Entry:
 
     def __repr__(self) -> str:
         return (
-            f"Entry({self.value!r}, epoch={self.epoch}, deadline={self.deadline}, pos={self.pos})"
+            f"Entry({self.value!r}, epoch={self.epoch}, deadline={self.deadline}, pos={self.pos}, "
+            f"key={self.key!r})"
         )
 
 
 class StoreObserver(Protocol):
     """Something kept in step with every resident-map mutation (e.g. a secondary index)."""
 
-    def on_put(self, id: Any, old: Any, new: Any) -> None:
-        """``id`` now maps to ``new``; ``old`` is the value it replaced, or ``None``."""
+    def on_put(self, id: Any, old: Entry | None, new: Entry) -> None:
+        """``id`` now maps to the entry ``new``; ``old`` is the entry it replaced, or ``None``."""
 
-    def on_remove(self, id: Any, old: Any) -> None:
-        """``id`` (which mapped to ``old``) left the map."""
+    def on_remove(self, id: Any, old: Entry) -> None:
+        """``id`` (whose entry was ``old``) left the map."""
 
 
 class Store:
@@ -128,7 +134,7 @@ class Store:
             self.values[pos] = value
             if old.deadline is not None:
                 self.timed -= 1
-        entry = Entry(value, epoch, deadline, pos)
+        entry = Entry(value, epoch, deadline, pos, id)
         self.map[id] = entry
         if deadline is not None:
             self.timed += 1
@@ -136,9 +142,8 @@ class Store:
             if len(self.heap) > 64 and len(self.heap) > 2 * self.timed:
                 self._rebuild_heap()
         if self.observers:
-            previous = None if old is None else old.value
             for observer in self.observers:
-                observer.on_put(id, previous, value)
+                observer.on_put(id, old, entry)
         return old
 
     def remove(self, id: Hashable) -> Entry | None:
@@ -161,7 +166,7 @@ class Store:
         if entry.deadline is not None:
             self.timed -= 1
         for observer in self.observers:
-            observer.on_remove(id, entry.value)
+            observer.on_remove(id, entry)
         return entry
 
     def _rebuild_heap(self) -> None:
@@ -197,10 +202,17 @@ class Store:
         return removed
 
     def snapshot(self, now: float) -> list[Any]:
-        """The unexpired resident values (a new list; order unspecified)."""
+        """The unexpired resident values (a new list), in the order of ``values`` (pool order)."""
         if not self.any_expired(now):
             return self.values.copy()
-        return [e.value for e in self.map.values() if e.deadline is None or e.deadline > now]
+        entries = self.map
+        live: list[Any] = []
+        for key in self.keys:
+            entry = entries[key]
+            deadline = entry.deadline
+            if deadline is None or deadline > now:
+                live.append(entry.value)
+        return live
 
     def live_items(self, now: float) -> list[tuple[Hashable, Entry]]:
         """``(id, entry)`` for every unexpired resident (a new list; order unspecified)."""

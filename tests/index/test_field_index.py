@@ -32,6 +32,7 @@ from sassi._index import (
     conjuncts,
     plan,
 )
+from sassi._store import Entry
 from sassi.predicate import FALSE, TRUE, And, FieldPredicate, LookupOp, Or
 
 
@@ -99,17 +100,35 @@ def reference(term: FieldPredicate, value: Any) -> bool:
         return False
 
 
+def entry(ident: int, row: Any) -> Entry:
+    """A store entry for ``row`` under ``ident`` (what the store hands its observers)."""
+    return Entry(row, 0, None, 0, ident)
+
+
+def put(index: FieldIndex, ident: int, row: Any) -> None:
+    index.add(entry(ident, row))
+
+
+def ids(entries: list[Entry] | None) -> set[Any] | None:
+    """The ids of a lookup's entries (``None`` stays ``None``); each entry appears once."""
+    if entries is None:
+        return None
+    keys = [e.key for e in entries]
+    assert len(keys) == len(set(keys)), f"an entry was returned twice: {keys}"
+    return set(keys)
+
+
 def build(rows: dict[int, Any]) -> FieldIndex:
     index = FieldIndex("v")
     for ident, value in rows.items():
-        index.add(ident, Row(ident, value))
+        put(index, ident, Row(ident, value))
     return index
 
 
 def assert_answers(index: FieldIndex, rows: dict[int, Any], term: FieldPredicate) -> set[int]:
     """Lookup is a superset of the matches and never invents ids; returns the candidates."""
     expected = {i for i, v in rows.items() if reference(term, v)}
-    candidates = index.lookup(term)
+    candidates = ids(index.lookup(term))
     if candidates is None:
         return set(rows)
     assert candidates <= set(rows)
@@ -229,7 +248,7 @@ def test_hash_and_range_terms_are_exact_on_an_int_field() -> None:
     ]
     for term in terms:
         expected = {i for i, v in rows.items() if reference(term, v)}
-        assert index.lookup(term) == expected, term
+        assert ids(index.lookup(term)) == expected, term
         estimate = index.estimate(term)
         assert estimate is not None
         if term.op in (LookupOp.EQ, LookupOp.IN, LookupOp.IS_NULL):
@@ -241,25 +260,25 @@ def test_hash_and_range_terms_are_exact_on_an_int_field() -> None:
 def test_none_rules_for_ranges() -> None:
     rows = {1: None, 2: 5, 3: 10}
     index = build(rows)
-    assert index.lookup(FieldPredicate("v", LookupOp.LT, 6)) == {1, 2}
-    assert index.lookup(FieldPredicate("v", LookupOp.LE, 5)) == {1, 2}
-    assert index.lookup(FieldPredicate("v", LookupOp.LT, 6, present=True)) == {2}
-    assert index.lookup(FieldPredicate("v", LookupOp.GT, 0)) == {2, 3}
-    assert index.lookup(FieldPredicate("v", LookupOp.GE, 10)) == {3}
-    assert index.lookup(FieldPredicate("v", LookupOp.BETWEEN, (0, 100))) == {2, 3}
+    assert ids(index.lookup(FieldPredicate("v", LookupOp.LT, 6))) == {1, 2}
+    assert ids(index.lookup(FieldPredicate("v", LookupOp.LE, 5))) == {1, 2}
+    assert ids(index.lookup(FieldPredicate("v", LookupOp.LT, 6, present=True))) == {2}
+    assert ids(index.lookup(FieldPredicate("v", LookupOp.GT, 0))) == {2, 3}
+    assert ids(index.lookup(FieldPredicate("v", LookupOp.GE, 10))) == {3}
+    assert ids(index.lookup(FieldPredicate("v", LookupOp.BETWEEN, (0, 100)))) == {2, 3}
 
 
 def test_equal_values_of_different_number_types_share_a_bucket() -> None:
     rows = {1: 1, 2: 1.0, 3: True, 4: Decimal(1), 5: 2}
     index = build(rows)
-    assert index.lookup(FieldPredicate("v", LookupOp.EQ, 1)) == {1, 2, 3, 4}
+    assert ids(index.lookup(FieldPredicate("v", LookupOp.EQ, 1))) == {1, 2, 3, 4}
     index.discard(1)  # the bucket's representative key leaves; the others stay findable
-    assert index.lookup(FieldPredicate("v", LookupOp.EQ, 1.0)) == {2, 3, 4}
-    assert index.lookup(FieldPredicate("v", LookupOp.LE, 1)) == {2, 3, 4}
+    assert ids(index.lookup(FieldPredicate("v", LookupOp.EQ, 1.0))) == {2, 3, 4}
+    assert ids(index.lookup(FieldPredicate("v", LookupOp.LE, 1))) == {2, 3, 4}
     for ident in (2, 3, 4):
         index.discard(ident)
-    assert index.lookup(FieldPredicate("v", LookupOp.LE, 1)) == set()
-    assert index.lookup(FieldPredicate("v", LookupOp.GE, 0)) == {5}
+    assert ids(index.lookup(FieldPredicate("v", LookupOp.LE, 1))) == set()
+    assert ids(index.lookup(FieldPredicate("v", LookupOp.GE, 0))) == {5}
 
 
 def test_nan_never_matches_but_never_breaks_the_index() -> None:
@@ -276,11 +295,11 @@ def test_nan_never_matches_but_never_breaks_the_index() -> None:
     ):
         assert_answers(index, rows, term)
     # a NaN operand cannot be placed in the order: the index declines, the planner scans
-    assert index.lookup(FieldPredicate("v", LookupOp.LT, nan)) is None
+    assert ids(index.lookup(FieldPredicate("v", LookupOp.LT, nan))) is None
     assert index.estimate(FieldPredicate("v", LookupOp.GE, nan)) is None
     index.discard(1)
     index.discard(2)
-    assert index.lookup(FieldPredicate("v", LookupOp.GT, -math.inf)) == {3, 4}
+    assert ids(index.lookup(FieldPredicate("v", LookupOp.GT, -math.inf))) == {3, 4}
 
 
 def test_mixed_families_are_returned_for_the_predicate_to_decide() -> None:
@@ -306,11 +325,11 @@ def test_mixed_families_are_returned_for_the_predicate_to_decide() -> None:
     assert 5 in assert_answers(index, rows, FieldPredicate("v", LookupOp.EQ, 3))
     assert_answers(index, rows, FieldPredicate("v", LookupOp.IN, ("b", 5, None)))
     # operands the index cannot trust: declined
-    assert index.lookup(FieldPredicate("v", LookupOp.EQ, [1, 2])) is None
-    assert index.lookup(FieldPredicate("v", LookupOp.IN, (1, Opaque()))) is None
-    assert index.lookup(FieldPredicate("v", LookupOp.GT, (1, 2))) is None
-    assert index.lookup(FieldPredicate("v", LookupOp.BETWEEN, (1, "z"))) is None
-    assert index.lookup(FieldPredicate("v", LookupOp.BETWEEN, (None, 3))) is None
+    assert ids(index.lookup(FieldPredicate("v", LookupOp.EQ, [1, 2]))) is None
+    assert ids(index.lookup(FieldPredicate("v", LookupOp.IN, (1, Opaque())))) is None
+    assert ids(index.lookup(FieldPredicate("v", LookupOp.GT, (1, 2)))) is None
+    assert ids(index.lookup(FieldPredicate("v", LookupOp.BETWEEN, (1, "z")))) is None
+    assert ids(index.lookup(FieldPredicate("v", LookupOp.BETWEEN, (None, 3)))) is None
 
 
 def test_naive_and_aware_datetimes_do_not_crash_ranges() -> None:
@@ -333,11 +352,11 @@ def test_a_raising_attribute_makes_the_row_loose() -> None:
             raise RuntimeError("boom")
 
     index = FieldIndex("v")
-    index.add(1, Broken())
-    index.add(2, Row(2, 4))
-    assert index.lookup(FieldPredicate("v", LookupOp.EQ, 4)) == {1, 2}
+    put(index, 1, Broken())
+    put(index, 2, Row(2, 4))
+    assert ids(index.lookup(FieldPredicate("v", LookupOp.EQ, 4))) == {1, 2}
     index.discard(1)
-    assert index.lookup(FieldPredicate("v", LookupOp.EQ, 4)) == {2}
+    assert ids(index.lookup(FieldPredicate("v", LookupOp.EQ, 4))) == {2}
     assert len(index) == 1
 
 
@@ -352,8 +371,8 @@ def test_the_ordered_part_is_built_by_the_first_range_query() -> None:
     assert index._sorted is not None
     assert list(index._sorted[NUMBER]) == [0, 1, 2, 3, 4]
     assert list(index._sorted["str"]) == ["x"]
-    index.add(30, Row(30, 2.5))
-    index.add(31, Row(31, "a"))
+    put(index, 30, Row(30, 2.5))
+    put(index, 31, Row(31, "a"))
     rows |= {30: 2.5, 31: "a"}
     for ident in range(0, 20, 5):  # every row whose value is 0
         index.discard(ident)
@@ -363,7 +382,7 @@ def test_the_ordered_part_is_built_by_the_first_range_query() -> None:
     assert_answers(index, rows, FieldPredicate("v", LookupOp.LT, 2.7))
     index.clear()
     assert index.ordered and len(index) == 0
-    assert index.lookup(FieldPredicate("v", LookupOp.LT, 2.7)) == set()
+    assert ids(index.lookup(FieldPredicate("v", LookupOp.LT, 2.7))) == set()
 
 
 def test_sorted_keys_from_sorted_chunks() -> None:
@@ -387,47 +406,47 @@ def test_values_with_raising_comparisons_never_break_maintenance() -> None:
             return 1
 
     index = FieldIndex("v")
-    index.add(1, Row(1, Hostile()))
-    index.add(1, Row(1, Hostile()))  # replacing a loose value compares nothing
-    index.add(2, Row(2, 5))
-    index.add(1, Row(1, 5))
-    assert index.lookup(FieldPredicate("v", LookupOp.EQ, 5)) == {1, 2}
-    index.add(2, Row(2, Hostile()))
-    assert index.lookup(FieldPredicate("v", LookupOp.EQ, 5)) == {1, 2}  # 2 is loose now
-    assert index._loose == {2}
+    put(index, 1, Row(1, Hostile()))
+    put(index, 1, Row(1, Hostile()))  # replacing a loose value compares nothing
+    put(index, 2, Row(2, 5))
+    put(index, 1, Row(1, 5))
+    assert ids(index.lookup(FieldPredicate("v", LookupOp.EQ, 5))) == {1, 2}
+    put(index, 2, Row(2, Hostile()))
+    assert ids(index.lookup(FieldPredicate("v", LookupOp.EQ, 5))) == {1, 2}  # 2 is loose now
+    assert set(index._loose) == {2}
 
 
 def test_replacing_with_an_equal_value_keeps_one_entry() -> None:
     index = FieldIndex("v")
-    index.add(1, Row(1, "same"))
-    index.add(2, Row(2, "same"))
-    index.add(1, Row(1, "".join(["sa", "me"])))  # equal, different object
-    index.add(3, Row(3, 1))
-    index.add(3, Row(3, 1.0))  # equal but another type: re-indexed
-    assert index.lookup(FieldPredicate("v", LookupOp.EQ, "same")) == {1, 2}
-    assert index.lookup(FieldPredicate("v", LookupOp.EQ, 1)) == {3}
+    put(index, 1, Row(1, "same"))
+    put(index, 2, Row(2, "same"))
+    put(index, 1, Row(1, "".join(["sa", "me"])))  # equal, different object
+    put(index, 3, Row(3, 1))
+    put(index, 3, Row(3, 1.0))  # equal but another type: re-indexed
+    assert ids(index.lookup(FieldPredicate("v", LookupOp.EQ, "same"))) == {1, 2}
+    assert ids(index.lookup(FieldPredicate("v", LookupOp.EQ, 1))) == {3}
     assert index._family_size == {"str": 2, NUMBER: 1}
     assert type(index._key_of[3]) is float
     index.discard(3)
-    assert index.lookup(FieldPredicate("v", LookupOp.EQ, 1)) == set()
+    assert ids(index.lookup(FieldPredicate("v", LookupOp.EQ, 1))) == set()
     assert index._family_size == {"str": 2}
     assert len(index) == 2
 
 
 def test_replacing_a_value_moves_the_id() -> None:
     index = FieldIndex("v")
-    index.add(1, Row(1, 10))
-    index.add(1, Row(1, "x"))
-    assert index.lookup(FieldPredicate("v", LookupOp.EQ, 10)) == set()
-    assert index.lookup(FieldPredicate("v", LookupOp.EQ, "x")) == {1}
-    assert index.lookup(FieldPredicate("v", LookupOp.GT, 0)) == {1}  # other family: candidate
-    index.add(1, Row(1, 11))
-    assert index.lookup(FieldPredicate("v", LookupOp.GT, 0)) == {1}
-    assert index.lookup(FieldPredicate("v", LookupOp.EQ, "x")) == set()
+    put(index, 1, Row(1, 10))
+    put(index, 1, Row(1, "x"))
+    assert ids(index.lookup(FieldPredicate("v", LookupOp.EQ, 10))) == set()
+    assert ids(index.lookup(FieldPredicate("v", LookupOp.EQ, "x"))) == {1}
+    assert ids(index.lookup(FieldPredicate("v", LookupOp.GT, 0))) == {1}  # other family: candidate
+    put(index, 1, Row(1, 11))
+    assert ids(index.lookup(FieldPredicate("v", LookupOp.GT, 0))) == {1}
+    assert ids(index.lookup(FieldPredicate("v", LookupOp.EQ, "x"))) == set()
     index.discard(1)
     index.discard(1)  # idempotent
     assert len(index) == 0
-    assert index.lookup(FieldPredicate("v", LookupOp.GT, 0)) == set()
+    assert ids(index.lookup(FieldPredicate("v", LookupOp.GT, 0))) == set()
 
 
 # -- FieldIndex: random operation sequences ---------------------------------------------------
@@ -494,7 +513,7 @@ def test_random_maintenance_keeps_lookups_exact_after_recheck(
             index.discard(ident)
             rows.pop(ident, None)
         else:
-            index.add(ident, Row(ident, value))
+            put(index, ident, Row(ident, value))
             rows[ident] = value
     if index.ordered:
         for family, ordered in (index._sorted or {}).items():
@@ -516,7 +535,7 @@ def test_random_maintenance_keeps_lookups_exact_after_recheck(
 def _indexed(rows: list[Row], *fields: str) -> IndexSet:
     indexes = IndexSet(fields)
     for row in rows:
-        indexes.on_put(row.id, None, row)
+        indexes.on_put(row.id, None, entry(row.id, row))
     return indexes
 
 
@@ -525,10 +544,10 @@ def test_index_set_observer_protocol() -> None:
     assert indexes.fields == ("v", "w")
     assert "v" in indexes and "x" not in indexes
     assert bool(indexes) and not IndexSet(())
-    indexes.on_put(1, Row(1, 1, "a"), Row(1, 3, "c"))
-    assert indexes.indexes["w"].lookup(FieldPredicate("w", LookupOp.EQ, "c")) == {1}
-    assert indexes.indexes["v"].lookup(FieldPredicate("v", LookupOp.EQ, 1)) == set()
-    indexes.on_remove(2, Row(2, 2, "b"))
+    indexes.on_put(1, entry(1, Row(1, 1, "a")), entry(1, Row(1, 3, "c")))
+    assert ids(indexes.indexes["w"].lookup(FieldPredicate("w", LookupOp.EQ, "c"))) == {1}
+    assert ids(indexes.indexes["v"].lookup(FieldPredicate("v", LookupOp.EQ, 1))) == set()
+    indexes.on_remove(2, entry(2, Row(2, 2, "b")))
     assert len(indexes.indexes["v"]) == 1
     indexes.on_clear()
     assert len(indexes.indexes["v"]) == 0 and len(indexes.indexes["w"]) == 0
@@ -550,7 +569,7 @@ def test_planner_picks_the_most_selective_term() -> None:
     chosen = plan([broad & selective], indexes, total=1000)
     assert chosen.index == "v"
     assert chosen.term == selective
-    assert chosen.candidates == {r.id for r in rows if r.v == 7}
+    assert ids(chosen.candidates) == {r.id for r in rows if r.v == 7}
     assert chosen.residual == And((broad, selective))
     assert "'v'" in chosen.explain and "10 candidates of 1000" in chosen.explain
     # ranges are estimated too: 3 of 100 distinct values (30 rows: 3%, above the default 2%)
@@ -558,7 +577,7 @@ def test_planner_picks_the_most_selective_term() -> None:
     assert plan([broad, between], indexes, total=1000).candidates is None
     ranged = plan([broad, between], indexes, total=1000, selectivity_limit=0.05)
     assert ranged.index == "v" and ranged.also == (broad,)  # w == 1 narrows the range
-    assert ranged.candidates == {r.id for r in rows if 10 <= r.v <= 12 and r.w == 1}
+    assert ids(ranged.candidates) == {r.id for r in rows if 10 <= r.v <= 12 and r.w == 1}
 
 
 def test_planner_intersects_independent_equality_terms() -> None:
@@ -568,7 +587,7 @@ def test_planner_intersects_independent_equality_terms() -> None:
     w2 = FieldPredicate("w", LookupOp.EQ, 2)  # 143 rows
     chosen = plan([w2 & v3], indexes, total=1000)
     assert chosen.index == "v" and chosen.term == v3 and chosen.also == (w2,)
-    assert chosen.candidates == {r.id for r in rows if r.v == 3 and r.w == 2}
+    assert ids(chosen.candidates) == {r.id for r in rows if r.v == 3 and r.w == 2}
     assert chosen.explain == (
         "index 'v' for F.v == 3, intersected with index 'w' for F.w == 2: "
         "14 candidates of 1000 residents"
@@ -577,7 +596,7 @@ def test_planner_intersects_independent_equality_terms() -> None:
     v_in = FieldPredicate("v", LookupOp.IN, (3,))
     narrow = plan([v_in, w2, FieldPredicate("id", LookupOp.EQ, 1)], indexes, total=1000)
     assert narrow.term == v_in and narrow.also == (w2,)
-    assert narrow.candidates == {r.id for r in rows if r.v == 3 and r.w == 2}
+    assert ids(narrow.candidates) == {r.id for r in rows if r.v == 3 and r.w == 2}
     # ranges are never materialised just to intersect
     ranged = plan([FieldPredicate("v", LookupOp.LT, 5), w2], indexes, total=1000)
     assert ranged.candidates is None
@@ -600,24 +619,35 @@ def test_a_narrow_first_term_is_still_narrowed_by_the_others() -> None:
     )
     assert one.term == FieldPredicate("v", LookupOp.IN, (5, 6))
     assert one.also == (FieldPredicate("w", LookupOp.EQ, 2),)
-    assert one.candidates == {6}
+    assert ids(one.candidates) == {6}
 
 
 def test_restrict_keeps_only_candidates_that_may_match() -> None:
     rows = {1: 5, 2: 5, 3: 6, 4: None, 5: [1], 6: "x"}
-    index = build(rows)
-    everyone = set(rows)
+    index = FieldIndex("v")
+    filed = {ident: entry(ident, Row(ident, value)) for ident, value in rows.items()}
+    for one in filed.values():
+        index.add(one)
+
+    def restrict(term: FieldPredicate, among: list[int]) -> list[int] | None:
+        narrowed = index.restrict(term, [filed[i] for i in among])
+        return None if narrowed is None else [e.key for e in narrowed]
+
+    everyone = list(rows)
     eq5 = FieldPredicate("v", LookupOp.EQ, 5)
-    assert index.restrict(eq5, everyone) == {1, 2, 5}  # the loose row stays a candidate
-    assert index.restrict(eq5, {2, 3, 4}) == {2}
-    assert index.restrict(FieldPredicate("v", LookupOp.IN, (6, "x")), {3, 6, 1}) == {3, 6}
-    assert index.restrict(FieldPredicate("v", LookupOp.IS_NULL), everyone) == {4, 5}
-    assert index.restrict(eq5, set()) == set()
-    assert index.restrict(FieldPredicate("v", LookupOp.LT, 5), everyone) is None
-    assert index.restrict(FieldPredicate("v", LookupOp.EQ, [1]), everyone) is None
-    candidates = {1, 2, 3}
+    # both strategies (probe each candidate / read the term's buckets), order kept
+    assert restrict(eq5, everyone) == [1, 2, 5]  # the loose row stays a candidate
+    assert restrict(eq5, [5, 2, 1]) == [5, 2, 1]
+    assert restrict(eq5, [2, 3, 4]) == [2]
+    assert restrict(eq5, [4, 2]) == [2]
+    assert restrict(FieldPredicate("v", LookupOp.IN, (6, "x", 6)), [3, 6, 1]) == [3, 6]
+    assert restrict(FieldPredicate("v", LookupOp.IS_NULL), everyone) == [4, 5]
+    assert restrict(eq5, []) == []
+    assert restrict(FieldPredicate("v", LookupOp.LT, 5), everyone) is None
+    assert restrict(FieldPredicate("v", LookupOp.EQ, [1]), everyone) is None
+    candidates = [filed[1], filed[2], filed[3]]
     index.restrict(eq5, candidates)
-    assert candidates == {1, 2, 3}  # never modified
+    assert candidates == [filed[1], filed[2], filed[3]]  # never modified
 
 
 def test_planner_scans_when_nothing_is_selective_or_indexable() -> None:
@@ -642,6 +672,6 @@ def test_planner_scans_when_nothing_is_selective_or_indexable() -> None:
 def test_planner_false_and_true_constants() -> None:
     indexes = _indexed([Row(1, 1)], "v")
     empty = plan([TRUE, FALSE], indexes, total=1)
-    assert empty.candidates == set() and "FALSE" in empty.explain
+    assert ids(empty.candidates) == set() and "FALSE" in empty.explain
     only_true = plan([TRUE], indexes, total=1)
     assert only_true.candidates is None and only_true.residual == TRUE

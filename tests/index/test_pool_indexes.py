@@ -60,10 +60,7 @@ def scan(pool: Punnu[Row], predicate: sassi.Predicate) -> list[Row]:
 def assert_same_as_scan(pool: Punnu[Row], predicate: sassi.Predicate) -> list[Row]:
     indexed = pool.scope(predicate).collect()
     reference = scan(pool, predicate)
-    if pool._core.store.any_expired(pool._core.clock()):  # snapshot order is unspecified then
-        assert sorted(r.id for r in indexed) == sorted(r.id for r in reference)
-    else:
-        assert indexed == reference  # same rows, same order
+    assert indexed == reference  # same rows, same order (expired residents around or not)
     return indexed
 
 
@@ -499,3 +496,44 @@ async def test_replace_refresh_updates_the_indexes() -> None:
     assert ids(assert_same_as_scan(pool, F.age == 1)) == []
     assert ids(assert_same_as_scan(pool, F.age == 2)) == [3, 4, 5, 6, 7]
     assert_in_step(pool)
+
+
+def test_indexes_file_the_stores_entries_and_keep_pool_order() -> None:
+    """Buckets hold the store's own entries (no trip through the map), each resident's current
+    one; candidates come back in pool order also after swap-removes and bucket moves shuffled
+    the buckets' filing order (that path sorts positions), and with deadlines around."""
+    clock = FakeClock()
+    pool = make_pool(capacity=1000, clock=clock)
+    pool.apply_delta(Delta(items=[Row(i, age=i % 3, name=f"n{i % 5}") for i in range(60)]))
+    entries = pool._core.store.map
+
+    def filed(age: int) -> list[Any]:
+        found = pool._core.indexes.indexes["age"].lookup(F.age == age)
+        assert found is not None
+        return found
+
+    assert all(entry is entries[entry.key] for entry in filed(1))
+    in_order = [e.pos for e in filed(1)]
+    assert in_order == sorted(in_order)  # fresh pool: filing order is pool order
+    assert_same_as_scan(pool, F.age == 1)
+
+    pool.insert(Row(4, age=1, name="moved"))  # same bucket, new entry: replaced in place
+    assert entries[4] in filed(1) and [e.key for e in filed(1)][:2] == [1, 4]
+    for ident in (0, 3, 9, 12):  # swap-removes move the last residents to low positions
+        pool.invalidate(ident)
+    pool.insert(Row(7, age=0))  # leaves the age-1 bucket, joins age 0 at its end
+    pool.insert(Row(2, age=1))  # joins age 1 at its end, from an early position
+    shuffled = [e.pos for e in filed(1)]
+    assert shuffled != sorted(shuffled)
+    for predicate in (F.age == 1, F.age.in_([0, 1]), F.age >= 1, (F.age == 1) & (F.name == "n1")):
+        got = assert_same_as_scan(pool, predicate)
+        assert got == [v for v in pool._core.store.values if predicate(v)]
+
+    for ident in range(0, 60, 4):  # some residents get a deadline, a few of them expire
+        if ident in pool:
+            pool.insert(Row(ident, age=ident % 3), ttl=5 if ident % 8 else 50)
+    clock.advance(10)
+    for predicate in (F.age == 1, F.age.between(0, 2)):
+        got = assert_same_as_scan(pool, predicate)
+        assert got and not [v for v in got if v.id % 8 == 4]  # the ttl=5 ones expired
+        assert [v for v in got if v.id % 8 == 0]  # the ttl=50 ones did not

@@ -135,10 +135,13 @@ class Recorder:
         self.log: list[tuple[Any, ...]] = []
 
     def on_put(self, id: Any, old: Any, new: Any) -> None:
-        self.log.append(("put", id, old, new))
+        # observers get the store's entries: the entry's key is the id, its value the row
+        assert new.key == id and (old is None or old.key == id)
+        self.log.append(("put", id, None if old is None else old.value, new.value))
 
     def on_remove(self, id: Any, old: Any) -> None:
-        self.log.append(("remove", id, old))
+        assert old.key == id
+        self.log.append(("remove", id, old.value))
 
 
 def test_observers_see_every_mutation() -> None:

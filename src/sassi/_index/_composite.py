@@ -19,10 +19,11 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
+from .._store import Entry
 from ..predicate import FieldPredicate
 from ._field import HASH_OPS, INDEXABLE_OPS, NO_VALUE, FieldIndex, hash_keys
 
-__all__ = ["CompositeIndex"]
+__all__ = ["CompositeIndex", "Walk"]
 
 
 class _Node:
@@ -71,15 +72,19 @@ class CompositeIndex:
             keys.append(key)
         return tuple(keys)
 
-    def add(self, ident: Hashable, obj: Any) -> None:
-        """Index ``obj`` under ``ident`` (replacing what ``ident`` was indexed under)."""
-        path = self._path_of(obj)
+    def add(self, entry: Entry) -> None:
+        """Index ``entry`` (its value, under its id), replacing what that id was indexed under.
+
+        Every node on the path files the entry itself (see :class:`FieldIndex`).
+        """
+        ident = entry.key
+        path = self._path_of(entry.value)
         previous = self._paths.get(ident)
         if previous is not None and previous != path:
             self.discard(ident)
         self._paths[ident] = path
         node = self._root
-        node.index.add(ident, obj)
+        node.index.add(entry)
         for depth, key in enumerate(path):
             children = node.children
             assert children is not None
@@ -87,7 +92,7 @@ class CompositeIndex:
             if child is None:
                 child = children[key] = _Node(self.fields, depth + 1)
             node = child
-            node.index.add(ident, obj)
+            node.index.add(entry)
 
     def discard(self, ident: Hashable) -> None:
         """Forget ``ident`` (no-op when it is not indexed); empty children are dropped."""
@@ -141,32 +146,34 @@ class CompositeIndex:
             break
         return used or None
 
-    def _descend(self, used: Sequence[FieldPredicate]) -> tuple[list[_Node], set[Any]] | None:
-        """Walk the equality terms but the last: the nodes reached, and the loose ids passed."""
+    def _descend(self, used: Sequence[FieldPredicate]) -> tuple[list[_Node], list[Entry]] | None:
+        """Walk the equality terms but the last: the nodes reached, and the loose entries passed
+        (a loose row has no child, so every entry turns up once)."""
         nodes = [self._root]
-        loose: set[Any] = set()
+        loose: list[Entry] = []
         for term in used[:-1]:
             keys = hash_keys(term)
             if keys is None:
                 return None
             reached: list[_Node] = []
             for node in nodes:
-                loose |= node.index.loose_ids()
+                loose.extend(node.index.loose_entries())
                 children = node.children
                 assert children is not None
-                for key in set(keys):
+                for key in dict.fromkeys(keys):
                     child = children.get(key)
                     if child is not None:
                         reached.append(child)
             nodes = reached
         return nodes, loose
 
-    def estimate(self, used: Sequence[FieldPredicate]) -> int | None:
-        """An estimated candidate count for the terms :meth:`match` returned, or ``None``."""
-        walk = self._descend(used)
-        if walk is None:
+    def walk(self, used: Sequence[FieldPredicate]) -> Walk | None:
+        """Descend for the terms :meth:`match` returned: the estimate, and the nodes to read
+        if the planner picks this index (so the tree is walked once), or ``None`` (declined)."""
+        descended = self._descend(used)
+        if descended is None:
             return None
-        nodes, loose = walk
+        nodes, loose = descended
         total = len(loose)
         last = used[-1]
         for node in nodes:
@@ -174,22 +181,41 @@ class CompositeIndex:
             if part is None:
                 return None
             total += part
-        return total
+        return Walk(total, nodes, loose, last)
 
-    def lookup(self, used: Sequence[FieldPredicate]) -> set[Any] | None:
-        """A new set holding every id that may satisfy all of ``used``, or ``None`` (declined)."""
-        walk = self._descend(used)
-        if walk is None:
-            return None
-        nodes, out = walk
-        last = used[-1]
-        for node in nodes:
+    def estimate(self, used: Sequence[FieldPredicate]) -> int | None:
+        """An estimated candidate count for the terms :meth:`match` returned, or ``None``."""
+        walk = self.walk(used)
+        return None if walk is None else walk.estimate
+
+    def lookup(self, used: Sequence[FieldPredicate]) -> list[Entry] | None:
+        """A new list of every entry that may satisfy all of ``used`` (each once), or ``None``
+        (declined)."""
+        walk = self.walk(used)
+        return None if walk is None else walk.lookup()
+
+
+class Walk:
+    """A descent through a :class:`CompositeIndex`: its estimate, then (if chosen) the lookup."""
+
+    __slots__ = ("estimate", "last", "loose", "nodes")
+
+    def __init__(self, estimate: int, nodes: list[_Node], loose: list[Entry], last: FieldPredicate):
+        self.estimate = estimate
+        self.nodes = nodes
+        self.loose = loose
+        self.last = last
+
+    def lookup(self) -> list[Entry] | None:
+        """A new list of the candidate entries (each once), or ``None`` (declined)."""
+        out = self.loose.copy()
+        last = self.last
+        for node in self.nodes:
             part = node.index.lookup(last)
             if part is None:
                 return None
-            if len(part) > len(out):  # grow the larger set: fewer inserts
-                part |= out
-                out = part
+            if out:
+                out.extend(part)
             else:
-                out |= part
+                out = part
         return out

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from operator import attrgetter
 from typing import Any, Final
 
+from .._store import Entry
 from ..predicate import FieldPredicate, LookupOp
 from ._order import (
     FAMILY_BY_TYPE,
@@ -41,13 +42,19 @@ NO_VALUE: Final[Any] = _NO_VALUE
 _ABSENT: Final = object()  # the id is not indexed
 
 Bucket = Any
-"""A bucket is one id, or a ``set`` of two or more ids (ids are hashable, so never a ``set``)."""
+"""A bucket is one :class:`~sassi._store.Entry`, or a ``dict`` id -> entry of two or more (in the
+order they were filed)."""
 
 
 class FieldIndex:
     """A hash + ordered index of one field of the resident values.
 
-    The hash part (``value -> ids``) is always maintained. The ordered part (sorted distinct
+    It files the store's :class:`~sassi._store.Entry` objects themselves (``entry.key`` is the
+    id, ``entry.value`` the resident), so a lookup hands back entries: no second trip through
+    the pool's map. Every write of a resident files its new entry, also when the indexed field
+    kept its value (the entry is then replaced in place, keeping its place in the bucket).
+
+    The hash part (``value -> entries``) is always maintained. The ordered part (sorted distinct
     values per comparison family) is built on the first range query and maintained from then
     on, so a field only ever queried with ``==``/``in_`` never pays for ordering.
 
@@ -71,12 +78,12 @@ class FieldIndex:
     def __init__(self, field: str) -> None:
         self.field = field
         self._get: Callable[[Any], Any] = attrgetter(field)
-        self._buckets: dict[Any, Bucket] = {}  # value (None included) -> id | set of ids
+        self._buckets: dict[Any, Bucket] = {}  # value (None included) -> entry | {id: entry}
         self._key_of: dict[Any, Any] = {}  # id -> the value it was indexed under
         self._sorted: dict[str, SortedKeys] | None = None  # family -> values; None: not built
         self._family_size: dict[str, int] = {}  # family -> number of ids
-        self._unordered: set[Any] = set()
-        self._loose: set[Any] = set()
+        self._unordered: dict[Any, Entry] = {}  # id -> entry, for values without an order
+        self._loose: dict[Any, Entry] = {}  # id -> entry, for values the index cannot file
 
     def __len__(self) -> int:
         return len(self._key_of)
@@ -110,13 +117,17 @@ class FieldIndex:
         """A new set of every indexed id."""
         return set(self._key_of)
 
-    def loose_ids(self) -> set[Any]:
-        """The ids whose value the index cannot file (always candidates). Do not modify."""
-        return self._loose
+    def loose_entries(self) -> Iterable[Entry]:
+        """The entries whose value the index cannot file (always candidates)."""
+        return self._loose.values()
 
-    def add(self, ident: Any, obj: Any) -> None:
-        """Index ``obj`` under ``ident`` (replacing what ``ident`` was indexed under)."""
-        value, family = self._read(obj)
+    def add(self, entry: Entry) -> None:
+        """Index ``entry`` (its value, under its id), replacing what that id was indexed under.
+
+        :param entry: the store's entry (``entry.key`` the id, ``entry.value`` the resident).
+        """
+        ident = entry.key
+        value, family = self._read(entry.value)
         previous = self._key_of.get(ident, _ABSENT)
         if previous is not _ABSENT:
             if (
@@ -125,53 +136,65 @@ class FieldIndex:
                 and type(previous) is type(value)
                 and previous == value
             ):
-                return  # the indexed field did not change
+                self._refile(ident, value, family, entry)  # same field value, new entry
+                return
             self.discard(ident)
         if family is LOOSE or family is _NO_VALUE:
             self._key_of[ident] = _NO_VALUE
-            self._loose.add(ident)
+            self._loose[ident] = entry
             return
         self._key_of[ident] = value
         buckets = self._buckets
         bucket = buckets.get(value, _NO_VALUE)
         if bucket is _NO_VALUE:
-            buckets[value] = ident
+            buckets[value] = entry
             if self._sorted is not None and value is not None and family is not UNORDERED:
                 ordered = self._sorted.get(family)
                 if ordered is None:
                     ordered = self._sorted[family] = SortedKeys()
                 ordered.add(value)
-        elif type(bucket) is set:
-            bucket.add(ident)
+        elif type(bucket) is dict:
+            bucket[ident] = entry
         else:
-            buckets[value] = {bucket, ident}
+            buckets[value] = {bucket.key: bucket, ident: entry}
         if value is None:
             return
         if family is UNORDERED:
-            self._unordered.add(ident)
+            self._unordered[ident] = entry
         else:
             self._family_size[family] = self._family_size.get(family, 0) + 1
+
+    def _refile(self, ident: Any, value: Any, family: Any, entry: Entry) -> None:
+        """Put ``entry`` where the id's previous entry was (the field value is unchanged)."""
+        buckets = self._buckets
+        bucket = buckets[value]
+        if type(bucket) is dict:
+            bucket[ident] = entry  # an existing key keeps its place
+        else:
+            buckets[value] = entry
+        if family is UNORDERED and value is not None:
+            self._unordered[ident] = entry
 
     def discard(self, ident: Any) -> None:
         """Forget ``ident`` (no-op when it is not indexed)."""
         value = self._key_of.pop(ident, _NO_VALUE)
         if value is _NO_VALUE:
-            self._loose.discard(ident)
+            self._loose.pop(ident, None)
             return
         buckets = self._buckets
         bucket = buckets[value]
-        emptied = type(bucket) is not set
+        emptied = type(bucket) is not dict
         if emptied:
             del buckets[value]
         else:
-            bucket.discard(ident)
+            del bucket[ident]
             if len(bucket) == 1:
-                buckets[value] = next(iter(bucket))
+                buckets[value] = next(iter(bucket.values()))
         if value is None:
             return
         family = FAMILY_BY_TYPE.get(type(value)) or classify(value)
         if family is UNORDERED or value != value:
-            self._unordered.discard(ident)
+            self._unordered.pop(ident, None)
             return
         remaining = self._family_size[family] - 1
         if remaining:
@@ -213,7 +236,7 @@ class FieldIndex:
         bucket = self._buckets.get(key, _NO_VALUE)
         if bucket is _NO_VALUE:
             return 0
-        return len(bucket) if type(bucket) is set else 1
+        return len(bucket) if type(bucket) is dict else 1
 
     def estimate(self, term: FieldPredicate) -> int | None:
         """An estimated candidate count for ``term``, or ``None`` if the index declines.
@@ -229,7 +252,7 @@ class FieldIndex:
             if keys is None:
                 return None
             size = self._size
-            return sum(size(k) for k in set(keys)) + len(self._loose)
+            return sum(size(k) for k in dict.fromkeys(keys)) + len(self._loose)
         spec = self._range_spec(term)
         if spec is None:
             return None
@@ -244,24 +267,27 @@ class FieldIndex:
             total += -(-hits * self._family_size[family] // len(ordered))  # ceil(avg bucket)
         return total
 
-    def lookup(self, term: FieldPredicate) -> set[Any] | None:
-        """A new set holding every id whose value may satisfy ``term``, or ``None`` (declined).
+    def lookup(self, term: FieldPredicate) -> list[Entry] | None:
+        """A new list of every entry whose value may satisfy ``term``, or ``None`` (declined).
+
+        Each entry appears once; within one bucket, in the order the bucket filed them.
 
         :param term: a leaf on this index's field.
-        :returns: a superset of the matching ids, or ``None`` when the index cannot answer.
+        :returns: a superset of the matching entries, or ``None`` when the index cannot answer.
         """
         if term.op in HASH_OPS:
             keys = hash_keys(term)
             if keys is None:
                 return None
-            out = set(self._loose)
-            _collect(self._buckets, keys, out)
+            out = list(self._loose.values())
+            _collect(self._buckets, dict.fromkeys(keys), out)
             return out
         spec = self._range_spec(term)
         if spec is None:
             return None
         family, low, high, low_inc, high_inc, with_none = spec
-        out = self._unordered | self._loose
+        out = list(self._unordered.values())
+        out.extend(self._loose.values())
         if with_none:
             _collect(self._buckets, (None,), out)
         for name, ordered in self._ordered_part().items():
@@ -273,15 +299,15 @@ class FieldIndex:
                 _collect(self._buckets, ordered, out)
         return out
 
-    def restrict(self, term: FieldPredicate, candidates: set[Any]) -> set[Any] | None:
-        """The ids of ``candidates`` whose value may satisfy an ``==``/``in_``/``is_null`` term.
+    def restrict(self, term: FieldPredicate, candidates: list[Entry]) -> list[Entry] | None:
+        """The entries of ``candidates`` whose value may satisfy an ``==``/``in_``/``is_null``
+        term, in the order given.
 
-        Costs ``O(len(candidates))`` per looked-up value at most (set intersections iterate the
-        smaller side), never the size of the buckets.
+        Costs ``O(len(candidates))``, or the size of the term's buckets when that is smaller.
 
         :param term: a hash-op leaf on this index's field.
-        :param candidates: the ids to narrow (not modified).
-        :returns: a new set (a superset of the candidates matching ``term``), or ``None`` when
+        :param candidates: the entries to narrow (not modified).
+        :returns: a new list (a superset of the candidates matching ``term``), or ``None`` when
             the index cannot answer ``term``.
         """
         if term.op not in HASH_OPS:
@@ -289,16 +315,20 @@ class FieldIndex:
         keys = hash_keys(term)
         if keys is None:
             return None
-        out = candidates & self._loose
-        buckets = self._buckets
-        for key in keys:
-            bucket = buckets.get(key, _NO_VALUE)
-            if bucket is _NO_VALUE:
-                continue
-            if type(bucket) is set:
-                out |= bucket & candidates
-            elif bucket in candidates:
-                out.add(bucket)
+        wanted = dict.fromkeys(keys)
+        size = self._size
+        if sum(size(k) for k in wanted) + len(self._loose) <= len(candidates):
+            passing: set[Entry] = set(self._loose.values())
+            filed: list[Entry] = []
+            _collect(self._buckets, wanted, filed)
+            passing.update(filed)
+            return [entry for entry in candidates if entry in passing]
+        key_of = self._key_of
+        out: list[Entry] = []
+        for entry in candidates:
+            key = key_of.get(entry.key, _NO_VALUE)
+            if key is _NO_VALUE or key in wanted:  # loose here (or not indexed): a candidate
+                out.append(entry)
         return out
 
     def _range_spec(self, term: FieldPredicate) -> tuple[str, Any, Any, bool, bool, bool] | None:
@@ -357,13 +387,14 @@ def hash_keys(term: FieldPredicate) -> Sequence[Any] | None:
     return keys
 
 
-def _collect(buckets: dict[Any, Bucket], keys: Iterable[Any], out: set[Any]) -> None:
-    """Add the ids of every bucket named by ``keys`` (absent keys are skipped) to ``out``."""
+def _collect(buckets: dict[Any, Bucket], keys: Iterable[Any], out: list[Entry]) -> None:
+    """Append the entries of every bucket named by ``keys`` (absent keys are skipped) to
+    ``out``; the keys must be distinct."""
     for key in keys:
         bucket = buckets.get(key, _NO_VALUE)
         if bucket is _NO_VALUE:
             continue
-        if type(bucket) is set:
-            out |= bucket
+        if type(bucket) is dict:
+            out.extend(bucket.values())
         else:
-            out.add(bucket)
+            out.append(bucket)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, Final, Protocol
 
+from .._store import Entry
 from ..predicate import And, Const, FieldPredicate, LookupOp, Predicate
 from ._composite import CompositeIndex
 from ._field import HASH_OPS, INDEXABLE_OPS, FieldIndex, hash_keys
@@ -59,7 +60,8 @@ class Plan:
         id field (``reason == "id"``: the pool's own map), or ``None`` for a scan.
     :param term: the leaf the index answered (or judged not selective enough), or ``None``; for
         a composite index, its first term.
-    :param candidates: ids that may match (a superset), or ``None`` for a scan.
+    :param candidates: the store entries that may match (a superset, each once), or ``None``
+        for a scan.
     :param residual: the predicate to run over the candidates (or every resident when
         scanning): the whole conjunction, the indexed terms included, so results equal a scan.
     :param total: the number of residents a scan would visit.
@@ -91,7 +93,7 @@ class Plan:
         self,
         index: str | tuple[str, ...] | None,
         term: FieldPredicate | None,
-        candidates: set[Any] | None,
+        candidates: list[Entry] | None,
         residual: Predicate,
         total: int = 0,
         estimate: int = -1,
@@ -171,6 +173,26 @@ def conjuncts(predicates: Iterable[Predicate]) -> list[Predicate]:
     return out
 
 
+def _flatten(predicates: Sequence[Predicate]) -> tuple[list[Predicate], Predicate]:
+    """The top-level terms and one predicate for their conjunction (reusing a flat ``And``)."""
+    if len(predicates) == 1:
+        only = predicates[0]
+        if not isinstance(only, And):
+            return [only], only
+        children = only.children
+        if not any(isinstance(child, And) for child in children):
+            return list(children), (children[0] if len(children) == 1 else only)
+    terms = conjuncts(predicates)
+    residual: Predicate
+    if len(terms) == 1:
+        residual = terms[0]
+    elif len(predicates) == 1 and _same(getattr(predicates[0], "children", ()), terms):
+        residual = predicates[0]  # already the flat conjunction: no new node to build
+    else:
+        residual = And(tuple(terms))
+    return terms, residual
+
+
 _ID_OPS: Final = (LookupOp.EQ, LookupOp.IN)  # a tuple: see HASH_OPS
 
 
@@ -201,7 +223,7 @@ class _Choice:
         name: str | tuple[str, ...],
         terms: tuple[FieldPredicate, ...],
         estimate: int,
-        lookup: Callable[[], set[Any] | None],
+        lookup: Callable[[], list[Entry] | None],
         reason: str = "index",
     ) -> None:
         self.name = name
@@ -217,9 +239,9 @@ class _Choice:
 
 
 def _id_choice(
-    terms: list[FieldPredicate], ids: Mapping[Hashable, Any], id_field: str
+    terms: list[FieldPredicate], ids: Mapping[Hashable, Entry], id_field: str
 ) -> _Choice | None:
-    """``F.id == k`` / ``F.id.in_(ks)``: the ids among the operands that are resident."""
+    """``F.id == k`` / ``F.id.in_(ks)``: the entries of the operands that are resident."""
     best: _Choice | None = None
     for term in terms:
         if term.field != id_field or term.op not in _ID_OPS:
@@ -228,7 +250,7 @@ def _id_choice(
         if keys is None:
             continue
         try:
-            found = {k for k in keys if k in ids}
+            found = [ids[k] for k in dict.fromkeys(keys) if k in ids]
         except TypeError:  # an operand a dict cannot hash: the predicate decides
             continue
         if best is None or len(found) < best.estimate:
@@ -240,7 +262,7 @@ def _choices(
     terms: list[Predicate],
     by_field: Mapping[str, FieldIndex],
     composites: Mapping[tuple[str, ...], CompositeIndex],
-    ids: Mapping[Hashable, Any] | None,
+    ids: Mapping[Hashable, Entry] | None,
     id_field: str | None,
 ) -> list[_Choice]:
     """Every index (and the id map) that can answer some top-level term, with estimates."""
@@ -265,13 +287,13 @@ def _choices(
             used = composite.match(grouped)
             if used is None:
                 continue
-            estimate = composite.estimate(used)
-            if estimate is not None:
-                out.append(_Choice(fields, tuple(used), estimate, _bind(composite.lookup, used)))
+            walk = composite.walk(used)
+            if walk is not None:
+                out.append(_Choice(fields, tuple(used), walk.estimate, walk.lookup))
     return out
 
 
-def _bind(fn: Callable[[Any], set[Any] | None], arg: Any) -> Callable[[], set[Any] | None]:
+def _bind(fn: Callable[[Any], list[Entry] | None], arg: Any) -> Callable[[], list[Entry] | None]:
     return lambda: fn(arg)
 
 
@@ -281,7 +303,7 @@ def plan(
     total: int,
     *,
     selectivity_limit: float = SELECTIVITY_LIMIT,
-    ids: Mapping[Hashable, Any] | None = None,
+    ids: Mapping[Hashable, Entry] | None = None,
     id_field: str | None = None,
 ) -> Plan:
     """Choose an index, the pool's id map, or a scan for the conjunction of ``predicates``.
@@ -304,21 +326,16 @@ def plan(
     :param id_field: the model's identity field.
     :returns: the :class:`Plan`; its ``residual`` is the whole conjunction.
     """
-    terms = conjuncts(predicates)
-    residual: Predicate
-    if len(terms) == 1:
-        residual = terms[0]
-    elif len(predicates) == 1 and _same(getattr(predicates[0], "children", ()), terms):
-        residual = predicates[0]  # already the flat conjunction: no new node to build
+    terms, residual = _flatten(predicates)
+    by_field: Mapping[str, FieldIndex]
+    composites: Mapping[tuple[str, ...], CompositeIndex]
+    found: Mapping[tuple[str, ...], CompositeIndex] | None = getattr(indexes, "composites", None)
+    if found is not None:  # the pool's IndexSet (no ABC isinstance check on the query path)
+        by_field, composites = indexes.indexes, found  # type: ignore[union-attr]
     else:
-        residual = And(tuple(terms))
-    if isinstance(indexes, Mapping):
-        by_field: Mapping[str, FieldIndex] = indexes
-        composites: Mapping[tuple[str, ...], CompositeIndex] = {}
-    else:
-        by_field, composites = indexes.indexes, indexes.composites
+        by_field, composites = indexes, {}  # type: ignore[assignment]
     if any(isinstance(t, Const) and not t.value for t in terms):
-        return Plan(None, None, set(), residual, total, 0, "false")
+        return Plan(None, None, [], residual, total, 0, "false")
     ranked = _choices(terms, by_field, composites, ids, id_field)
     if not ranked:
         reason = "no-term" if by_field or composites else "no-indexes"
@@ -328,7 +345,7 @@ def plan(
     estimate, term = chosen.estimate, chosen.terms[0]
     # Other single-field hash terms narrow the candidates with C-level set intersections.
     cheap = [r for r in ranked[1:] if r.reason == "index" and isinstance(r.name, str) and r.hashed]
-    cheap = [r for r in cheap if r.terms[0] not in chosen.terms]
+    cheap = [r for r in cheap if all(r.terms[0] is not t for t in chosen.terms)]
     limit = float("inf") if total <= SMALL_POOL else total * selectivity_limit
     if estimate > limit:
         # Independent terms may still intersect down to few candidates.

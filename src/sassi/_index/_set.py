@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
-from .._store import Store
+from .._store import Entry, Store
 from ..predicate import And
 from ._composite import CompositeIndex
 from ._field import FieldIndex
@@ -77,14 +77,14 @@ class IndexSet:
         """Field names -> :class:`CompositeIndex`."""
         return self._composites
 
-    def on_put(self, ident: Hashable, old: object, new: object) -> None:
-        """A value was stored under ``ident`` (``old`` is the previous resident or ``None``)."""
+    def on_put(self, ident: Hashable, old: Entry | None, new: Entry) -> None:
+        """The entry ``new`` was stored under ``ident`` (``old``: the one it replaced)."""
         for index in self._indexes.values():
-            index.add(ident, new)
+            index.add(new)
         for composite in self._composites.values():
-            composite.add(ident, new)
+            composite.add(new)
 
-    def on_remove(self, ident: Hashable, old: object) -> None:
+    def on_remove(self, ident: Hashable, old: Entry) -> None:
         """The resident under ``ident`` was removed."""
         for index in self._indexes.values():
             index.discard(ident)
@@ -124,10 +124,14 @@ class IndexSet:
         """The values a scope starts from when an index applies, else ``None`` (snapshot all).
 
         Call under the pool's write lock. The result holds every unexpired candidate in the
-        order of the store's dense ``values`` list (the order a scan visits them), found with
-        one map lookup per candidate and ordered by sorting their positions (plain ints); the
-        scope still runs all its ops (the leading ``where`` ops re-check every candidate), so
-        it yields exactly the values a scan yields, in the same order.
+        order of the store's dense ``values`` list (the order a scan visits them). The indexes
+        file the store's entries themselves, so a candidate costs no map lookup; buckets keep
+        their entries in filing order, which is the pool's order until removals (swap-removes)
+        or moves between buckets shuffle it: the candidates are read in one pass that checks
+        their positions ascend, and only when they do not (or several buckets were merged) are
+        their positions (plain ints) sorted. The scope still runs all its ops (the leading
+        ``where`` ops re-check every candidate), so it yields exactly the values a scan yields,
+        in the same order.
 
         :param store: the pool's store.
         :param ops: the scope's ``MemQ`` ops, in order.
@@ -137,22 +141,27 @@ class IndexSet:
         candidates = self.plan_ops(store, ops).candidates
         if candidates is None:
             return None
-        entries = store.map
-        positions: list[int] = []
-        append = positions.append
-        if store.timed:
-            for ident in candidates:
-                entry = entries.get(ident)
-                if entry is not None:
-                    deadline = entry.deadline
-                    if deadline is None or deadline > now:
-                        append(entry.pos)
-        else:  # no resident has a deadline
-            for ident in candidates:
-                entry = entries.get(ident)
-                if entry is not None:
-                    append(entry.pos)
-        if len(positions) > 1:
-            positions.sort()
-        values = store.values
-        return [values[pos] for pos in positions]
+        if store.timed:  # some resident has a deadline: drop the expired candidates
+            live: list[Entry] = []
+            for entry in candidates:
+                deadline = entry.deadline
+                if deadline is None or deadline > now:
+                    live.append(entry)
+            candidates = live
+        out: list[Any] = []
+        append = out.append
+        last = -1
+        for entry in candidates:
+            pos = entry.pos
+            if pos < last:
+                return _in_pool_order(candidates, store.values)
+            last = pos
+            append(entry.value)
+        return out
+
+
+def _in_pool_order(candidates: list[Entry], values: list[Any]) -> list[Any]:
+    """The candidates' values in the order of ``values`` (sorting their positions)."""
+    positions = [entry.pos for entry in candidates]
+    positions.sort()
+    return [values[pos] for pos in positions]
