@@ -155,15 +155,12 @@ class Punnu(Generic[T]):
                 self._listener = Listener(core, self._tier)
                 core.background.append(self._listener.run)
         self._fetching: Fetching[T] = Fetching(core, self._tier)
-        # The instance attribute shadows the documented method: same contract, fewer lookups.
-        if metrics is None and type(self).get is Punnu.get:  # a subclass's get() wins
-            fast = core.fast_get()
-            fast.__doc__ = Punnu.get.__doc__
-            self.__dict__["get"] = fast
+        # The instance attribute shadows the documented method: same contract, one call fewer
+        # (the core's bound method; compiled, a C method with the same docstring).
+        if type(self).get is Punnu.get:  # a subclass's get() wins
+            self.__dict__["get"] = core.get
         if self._tier is None and type(self).insert is Punnu.insert:  # the same for insert
-            fast_insert = core.fast_insert()
-            fast_insert.__doc__ = Punnu.insert.__doc__
-            self.__dict__["insert"] = fast_insert
+            self.__dict__["insert"] = core.insert
 
     # reads ----------------------------------------------------------------------------------
 
@@ -209,7 +206,7 @@ class Punnu(Generic[T]):
         :raises BackendError: under ``BackendFailure.ERROR`` when the backend write fails.
         """
         if self._tier is None:
-            return self._core.insert(value, ttl)
+            return self._core.insert(value, ttl=ttl)
         key = self._core.checked_id(value)
         drive_sync(self._tier.insert(key, value, self._ttl(ttl)))
         return value

@@ -24,9 +24,9 @@ from .._index import IndexSet
 from .._model import ModelInfo, check_portable
 from .._reservations import Reservations
 from .._stats import Metrics, PunnuStats
-from .._store import Entry, Store
+from .._store import Store
 from ._checks import exact_id_type, id_check, never_none_fields
-from ._commit import DEFAULT_TTL, CommitPath, DefaultTTL, Tally
+from ._commit import DEFAULT_TTL, CommitPath, Tally
 from ._generations import Generations
 from ._negatives import Negatives
 
@@ -78,8 +78,8 @@ class PoolCore(CommitPath[T], Generic[T]):
         "reservations",
         "rng",
         "size",
-        "stamp",
         "store",
+        "ticks",
         "type_name",
         "write_epochs",
     )
@@ -111,7 +111,7 @@ class PoolCore(CommitPath[T], Generic[T]):
             self.store.observers.append(self.indexes)
         self.hub = EventHub(config.event_capacity)
         self.epoch = itertools.count(1)
-        self.stamp = self.epoch.__next__
+        self.ticks = 0
         self.write_epochs = 0
         self.misses = Tally()
         self.fetches = Tally()
@@ -145,7 +145,14 @@ class PoolCore(CommitPath[T], Generic[T]):
     # reads ------------------------------------------------------------------------------------
 
     def get(self, id: Hashable) -> T | None:
-        """The live value under ``id`` (a counted hit or miss), or ``None``."""
+        """The live value stored under ``id``, or ``None``. L1 only; never touches a backend.
+
+        A hit refreshes LRU recency. An expired entry reads as ``None``, stays resident and
+        emits nothing (lazy expiry).
+
+        :param id: the id.
+        :returns: the value or ``None``.
+        """
         entry = self.map.get(id)
         if entry is not None:
             deadline = entry.deadline
@@ -159,48 +166,24 @@ class PoolCore(CommitPath[T], Generic[T]):
         self.miss()
         return None
 
-    def fast_get(self) -> Callable[[Hashable], T | None]:
-        """:meth:`get` as a closure over locals, for pools without metrics: the hit path is one
-        dict lookup, a deadline check (skipped when the entry has none) and an epoch store."""
-        entries: dict[Hashable, Entry] = self.map
-        # the bound __next__: compiled, next(count) would look the builtin up on every call
-        stamp = self.stamp
-        clock = self.clock
-        core = self
+    def insert(self, value: T, *, ttl: float | timedelta | None = None) -> T:
+        """Store ``value`` under its id and return it (the same object). No backend: L1 only.
 
-        def get(id: Hashable, /) -> T | None:
-            entry = entries.get(id)
-            if entry is not None:
-                deadline = entry.deadline
-                if deadline is None or deadline > clock():
-                    entry.epoch = stamp()
-                    return entry.value  # type: ignore[no-any-return]
-                core.expired_read()
-                return None
-            core.miss()
-            return None
+        Over a live value: ``LAST_WRITE_WINS`` replaces (``Inserted``), ``UPDATE`` replaces
+        (``Updated(old, new)``), ``REJECT`` raises. An expired resident counts as absent. May
+        evict (sampled LRU), never the value being inserted.
 
-        return get
-
-    def insert(self, value: T, ttl: float | timedelta | None = None) -> T:
-        """``Punnu.insert`` for a pool without a backend: check, then one commit."""
+        :param value: the value.
+        :param ttl: time-to-live for this value (overrides the pool default), or ``None`` for
+            the pool default.
+        :returns: ``value``.
+        :raises ConflictError: under ``OnConflict.REJECT`` when a live value has the id.
+        :raises ValueError: when ``ttl <= 0``.
+        :raises TypeError: when ``value`` is not an instance of the pool's model.
+        """
         key = self.checked_id(value)
         self.insert_one(key, value, DEFAULT_TTL if ttl is None else positive_seconds(ttl, "ttl"))
         return value
-
-    def fast_insert(self) -> Callable[..., T]:
-        """:meth:`insert` as a closure with ``Punnu.insert``'s signature (no backend)."""
-        core = self
-
-        def insert(value: T, *, ttl: float | timedelta | None = None) -> T:
-            key = core.checked_id(value)
-            seconds: float | DefaultTTL = (
-                DEFAULT_TTL if ttl is None else positive_seconds(ttl, "ttl")
-            )
-            core.insert_one(key, value, seconds)
-            return value
-
-        return insert
 
     def peek(self, id: Hashable) -> T | None:
         """The live value under ``id`` without touching recency or counters."""

@@ -251,8 +251,13 @@ class FieldIndex:
             keys = hash_keys(term)
             if keys is None:
                 return None
-            size = self._size
-            return sum(size(k) for k in dict.fromkeys(keys)) + len(self._loose)
+            buckets = self._buckets
+            total = len(self._loose)
+            for key in dict.fromkeys(keys) if len(keys) > 1 else keys:
+                bucket = buckets.get(key, _NO_VALUE)
+                if bucket is not _NO_VALUE:
+                    total += len(bucket) if type(bucket) is dict else 1
+            return total
         spec = self._range_spec(term)
         if spec is None:
             return None
@@ -280,7 +285,7 @@ class FieldIndex:
             if keys is None:
                 return None
             out = list(self._loose.values())
-            _collect(self._buckets, dict.fromkeys(keys), out)
+            _collect(self._buckets, dict.fromkeys(keys) if len(keys) > 1 else keys, out)
             return out
         spec = self._range_spec(term)
         if spec is None:
