@@ -48,6 +48,7 @@ class PoolCore(CommitPath[T], Generic[T]):
     __slots__ = (
         "_id_check",
         "_id_type",
+        "acquire",
         "backend_errors",
         "background",
         "capacity",
@@ -75,6 +76,7 @@ class PoolCore(CommitPath[T], Generic[T]):
         "negatives",
         "never_none",
         "policy",
+        "release",
         "reservations",
         "rng",
         "size",
@@ -102,6 +104,8 @@ class PoolCore(CommitPath[T], Generic[T]):
         self.id_of: Callable[[Any], Hashable] = info.get_id
         self.clock: Callable[[], float] = clock if clock is not None else monotonic
         self.lock = threading.RLock()
+        self.acquire = self.lock.acquire
+        self.release = self.lock.release
         self.store = Store()
         self.map = self.store.map
         self.size = 0
