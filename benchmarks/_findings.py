@@ -17,24 +17,28 @@ The tables show each build's own ratios (the compiled run and the pure-Python ru
 processes; every ratio is taken within one). `python3 dev.py bench` runs both; see
 `docs/compiled.md` for which modules are compiled.
 
-* **`get` (compiled ~1.8x `dict.get`, ~1.2x cachebox; goal 1.5x and 1.0x).** A compiled `get`
-  is a mypyc closure called through vectorcall: a dict probe, the `Entry` load, a deadline test
-  skipped for entries without one, and the recency stamp. Two costs remain that `dict.get` and
-  cachebox do not pay. The `Entry` is a second dependent, random memory access per read
-  (`dict` slot -> `Entry` -> value, where `dict.get` goes slot -> value): on shuffled reads of
-  100k residents that is most of the gap, and it grows with the pool (the scaling table: `get`
-  per read rises with size much like `dict.get` would, the extra load included). The stamp
-  draws from an `itertools.count` because every drawn epoch is a counted hit and the count
-  must stay exact across threads in pure Python too (a plain `+= 1` would be atomic only in the
-  compiled build); mypyc calls the bound `__next__` (about 30 ns, an `int` allocated per hit).
-  Calling `next(counter)` instead was ~100 ns slower compiled: mypyc looks the builtin up on
-  every call, which is why the hot paths keep `epoch.__next__` in an attribute.
-* **`insert` (compiled ~1.3x cachetools' `LRUCache.__setitem__`; goal 1.0x).** The lean path
-  (`CommitPath.insert_one`, installed as the pool's `insert` closure) builds no
-  `CommitResult`, reads the clock only when a deadline is involved and reads copies of the
-  config in native attributes. `perf` puts a third of what is left in the write lock: an
-  `RLock` `acquire`/`release` pair parses its arguments and calls `clock_gettime` each time
-  (~100 ns here). cachetools takes no lock at all; `Punnu.insert` must be thread-safe
+* **`get` (compiled ~1.5x `dict.get`, ~1.15-1.25x cachebox; goals 1.5x and 1.0x).** Each pool's
+  `get` is the core's bound method (`PoolCore.get`): compiled, a C method called through
+  vectorcall. Measured side by side in one compiled module (100k residents, shuffled reads,
+  `dict.get` = 94 ns): the round-2 closure with an `itertools.count` stamp 227-249 ns; the same
+  closure with a native-int stamp 191-202 ns; a bound method with the native stamp 164-171 ns;
+  cachebox 180-193 ns. So two changes: the method instead of the closure (whose captured
+  variables sit in an environment object), and the recency epoch as a native `int` bumped in
+  place (`CommitPath.stamp`), which allocates nothing (the `count` allocated an `int` per hit
+  and freed the previous, cold one). Exactness across threads holds: compiled code has no
+  point between that read and write where the GIL passes to another thread; pure Python keeps
+  the `count`. What is left against `dict.get` and cachebox is the `Entry` itself: a second
+  dependent, random memory access per read (`dict` slot -> `Entry` -> value, where `dict.get`
+  goes slot -> value). On shuffled reads of 100k residents that is the gap; removing it means
+  keeping values in the map and the recency/deadline elsewhere, where the stamp would cost the
+  same access again, so the Rust goal stays missed.
+* **`insert` (compiled ~1.1x cachetools' `LRUCache.__setitem__`; goal 1.0x).** The pool's
+  `insert` is the core's bound method too (`PoolCore.insert` -> `CommitPath.insert_one`): no
+  `CommitResult`, the clock read only when a deadline is involved, config copied into native
+  attributes, no `int` allocated for the epoch, and the lock's `acquire`/`release` bound once.
+  Timed in one compiled module, an `RLock` `acquire`/`release` pair around a trivial body
+  costs ~75-95 ns with the methods bound once and ~120 ns looked up per call: that pair is
+  what separates the two. cachetools takes no lock; `Punnu.insert` must be thread-safe
   (SPEC 4), so this cost stays. The rest is the `Entry` and the two dense-list slots that make
   sampled eviction O(1) and scans a list copy.
 * **`apply_delta` into an empty pool (compiled ~0.8-1.2x the cachetools loop, see the insert
@@ -45,21 +49,29 @@ processes; every ratio is taken within one). `python3 dev.py bench` runs both; s
   grows with size is memory traffic: at 1M residents the map, the two dense lists and a
   million `Entry` objects no longer fit any cache, and the per-item cost rises the way the
   cachetools loop's does (compare the two in the scaling and insert tables).
-* **Indexed query against a handwritten comprehension over exactly its candidates (compiled
-  ~3.5-4x; goal 2x).** Per candidate the pool pays, on top of the predicate: a set insert (the
-  candidate ids), a probe of the pool's map for the id's `Entry` (a random access), a sort of
-  the candidates' positions (plain ints, so the result keeps the scan's order, which the tests
-  hold the index to), and a list index for the value. The handwritten comprehension walks a
-  prebuilt list of the objects in memory order. The cost per candidate is flat from 10k to
-  1M residents (the scaling table), which is the "in proportion to its candidates" half of the
-  goal; the factor is not met. Closing it needs index buckets that hold the entries themselves
-  (no map probe) and an order contract that does not need the sort; both change the store's
-  observer protocol and a tested guarantee, so they are left for a later round.
+* **Indexed query against a handwritten comprehension over exactly its candidates (met,
+  compiled ~1.5x for 114 candidates, ~1.7x for 1,645; goal 2x; round 2 started at 3-4x).** The
+  indexes now file the store's `Entry` objects themselves (`bucket: value -> entry | {id:
+  entry}`; the store hands its observers entries, each write the new one, replaced in place
+  when the indexed field kept its value). A lookup returns entries, so a candidate costs no
+  probe of the pool's map. The order contract (a scope's rows come in pool order, indexed or
+  not) is kept without a sort in the common case: a bucket's dict keeps its entries in filing
+  order, which is pool order until swap-removes or moves between buckets shuffle it, and the
+  candidates are read in one pass that checks their positions ascend; only when they do not
+  (or several buckets were merged, e.g. a range) are the positions sorted (timsort over
+  buckets that are each mostly ascending). Profile of the 1,645-candidate range before
+  (compiled, µs per query): plan + id-set build 66-108, map probe per id 100-180, positions
+  60-100, sort 115-166, gather 37-60, the re-check 80-140. After: plan (entries collected)
+  25-30, materialising the values 115-130 (sort included), the re-check 80. The planner also
+  walks a composite index once (the walk that estimates is the one that looks up) and reads
+  the `IndexSet` without an ABC `isinstance`; what is left for 114 candidates is ~6 µs of
+  planning (a few µs of Python-object attribute reads on the predicate leaves) over ~8 µs of
+  handwritten work.
 * **`F.id == k` (no index) and composite two-field queries against a scan.** An id term is
   answered from the pool's map: a few µs of planning and one probe, against a scan of every
   resident. The composite `(org, age)` query reads one child of the index tree (about 110
-  candidates of 200k): the speed-up is the scan time over ~110 candidates' cost above plus the
-  planning, so it lands near the 200x line and moves with the machine's load (see the verdicts).
+  candidates of 200k) and now costs what those candidates cost plus ~6 µs of planning: ~300x
+  a scan (goal 200x; it was 173x before the indexes held entries).
 * **Scans.** Scopes now generate their scan with the model's annotations in mind: fields
   annotated without `None` (`name: str`) drop their `is None` guards where the unguarded test
   raises on `None` (a value breaking its annotation takes the generated code's fallback, so
@@ -73,8 +85,8 @@ extra pointer a cache follows shows up; the ratios are what carry over to other 
 
 ### `get` against `dict.get` and `cachebox`
 
-`Punnu.get` is a Python closure (`Punnu._fast_get`, installed per pool when no metrics hook is
-set): one dict lookup, a deadline check skipped for entries without a deadline, and a recency
+(Round 1, pure Python; the compiled `get` of round 2 is above.) `Punnu.get` was then a Python
+closure (installed per pool when no metrics hook was set): one dict lookup, a deadline check skipped for entries without a deadline, and a recency
 stamp. Breakdown, per read of 100k residents (same machine, same run; "warm" reads the ids in
 order, "cold" in shuffled order):
 
@@ -103,11 +115,11 @@ order, "cold" in shuffled order):
 
 ### Memory per entry
 
-Per resident, the pool adds to what a `dict` holds: the slotted `Entry` (64 bytes with its GC
-header), two `int` objects (epoch and position, 28-32 bytes each) and one slot in each of the two
+Per resident, the pool adds to what a `dict` holds: the slotted `Entry` (72 bytes with its GC
+header, its id included since round 2 so indexes can hold entries), two `int` objects (epoch and position, 28-32 bytes each) and one slot in each of the two
 dense lists (`keys`, `values`) used for O(1) sampling and fast snapshots. A TTL adds the deadline
 `float` and a heap row; two indexes add a dict slot per field plus a reverse-map slot
-(single-id buckets are stored bare, not as one-element sets; the ordered part of an index is
+(single-entry buckets are stored bare, not as one-element dicts; the ordered part of an index is
 only built by the first range query, so it is absent from this table).
 
 ### Scans
@@ -122,8 +134,8 @@ is measured on a 20k-row subset because a full run would dominate the suite.
 
 ### Indexed queries
 
-An indexed `==` over 200k residents takes ~8 µs end to end (plan, candidate lookup, ordering the
-candidates as a scan would, re-checking the whole predicate on them, running the scope's ops),
+An indexed `==` over 200k residents takes ~8 µs end to end (plan, candidate lookup, putting the
+candidates in pool order, re-checking the whole predicate on them, running the scope's ops),
 against ~10 ms for the scan: three orders of magnitude. Before `Plan.explain` became lazy the
 query path rendered the predicate's `repr` on every call (~30% of the time). Narrow ranges cost a
 few µs more (walking the sorted keys of the range). The ordered part of an index is built on the

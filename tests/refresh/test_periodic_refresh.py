@@ -132,14 +132,15 @@ async def test_no_tick_at_entry_and_scheduled_ticks_apply_after_the_interval() -
     fetch = Rows([User(1, "tick")])
     sub = pool.events()
     with anyio.fail_after(30):
-        async with pool.periodic_refresh(0.01, fetch):
+        # 100 ms: long enough that a loaded machine reaches the entry check before a tick
+        async with pool.periodic_refresh(0.1, fetch):
             await anyio.wait_all_tasks_blocked()
             assert fetch.calls == 0  # nothing at entry
             assert await sub.receive() == Inserted(User(1, "tick"))
             while fetch.calls < 3:  # noqa: ASYNC110 - later ticks come; equal rows emit nothing
-                await anyio.sleep(0.005)
+                await anyio.sleep(0.02)
     calls = fetch.calls
-    await anyio.sleep(0.05)  # five intervals: a surviving loop would have ticked again
+    await anyio.sleep(0.3)  # three intervals: a surviving loop would have ticked again
     assert fetch.calls == calls  # leaving the block stopped the loop
 
 
