@@ -65,7 +65,8 @@ ttl=DEFAULT_TTL, protect=False, replace_all=False, sweep=False, hints=None, prec
 ``core.store``, ``core.map``, ``core.indexes``
     The :class:`~sassi._store.Store` (``store.map``: id -> :class:`~sassi._store.Entry`), and
     the :class:`~sassi._index.IndexSet` observing it. Observers registered with
-    ``core.store.observers.append(obj)`` see every mutation (``on_put`` / ``on_remove``).
+    ``core.store.observers.append(obj)`` see every mutation (``on_put(id, old, new)`` /
+    ``on_remove(id, old)``, given the store's :class:`~sassi._store.Entry` objects).
 ``core.generations``
     :class:`Generations`: fetches register there; ``commit`` bumps the ids it removes
     explicitly; whole-pool and by-predicate removals call ``removed_all()`` /

@@ -155,6 +155,7 @@ class CommitPath(Generic[T]):
     size: int
     hub: EventHub
     epoch: itertools.count[int]  # the recency epochs as pure Python
+    next_tick: Callable[[], int]  # its bound __next__
     ticks: int  # the recency epochs compiled
     write_epochs: int
     evictions: dict[EventReason, int]
@@ -176,7 +177,7 @@ class CommitPath(Generic[T]):
             ticks = self.ticks + 1
             self.ticks = ticks
             return ticks
-        return next(self.epoch)
+        return self.next_tick()
 
     def next_epoch(self) -> int:
         self.write_epochs += 1

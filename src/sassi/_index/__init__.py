@@ -1,10 +1,11 @@
 """Hash and ordered secondary indexes over model fields, and the tiny planner that picks one.
 
-A :class:`FieldIndex` keeps, for one field, a hash map ``value -> ids`` (answers ``==``, ``in_``,
+A :class:`FieldIndex` keeps, for one field, a hash map ``value -> entries`` (answers ``==``, ``in_``,
 ``is_null``) and, per *comparison family* (numbers, strings, bytes, dates, ...), the sorted
 distinct values (answers ``< <= > >= between``). An :class:`IndexSet` holds the indexes of one
 pool and is the observer the store calls on every mutation (``on_put`` / ``on_remove`` /
-``on_clear``).
+``on_clear``). The buckets hold the store's :class:`~sassi._store.Entry` objects, not ids, so
+candidates need no second trip through the pool's map.
 
 Correctness rule: an index lookup returns a **superset** of the ids whose value satisfies the
 term, never fewer. Values the index cannot reason about exactly are always returned as
@@ -29,7 +30,8 @@ Internal API (how the pool uses this package; see ``Punnu.__init__`` / ``_scope_
 
 ``IndexSet(fields)``
     Built from ``PunnuConfig.indexes`` and appended to ``Store.observers`` when non-empty;
-    ``on_put(id, old, new)`` / ``on_remove(id, old)`` / ``on_clear()`` run under the write lock.
+    ``on_put(id, old, new)`` / ``on_remove(id, old)`` / ``on_clear()`` run under the write lock;
+    ``old`` / ``new`` are the store's entries, which the indexes file (a lookup returns entries).
 ``index_set.source(store, ops, now) -> list | None``
     Under the write lock: the unexpired candidate values for a scope's ``MemQ`` ops, in the
     order ``Store.snapshot`` lists them, or ``None`` to scan. The scope still runs every op.
