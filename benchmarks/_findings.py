@@ -17,7 +17,8 @@ The tables show each build's own ratios (the compiled run and the pure-Python ru
 processes; every ratio is taken within one). `python3 dev.py bench` runs both; see
 `docs/compiled.md` for which modules are compiled.
 
-* **`get` (compiled ~1.5x `dict.get`, ~1.15-1.25x cachebox; goals 1.5x and 1.0x).** Each pool's
+* **`get` (compiled 1.47x `dict.get`, met; 1.02x cachebox in the tables' run, 1.15-1.25x in
+  quick runs; goal 1.0x).** Each pool's
   `get` is the core's bound method (`PoolCore.get`): compiled, a C method called through
   vectorcall. Measured side by side in one compiled module (100k residents, shuffled reads,
   `dict.get` = 94 ns): the round-2 closure with an `itertools.count` stamp 227-249 ns; the same
@@ -32,13 +33,14 @@ processes; every ratio is taken within one). `python3 dev.py bench` runs both; s
   goes slot -> value). On shuffled reads of 100k residents that is the gap; removing it means
   keeping values in the map and the recency/deadline elsewhere, where the stamp would cost the
   same access again, so the Rust goal stays missed.
-* **`insert` (compiled ~1.1x cachetools' `LRUCache.__setitem__`; goal 1.0x).** The pool's
+* **`insert` (compiled 0.80x cachetools' `LRUCache.__setitem__` in the tables' run, met;
+  1.1-1.2x in quick runs; goal 1.0x).** The pool's
   `insert` is the core's bound method too (`PoolCore.insert` -> `CommitPath.insert_one`): no
   `CommitResult`, the clock read only when a deadline is involved, config copied into native
   attributes, no `int` allocated for the epoch, and the lock's `acquire`/`release` bound once.
   Timed in one compiled module, an `RLock` `acquire`/`release` pair around a trivial body
   costs ~75-95 ns with the methods bound once and ~120 ns looked up per call: that pair is
-  what separates the two. cachetools takes no lock; `Punnu.insert` must be thread-safe
+  what the quick runs still show between the two. cachetools takes no lock; `Punnu.insert` must be thread-safe
   (SPEC 4), so this cost stays. The rest is the `Entry` and the two dense-list slots that make
   sampled eviction O(1) and scans a list copy.
 * **`apply_delta` into an empty pool (compiled ~0.8-1.2x the cachetools loop, see the insert
@@ -50,7 +52,7 @@ processes; every ratio is taken within one). `python3 dev.py bench` runs both; s
   million `Entry` objects no longer fit any cache, and the per-item cost rises the way the
   cachetools loop's does (compare the two in the scaling and insert tables).
 * **Indexed query against a handwritten comprehension over exactly its candidates (met,
-  compiled ~1.5x for 114 candidates, ~1.7x for 1,645; goal 2x; round 2 started at 3-4x).** The
+  compiled 1.40x for 114 candidates, 1.75x for 1,645; goal 2x; round 2 started at 3-4x).** The
   indexes now file the store's `Entry` objects themselves (`bucket: value -> entry | {id:
   entry}`; the store hands its observers entries, each write the new one, replaced in place
   when the indexed field kept its value). A lookup returns entries, so a candidate costs no
@@ -70,7 +72,7 @@ processes; every ratio is taken within one). `python3 dev.py bench` runs both; s
 * **`F.id == k` (no index) and composite two-field queries against a scan.** An id term is
   answered from the pool's map: a few µs of planning and one probe, against a scan of every
   resident. The composite `(org, age)` query reads one child of the index tree (about 110
-  candidates of 200k) and now costs what those candidates cost plus ~6 µs of planning: ~300x
+  candidates of 200k) and now costs what those candidates cost plus ~6 µs of planning: 285x
   a scan (goal 200x; it was 173x before the indexes held entries).
 * **Scans.** Scopes now generate their scan with the model's annotations in mind: fields
   annotated without `None` (`name: str`) drop their `is None` guards where the unguarded test
