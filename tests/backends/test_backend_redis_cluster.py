@@ -8,6 +8,7 @@ import logging
 import os
 import shutil
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,7 +173,29 @@ def private_cluster(tmp_path: Path) -> Iterator[Any]:
         cluster.stop()
 
 
+def _wait_failed_over(cluster: Any, victim: int, timeout: float = 90.0) -> None:
+    """Until every live node flags ``victim`` as failed (``fail``, not the suspected ``fail?``)
+    and reports a whole cluster again (a replica took the victim's slots over)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        views = [cluster.info(port, "cluster nodes") for port in cluster.procs]
+        if all(_flagged_failed(view, victim) for view in views):
+            cluster.wait_ok(max(deadline - time.monotonic(), 1.0))
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the cluster did not fail node {victim} over in {timeout:.0f} s")
+
+
+def _flagged_failed(nodes: str, port: int) -> bool:
+    for line in nodes.splitlines():
+        fields = line.split()
+        if len(fields) > 2 and fields[1].split("@")[0].endswith(f":{port}"):
+            return "fail" in fields[2].split(",")
+    return False
+
+
 @pytest.mark.anyio
+@pytest.mark.timeout(300)  # above the sum of the phases' own deadlines, so a hang names its phase
 async def test_failover_keeps_l1_serving_and_resumes_everything(
     private_cluster: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -198,14 +221,17 @@ async def test_failover_keeps_l1_serving_and_resumes_everything(
             # (a resync may empty L1 at any later await: the listener reconnects on its own)
             # a replica is promoted (cluster-node-timeout 2 s): L2 writes and reads resume
             keyspace = writer._tier.keyspace  # type: ignore[union-attr]
-            with anyio.fail_after(120):
+            # every live node marks the victim failed, then agrees the cluster is whole again
+            # (its replica took over)
+            await anyio.to_thread.run_sync(_wait_failed_over, private_cluster, int(victim.port))
+            with anyio.fail_after(60):  # the clients learn the new topology
                 while True:  # until the promotion: another process's progress, nothing to await
                     await writer.ainsert(Row(200, "after"))  # L1_ONLY: never raises
                     with contextlib.suppress(BackendError):
                         if await writer_backend.get(keyspace, 200) == Row(200, "after"):
                             break
                     await anyio.sleep(0.2)
-            with pool.events() as sub, anyio.fail_after(120):
+            with pool.events() as sub, anyio.fail_after(60):
                 await pool.wait_listening()  # the listener is back, on a live node
                 await writer.ainsert(Row(300, "new"))
                 assert await pool.aload(300) == Row(300, "new")
