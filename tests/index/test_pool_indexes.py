@@ -47,10 +47,19 @@ def index_ids(pool: Punnu[Row]) -> dict[str, set[int]]:
 
 
 def assert_in_step(pool: Punnu[Row]) -> None:
-    """Every index holds exactly the resident ids (expired-but-resident included)."""
-    resident = set(pool._core.store.map)
+    """Every index holds exactly the resident ids (expired-but-resident included), and files
+    each resident's current store entry (the very object in the map), once."""
+    entries = pool._core.store.map
+    resident = set(entries)
     for name, ids in index_ids(pool).items():
         assert ids == resident, name
+    for name, index in pool._core.indexes.indexes.items():
+        filed: list[Any] = list(index._loose.values())
+        for bucket in index._buckets.values():
+            filed.extend(bucket.values() if type(bucket) is dict else [bucket])
+        assert sorted(e.key for e in filed) == sorted(resident), name
+        assert all(entry is entries[entry.key] for entry in filed), name
+        assert all(entries[k] is e for k, e in index._unordered.items()), name
 
 
 def scan(pool: Punnu[Row], predicate: sassi.Predicate) -> list[Row]:
