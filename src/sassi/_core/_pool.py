@@ -178,20 +178,8 @@ class PoolCore(CommitPath[T], Generic[T]):
         return None
 
     def insert(self, value: T, *, ttl: float | timedelta | None = None) -> T:
-        """Store ``value`` under its id and return it (the same object). No backend: L1 only.
-
-        Over a live value: ``LAST_WRITE_WINS`` replaces (``Inserted``), ``UPDATE`` replaces
-        (``Updated(old, new)``), ``REJECT`` raises. An expired resident counts as absent. May
-        evict (sampled LRU), never the value being inserted.
-
-        :param value: the value.
-        :param ttl: time-to-live for this value (overrides the pool default), or ``None`` for
-            the pool default.
-        :returns: ``value``.
-        :raises ConflictError: under ``OnConflict.REJECT`` when a live value has the id.
-        :raises ValueError: when ``ttl <= 0``.
-        :raises TypeError: when ``value`` is not an instance of the pool's model.
-        """
+        """:meth:`sassi.Punnu.insert` (documented there) for a pool without a backend, which
+        installs this bound method as its ``insert``: check the value, then one commit."""
         key = self.checked_id(value)
         self.insert_one(key, value, DEFAULT_TTL if ttl is None else positive_seconds(ttl, "ttl"))
         return value
