@@ -160,7 +160,7 @@ class CompositeIndex:
                 loose.extend(node.index.loose_entries())
                 children = node.children
                 assert children is not None
-                for key in dict.fromkeys(keys) if len(keys) > 1 else keys:
+                for key in keys:
                     child = children.get(key)
                     if child is not None:
                         reached.append(child)

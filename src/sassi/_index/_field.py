@@ -251,12 +251,9 @@ class FieldIndex:
             keys = hash_keys(term)
             if keys is None:
                 return None
-            buckets = self._buckets
             total = len(self._loose)
-            for key in dict.fromkeys(keys) if len(keys) > 1 else keys:
-                bucket = buckets.get(key, _NO_VALUE)
-                if bucket is not _NO_VALUE:
-                    total += len(bucket) if type(bucket) is dict else 1
+            for key in keys:
+                total += self._size(key)
             return total
         spec = self._range_spec(term)
         if spec is None:
@@ -285,7 +282,7 @@ class FieldIndex:
             if keys is None:
                 return None
             out = list(self._loose.values())
-            _collect(self._buckets, dict.fromkeys(keys) if len(keys) > 1 else keys, out)
+            _collect(self._buckets, keys, out)
             return out
         spec = self._range_spec(term)
         if spec is None:
@@ -320,12 +317,14 @@ class FieldIndex:
         keys = hash_keys(term)
         if keys is None:
             return None
-        wanted = dict.fromkeys(keys)
-        size = self._size
-        if sum(size(k) for k in wanted) + len(self._loose) <= len(candidates):
+        wanted = set(keys)
+        filed_size = len(self._loose)
+        for key in keys:
+            filed_size += self._size(key)
+        if filed_size <= len(candidates):
             passing: set[Entry] = set(self._loose.values())
             filed: list[Entry] = []
-            _collect(self._buckets, wanted, filed)
+            _collect(self._buckets, keys, filed)
             passing.update(filed)
             return [entry for entry in candidates if entry in passing]
         key_of = self._key_of
@@ -368,8 +367,9 @@ class FieldIndex:
 
 
 def hash_keys(term: FieldPredicate) -> Sequence[Any] | None:
-    """The bucket keys to read for an ``EQ``/``IN``/``IS_NULL`` term, or ``None`` (decline: an
-    operand whose ``==``/``hash`` an index cannot trust)."""
+    """The distinct bucket keys to read for an ``EQ``/``IN``/``IS_NULL`` term (so no bucket is
+    read twice), or ``None`` (decline: an operand whose ``==``/``hash`` an index cannot
+    trust)."""
     op = term.op
     if op is _IS_NULL:
         return () if term.present else (None,)
@@ -389,7 +389,7 @@ def hash_keys(term: FieldPredicate) -> Sequence[Any] | None:
         if classify(operand) is LOOSE:
             return None
         keys.append(operand)
-    return keys
+    return list(dict.fromkeys(keys)) if len(keys) > 1 else keys
 
 
 def _collect(buckets: dict[Any, Bucket], keys: Iterable[Any], out: list[Entry]) -> None:

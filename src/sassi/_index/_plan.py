@@ -182,25 +182,11 @@ def _flatten(predicates: Sequence[Predicate]) -> tuple[list[Predicate], Predicat
         children = only.children
         if not any(isinstance(child, And) for child in children):
             return list(children), (children[0] if len(children) == 1 else only)
-    terms = conjuncts(predicates)
-    residual: Predicate
-    if len(terms) == 1:
-        residual = terms[0]
-    elif len(predicates) == 1 and _same(getattr(predicates[0], "children", ()), terms):
-        residual = predicates[0]  # already the flat conjunction: no new node to build
-    else:
-        residual = And(tuple(terms))
-    return terms, residual
+    terms = conjuncts(predicates)  # nested And nodes, or several predicates: one new node
+    return terms, (terms[0] if len(terms) == 1 else And(tuple(terms)))
 
 
 _ID_OPS: Final = (LookupOp.EQ, LookupOp.IN)  # a tuple: see HASH_OPS
-
-
-def _same(children: Sequence[Predicate], terms: list[Predicate]) -> bool:
-    """Whether ``children`` are exactly the objects in ``terms``, in order."""
-    if len(children) != len(terms):
-        return False
-    return all(a is b for a, b in zip(children, terms, strict=True))
 
 
 class Indexes(Protocol):
@@ -250,7 +236,7 @@ def _id_choice(
         if keys is None:
             continue
         try:
-            found = [ids[k] for k in dict.fromkeys(keys) if k in ids]
+            found = [ids[k] for k in keys if k in ids]
         except TypeError:  # an operand a dict cannot hash: the predicate decides
             continue
         if best is None or len(found) < best.estimate:
