@@ -7,15 +7,21 @@ Stable API (other suites import it; extend, do not break):
 
 - :class:`User` — frozen ``id: int, name: str = ""``; the plain model most pool tests cache.
 - :func:`drain` — every event already queued on a subscription, without waiting.
+- :class:`GatedFetcher` — a one-id fetcher that counts calls, can be held at a gate and made to
+  fail; :func:`pool_expired_5s_ago` — a pool whose id 1 expired 5 s ago (stale-serving tests).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sassi import Event, Subscription
+import anyio
 
-__all__ = ["User", "drain"]
+from sassi import Event, Punnu, Subscription
+from sassi.testing import FakeClock
+
+__all__ = ["GatedFetcher", "User", "drain", "pool_expired_5s_ago"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,3 +42,48 @@ def drain(sub: Subscription) -> list[Event]:
     while (event := sub.receive_nowait()) is not None:
         out.append(event)
     return out
+
+
+class GatedFetcher:
+    """A fetcher for one id: counts its calls, makes each async call wait for ``gate`` when one
+    is set (``started`` tells a call began), raises ``error`` while it is set, and otherwise
+    answers ``User(id, f"{prefix}{calls}")``.
+
+    :param prefix: the name prefix of the answers.
+    :param error: raised by every call until it is set back to ``None``.
+    """
+
+    def __init__(self, prefix: str, error: Exception | None = None) -> None:
+        self.prefix = prefix
+        self.error = error
+        self.calls = 0
+        self.gate: anyio.Event | None = None
+        self.started = anyio.Event()
+
+    async def __call__(self, id: int) -> User:
+        self.calls += 1
+        self.started.set()
+        if self.gate is not None:
+            await self.gate.wait()
+        return self._answer(id)
+
+    def sync(self, id: int) -> User:
+        """The same as a blocking fetcher (never waits for the gate)."""
+        self.calls += 1
+        return self._answer(id)
+
+    def _answer(self, id: int) -> User:
+        if self.error is not None:
+            raise self.error
+        return User(id, f"{self.prefix}{self.calls}")
+
+
+def pool_expired_5s_ago(clock: FakeClock, **options: Any) -> tuple[Punnu[User], User]:
+    """A pool with ``ttl=10`` (plus ``options``) whose id 1 was inserted and expired 5 s ago.
+
+    :returns: the pool and the expired value.
+    """
+    pool = Punnu(User, ttl=10, clock=clock, **options)
+    old = pool.insert(User(1, "old"))
+    clock.advance(15)
+    return pool, old

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from typing import Any
@@ -9,44 +10,15 @@ from typing import Any
 import anyio
 import pytest
 
-from helpers import User, drain
+from helpers import GatedFetcher, User, drain, pool_expired_5s_ago
 from sassi import EventReason, Invalidated, Punnu, SnapshotMode, fields
 from sassi.testing import FakeClock
 
 F = fields(User)
 
 
-class Flaky:
-    """A fetcher that raises ``error`` (counting calls) until ``error`` is set to ``None``."""
-
-    def __init__(self, error: Exception | None = None) -> None:
-        self.error = error
-        self.calls = 0
-        self.gate: anyio.Event | None = None
-        self.started = anyio.Event()
-
-    async def __call__(self, id: int) -> User | None:
-        self.calls += 1
-        self.started.set()
-        if self.gate is not None:
-            await self.gate.wait()
-        if self.error is not None:
-            raise self.error
-        return User(id, f"fresh{self.calls}")
-
-    def sync(self, id: int) -> User | None:
-        self.calls += 1
-        if self.error is not None:
-            raise self.error
-        return User(id, f"fresh{self.calls}")
-
-
-def expired_pool(clock: FakeClock, **kwargs: Any) -> tuple[Punnu[User], User]:
-    """A pool (ttl 10, stale_if_error 30) whose id 1 expired 5 s ago."""
-    pool = Punnu(User, ttl=10, stale_if_error=30, clock=clock, **kwargs)
-    old = pool.insert(User(1, "old"))
-    clock.advance(15)
-    return pool, old
+expired_pool = functools.partial(pool_expired_5s_ago, stale_if_error=30)
+"""A pool (ttl 10, stale_if_error 30) whose id 1 expired 5 s ago."""
 
 
 @pytest.mark.anyio
@@ -54,7 +26,7 @@ async def test_a_failing_fetcher_returns_the_stale_value_logged_and_counted(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     pool, old = expired_pool(FakeClock())
-    flaky = Flaky(ConnectionError("db down"))
+    flaky = GatedFetcher("fresh", ConnectionError("db down"))
     with caplog.at_level(logging.WARNING, logger="sassi.fetch"):
         assert await pool.aget_or_fetch(1, flaky) is old
     assert "db down" in caplog.text and "stale" in caplog.text
@@ -72,7 +44,7 @@ async def test_a_failing_fetcher_returns_the_stale_value_logged_and_counted(
 async def test_past_the_window_or_never_cached_the_error_is_raised() -> None:
     clock = FakeClock()
     pool, _ = expired_pool(clock)
-    flaky = Flaky(ConnectionError("down"))
+    flaky = GatedFetcher("fresh", ConnectionError("down"))
     with pytest.raises(ConnectionError):
         await pool.aget_or_fetch(2, flaky)  # nothing was ever cached for 2
     clock.advance(24.999)  # expired 29.999 s ago: still inside
@@ -90,13 +62,13 @@ async def test_without_stale_if_error_the_error_is_raised_and_counted() -> None:
     pool.insert(User(1))
     clock.advance(11)
     with pytest.raises(ConnectionError):
-        await pool.aget_or_fetch(1, Flaky(ConnectionError()))
+        await pool.aget_or_fetch(1, GatedFetcher("fresh", ConnectionError()))
     assert pool.stats().fetch_errors == 1
 
 
 def test_sync_get_or_fetch_serves_stale_on_error() -> None:
     pool, old = expired_pool(FakeClock())
-    flaky = Flaky(TimeoutError("slow"))
+    flaky = GatedFetcher("fresh", TimeoutError("slow"))
     assert pool.get_or_fetch(1, flaky.sync) is old
     assert pool.stats().fetch_errors == 1
 
@@ -104,7 +76,7 @@ def test_sync_get_or_fetch_serves_stale_on_error() -> None:
 @pytest.mark.anyio
 async def test_every_waiter_of_the_failed_flight_gets_the_stale_value() -> None:
     pool, old = expired_pool(FakeClock())
-    flaky = Flaky(ConnectionError())
+    flaky = GatedFetcher("fresh", ConnectionError())
     flaky.gate = anyio.Event()
     got: list[Any] = []
 
@@ -125,7 +97,7 @@ async def test_an_invalidated_entry_is_never_served_stale() -> None:
     pool, _ = expired_pool(FakeClock())
     pool.invalidate(1)  # expired: returns False, but the entry is gone
     with pytest.raises(ConnectionError):
-        await pool.aget_or_fetch(1, Flaky(ConnectionError()))
+        await pool.aget_or_fetch(1, GatedFetcher("fresh", ConnectionError()))
 
 
 @pytest.mark.anyio
@@ -137,7 +109,7 @@ async def test_an_entry_matching_invalidate_where_is_never_served_stale() -> Non
     assert drain(sub) == [Invalidated(2, EventReason.MANUAL)]  # the kept one goes silently
     assert len(pool) == 0
     with pytest.raises(ConnectionError):
-        await pool.aget_or_fetch(1, Flaky(ConnectionError()))
+        await pool.aget_or_fetch(1, GatedFetcher("fresh", ConnectionError()))
 
 
 @pytest.mark.anyio
@@ -149,7 +121,7 @@ async def test_a_none_from_the_source_ends_stale_serving_for_that_id() -> None:
 
     assert await pool.aget_or_fetch(1, gone) is None
     with pytest.raises(ConnectionError):
-        await pool.aget_or_fetch(1, Flaky(ConnectionError()))
+        await pool.aget_or_fetch(1, GatedFetcher("fresh", ConnectionError()))
 
 
 @pytest.mark.anyio
@@ -231,12 +203,12 @@ def test_capacity_pressure_reclaims_kept_entries_first() -> None:
     assert len(pool) == 3 and {3, 4, 5} == {i for i in range(6) if i in pool}
     assert [e for e in drain(sub) if isinstance(e, Invalidated)] == []  # silently, no LRU
     with pytest.raises(ConnectionError):  # nothing stale is left to serve for 1
-        pool.get_or_fetch(1, Flaky(ConnectionError()).sync)
+        pool.get_or_fetch(1, GatedFetcher("fresh", ConnectionError()).sync)
 
 
 def test_concurrent_threads_each_get_the_stale_value() -> None:
     pool, old = expired_pool(FakeClock())
-    flaky = Flaky(ConnectionError())
+    flaky = GatedFetcher("fresh", ConnectionError())
     got: list[Any] = []
     threads = [
         threading.Thread(target=lambda: got.append(pool.get_or_fetch(1, flaky.sync)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import anyio
 import pytest
 
-from helpers import User, drain
+from helpers import GatedFetcher, User, drain, pool_expired_5s_ago
 from sassi import Inserted, Punnu, fields
 from sassi.backends import MemoryBackend
 from sassi.testing import FakeClock
@@ -17,31 +18,8 @@ from sassi.testing import FakeClock
 F = fields(User)
 
 
-class Source:
-    """Counts calls; each call may wait for ``gate``; answers ``User(id, "new<n>")``."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-        self.gate: anyio.Event | None = None
-        self.started = anyio.Event()
-        self.error: Exception | None = None
-
-    async def __call__(self, id: int) -> User:
-        self.calls += 1
-        self.started.set()
-        if self.gate is not None:
-            await self.gate.wait()
-        if self.error is not None:
-            raise self.error
-        return User(id, f"new{self.calls}")
-
-
-def stale_pool(clock: FakeClock, **kwargs: Any) -> tuple[Punnu[User], User]:
-    """ttl 10, stale_while_revalidate 30; id 1 expired 5 s ago."""
-    pool = Punnu(User, ttl=10, stale_while_revalidate=30, clock=clock, **kwargs)
-    old = pool.insert(User(1, "old"))
-    clock.advance(15)
-    return pool, old
+stale_pool = functools.partial(pool_expired_5s_ago, stale_while_revalidate=30)
+"""ttl 10, stale_while_revalidate 30; id 1 expired 5 s ago."""
 
 
 async def next_inserted(sub: Any) -> Any:
@@ -57,7 +35,7 @@ pytestmark = pytest.mark.anyio
 
 async def test_without_background_the_first_caller_refetches_and_the_others_get_stale() -> None:
     pool, old = stale_pool(FakeClock())
-    src = Source()
+    src = GatedFetcher("new")
     src.gate = anyio.Event()
     first: list[Any] = []
     async with anyio.create_task_group() as tg:
@@ -79,7 +57,7 @@ async def test_without_background_the_first_caller_refetches_and_the_others_get_
 async def test_inside_background_every_caller_returns_at_once_and_one_refetch_runs() -> None:
     pool, old = stale_pool(FakeClock())
     sub = pool.events()
-    src = Source()
+    src = GatedFetcher("new")
     src.gate = anyio.Event()
     async with pool.background():
         for _ in range(10):
@@ -99,7 +77,7 @@ async def test_inside_background_every_caller_returns_at_once_and_one_refetch_ru
 
 async def test_the_refetch_honours_no_stale_write_back() -> None:
     pool, _ = stale_pool(FakeClock())
-    src = Source()
+    src = GatedFetcher("new")
     src.gate = anyio.Event()
     async with pool.background():
         await pool.aget_or_fetch(1, src)
@@ -119,7 +97,7 @@ async def test_the_refetch_goes_through_l2() -> None:
     other = Punnu(User, backend=backend, namespace="swr", clock=clock)
     other.insert(User(1, "from another process"))  # L2 holds a fresh value
     sub = pool.events()
-    src = Source()
+    src = GatedFetcher("new")
     async with pool.background():
         assert await pool.aget_or_fetch(1, src) is old
         fresh = await next_inserted(sub)
@@ -134,7 +112,7 @@ async def test_the_refetch_writes_back_to_l2() -> None:
     other = Punnu(User, backend=backend, namespace="swr", clock=clock)
     sub = pool.events()
     async with pool.background():
-        assert await pool.aget_or_fetch(1, Source()) is old
+        assert await pool.aget_or_fetch(1, GatedFetcher("new")) is old
         await next_inserted(sub)
     assert other.load(1) == User(1, "new1")
 
@@ -143,7 +121,7 @@ async def test_a_failed_background_refetch_is_logged_and_the_next_caller_retries
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     pool, old = stale_pool(FakeClock())
-    src = Source()
+    src = GatedFetcher("new")
     src.error = ConnectionError("db down")
     with caplog.at_level(logging.WARNING, logger="sassi.fetch"):
         async with pool.background():
@@ -161,7 +139,7 @@ async def test_past_the_window_the_caller_waits_for_a_normal_fetch() -> None:
     clock = FakeClock()
     pool, _ = stale_pool(clock)
     clock.advance(25)  # expired 30 s ago
-    src = Source()
+    src = GatedFetcher("new")
     async with pool.background():
         assert await pool.aget_or_fetch(1, src) == User(1, "new1")
     assert src.calls == 1
@@ -169,7 +147,7 @@ async def test_past_the_window_the_caller_waits_for_a_normal_fetch() -> None:
 
 async def test_a_failed_refetch_without_background_raises_to_its_caller_only() -> None:
     pool, old = stale_pool(FakeClock())
-    src = Source()
+    src = GatedFetcher("new")
     src.gate = anyio.Event()
     src.error = ConnectionError()
     errors: list[BaseException] = []
@@ -234,4 +212,4 @@ async def test_scopes_and_membership_never_see_the_stale_entry() -> None:
     async with pool.background():
         assert pool.scope(F.name == "old").collect() == []
         assert 1 not in pool and pool.get(1) is None
-        assert await pool.aget_or_fetch(1, Source()) is old
+        assert await pool.aget_or_fetch(1, GatedFetcher("new")) is old
