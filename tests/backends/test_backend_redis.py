@@ -433,13 +433,39 @@ async def _next(receive: MemoryObjectReceiveStream[object]) -> object:
         return await receive.receive()
 
 
-@pytest.mark.anyio
-async def test_no_message_published_after_a_resubscription_is_lost(redis_url: str) -> None:
-    backend = RedisBackend(redis_url)
+@contextlib.asynccontextmanager
+async def _fresh_stream(
+    backend: RedisBackend, redis_url: str
+) -> AsyncIterator[tuple[Any, redis.Redis, str]]:
+    """A stream of ``backend`` (not subscribed yet: set it up, then ``await stream.ready()``) on
+    a keyspace no other test uses, an admin client and the channel; the stream, the backend and
+    the admin client are closed on exit."""
     admin = redis.Redis.from_url(redis_url)
     keyspace, channel = _fresh_keyspace()
-    stream = backend.invalidations(keyspace)
+    stream: Any = backend.invalidations(keyspace)
     try:
+        yield stream, admin, channel
+    finally:
+        await stream.aclose()
+        await backend.aclose()
+        admin.close()
+
+
+def _record_backoff(stream: Any) -> list[float]:
+    """Make ``stream`` record each backoff delay (still sleeping it); returns the record."""
+    delays: list[float] = []
+
+    async def record(seconds: float) -> None:
+        delays.append(seconds)
+        await anyio.sleep(seconds)
+
+    stream.sleep = record
+    return delays
+
+
+@pytest.mark.anyio
+async def test_no_message_published_after_a_resubscription_is_lost(redis_url: str) -> None:
+    async with _fresh_stream(RedisBackend(redis_url), redis_url) as (stream, admin, channel):
         await stream.ready()
         async with _consumed(stream) as receive:
             for k in range(5):
@@ -450,10 +476,6 @@ async def test_no_message_published_after_a_resubscription_is_lost(redis_url: st
                 # the loss is announced by one InvalidateAll, before what follows it
                 assert await _next(receive) == InvalidateAll()
                 assert await _next(receive) == InvalidateId(k)
-    finally:
-        await stream.aclose()
-        await backend.aclose()
-        admin.close()
 
 
 def _fresh_keyspace() -> tuple[Keyspace, str]:
@@ -470,19 +492,9 @@ def _subscribers(admin: redis.Redis, channel: str) -> int:
 async def test_every_reconnect_follows_a_backoff_even_right_after_subscribing(
     redis_url: str,
 ) -> None:
-    backend = RedisBackend(redis_url)
-    admin = redis.Redis.from_url(redis_url)
-    keyspace, channel = _fresh_keyspace()
-    stream = backend.invalidations(keyspace)
-    delays: list[float] = []
-
-    async def record(seconds: float) -> None:
-        delays.append(seconds)
-        await anyio.sleep(seconds)
-
-    stream.sleep = record
-    stream.healthy_after = 3600.0  # a slow round must not count as a healthy subscription
-    try:
+    async with _fresh_stream(RedisBackend(redis_url), redis_url) as (stream, admin, channel):
+        delays = _record_backoff(stream)
+        stream.healthy_after = 3600.0  # a slow round must not count as a healthy subscription
         await stream.ready()
         async with _consumed(stream) as receive:
             for round_ in range(5):
@@ -495,23 +507,15 @@ async def test_every_reconnect_follows_a_backoff_even_right_after_subscribing(
                 assert gap >= delays[-1] * 0.9, (round_, gap)  # no attempt before the backoff
                 assert _subscribers(admin, channel) == 1, delays  # one subscription
                 assert await _next(receive) == InvalidateAll()
-    finally:
-        await stream.aclose()
-        await backend.aclose()
-        admin.close()
 
 
 @pytest.mark.anyio
 async def test_a_resubscription_redis_py_made_itself_is_kept_and_announced(
     redis_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    backend = RedisBackend(redis_url)
-    admin = redis.Redis.from_url(redis_url)
-    keyspace, channel = _fresh_keyspace()
-    stream = backend.invalidations(keyspace)
-    # as with a connection whose retry policy cannot be replaced: redis-py reconnects itself
-    monkeypatch.setattr(stream, "_take_over_reconnects", lambda: False)
-    try:
+    async with _fresh_stream(RedisBackend(redis_url), redis_url) as (stream, admin, channel):
+        # as with a connection whose retry policy cannot be replaced: redis-py reconnects itself
+        monkeypatch.setattr(stream, "_take_over_reconnects", lambda: False)
         await stream.ready()
         async with _consumed(stream) as receive:
             for k in range(3):
@@ -522,10 +526,6 @@ async def test_a_resubscription_redis_py_made_itself_is_kept_and_announced(
                 assert await _next(receive) == InvalidateAll()
                 assert await _next(receive) == InvalidateId(k)
                 assert _subscribers(admin, channel) == 1  # that connection was kept
-    finally:
-        await stream.aclose()
-        await backend.aclose()
-        admin.close()
 
 
 @pytest.mark.anyio
@@ -536,43 +536,25 @@ async def test_a_silent_reconnect_by_redis_py_is_announced(
     client = redis.Redis(
         host=url["host"], port=url["port"], retry=Retry(NoBackoff(), 3)
     )  # retries: redis-py resubscribes and the read goes on without an error
-    backend = RedisBackend(client)
-    admin = redis.Redis.from_url(redis_url)
-    keyspace, channel = _fresh_keyspace()
-    stream = backend.invalidations(keyspace)
-    monkeypatch.setattr(stream, "_take_over_reconnects", lambda: False)
-    try:
-        await stream.ready()
-        async with _consumed(stream) as receive:
-            await anyio.sleep(0.02)
-            assert admin.client_kill_filter(_type="pubsub") >= 1
-            await _wait_subscribed(admin, channel)
-            admin.publish(channel, encode_message(InvalidateId(1)))
-            assert await _next(receive) == InvalidateAll()
-            assert await _next(receive) == InvalidateId(1)
-    finally:
-        await stream.aclose()
-        await backend.aclose()
-        admin.close()
-        client.close()
+    with contextlib.closing(client):
+        async with _fresh_stream(RedisBackend(client), redis_url) as (stream, admin, channel):
+            monkeypatch.setattr(stream, "_take_over_reconnects", lambda: False)
+            await stream.ready()
+            async with _consumed(stream) as receive:
+                await anyio.sleep(0.02)
+                assert admin.client_kill_filter(_type="pubsub") >= 1
+                await _wait_subscribed(admin, channel)
+                admin.publish(channel, encode_message(InvalidateId(1)))
+                assert await _next(receive) == InvalidateAll()
+                assert await _next(receive) == InvalidateId(1)
 
 
 @pytest.mark.anyio
 async def test_a_subscription_that_lived_long_enough_starts_the_backoff_over(
     redis_url: str,
 ) -> None:
-    backend = RedisBackend(redis_url)
-    admin = redis.Redis.from_url(redis_url)
-    keyspace, channel = _fresh_keyspace()
-    stream = backend.invalidations(keyspace)
-    delays: list[float] = []
-
-    async def record(seconds: float) -> None:
-        delays.append(seconds)
-        await anyio.sleep(seconds)
-
-    stream.sleep = record
-    try:
+    async with _fresh_stream(RedisBackend(redis_url), redis_url) as (stream, admin, channel):
+        delays = _record_backoff(stream)
         await stream.ready()
         async with _consumed(stream) as receive:
             for _ in range(2):  # two quick losses: 10 ms, then 20 ms
@@ -586,7 +568,3 @@ async def test_a_subscription_that_lived_long_enough_starts_the_backoff_over(
             await _wait_subscribed(admin, channel)
             assert await _next(receive) == InvalidateAll()
         assert delays == [0.01, 0.02, 0.01]
-    finally:
-        await stream.aclose()
-        await backend.aclose()
-        admin.close()
