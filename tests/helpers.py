@@ -9,19 +9,22 @@ Stable API (other suites import it; extend, do not break):
 - :func:`drain` — every event already queued on a subscription, without waiting.
 - :class:`GatedFetcher` — a one-id fetcher that counts calls, can be held at a gate and made to
   fail; :func:`pool_expired_5s_ago` — a pool whose id 1 expired 5 s ago (stale-serving tests).
+- :class:`CountingBackend` — a ``MemoryBackend`` counting its versioned reads and writes (``ops``).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
 
 from sassi import Event, Punnu, Subscription
+from sassi.backends import Keyspace, MemoryBackend
 from sassi.testing import FakeClock
 
-__all__ = ["GatedFetcher", "User", "drain", "pool_expired_5s_ago"]
+__all__ = ["CountingBackend", "GatedFetcher", "User", "drain", "pool_expired_5s_ago"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,3 +90,20 @@ def pool_expired_5s_ago(clock: FakeClock, **options: Any) -> tuple[Punnu[User], 
     old = pool.insert(User(1, "old"))
     clock.advance(15)
     return pool, old
+
+
+class CountingBackend(MemoryBackend):
+    """A :class:`MemoryBackend` that counts its versioned batch reads and writes in ``ops``
+    (``"get_versioned"``, ``"put_if_versions"``): one each is one round trip on Redis."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ops: Counter[str] = Counter()
+
+    def get_versioned_sync(self, keyspace: Keyspace, ids: list[Any]) -> Any:
+        self.ops["get_versioned"] += 1
+        return super().get_versioned_sync(keyspace, ids)
+
+    def put_if_versions_sync(self, keyspace: Keyspace, items: Any, ttl: Any) -> list[bool]:
+        self.ops["put_if_versions"] += 1
+        return super().put_if_versions_sync(keyspace, items, ttl)

@@ -11,8 +11,9 @@ import anyio
 import pytest
 
 import sassi
+from helpers import CountingBackend
 from sassi import BackendFailure, Punnu
-from sassi.backends import Keyspace, MemoryBackend
+from sassi.backends import MemoryBackend
 from sassi.exceptions import BackendError
 
 pytestmark = pytest.mark.anyio
@@ -151,20 +152,6 @@ async def test_without_leases_every_pool_fetches() -> None:
             await anyio.wait_all_tasks_blocked()
             db.gate.set()
     assert db.calls[1] == 3
-
-
-class CountingBackend(MemoryBackend):
-    def __init__(self) -> None:
-        super().__init__()
-        self.ops: Counter[str] = Counter()
-
-    def get_versioned_sync(self, keyspace: Keyspace, ids: list[Any]) -> Any:
-        self.ops["get_versioned"] += 1
-        return super().get_versioned_sync(keyspace, ids)
-
-    def put_if_versions_sync(self, keyspace: Keyspace, items: Any, ttl: Any) -> list[bool]:
-        self.ops["put_if_versions"] += 1
-        return super().put_if_versions_sync(keyspace, items, ttl)
 
 
 async def test_many_reads_and_writes_l2_in_one_round_trip_each() -> None:

@@ -10,9 +10,8 @@ import anyio
 import pytest
 
 import sassi
-from helpers import User, drain
+from helpers import CountingBackend, User, drain
 from sassi import IdentityMismatchError, Inserted, Punnu
-from sassi.backends import Keyspace, MemoryBackend
 from sassi.testing import FakeClock
 
 pytestmark = pytest.mark.anyio
@@ -266,20 +265,6 @@ async def test_absent_ids_are_remembered_under_negative_ttl() -> None:
     clock.advance(5)
     assert await loader.load(2) is None
     assert src.calls == [[1, 2], [2]]
-
-
-class CountingBackend(MemoryBackend):
-    def __init__(self) -> None:
-        super().__init__()
-        self.ops: Counter[str] = Counter()
-
-    def get_versioned_sync(self, keyspace: Keyspace, ids: list[Any]) -> Any:
-        self.ops["get_versioned"] += 1
-        return super().get_versioned_sync(keyspace, ids)
-
-    def put_if_versions_sync(self, keyspace: Keyspace, items: Any, ttl: Any) -> list[bool]:
-        self.ops["put_if_versions"] += 1
-        return super().put_if_versions_sync(keyspace, items, ttl)
 
 
 async def test_a_batch_reads_and_writes_l2_once_each() -> None:
