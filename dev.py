@@ -191,6 +191,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def spawn_redis(binary: str, port: int, workdir: Path, *extra: str) -> subprocess.Popen[bytes]:
+    """Start a redis-server on ``127.0.0.1:port`` without persistence, working in ``workdir``
+    (``extra``: more options, e.g. a cluster node's); wait for it with :func:`wait_port`."""
+    return subprocess.Popen(
+        [
+            binary,
+            "--port", str(port),
+            "--bind", "127.0.0.1",
+            "--save", "",
+            "--appendonly", "no",
+            "--dir", str(workdir),
+            *extra,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
 def wait_port(port: int, timeout: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -235,23 +253,7 @@ def redis_server(workdir: Path) -> Iterator[dict[str, str]]:
         yield {}
         return
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
+    proc = spawn_redis(binary, port, workdir)
     try:
         if not wait_port(port):
             log("redis-server did not start")
@@ -303,21 +305,14 @@ class LocalCluster:
     def start_node(self, port: int) -> None:
         node_dir = self.workdir / str(port)
         node_dir.mkdir(parents=True, exist_ok=True)
-        self.procs[port] = subprocess.Popen(
-            [
-                self.binary,
-                "--port", str(port),
-                "--bind", "127.0.0.1",
-                "--cluster-enabled", "yes",
-                "--cluster-config-file", "nodes.conf",
-                "--cluster-node-timeout", str(self.node_timeout_ms),
-                "--save", "",
-                "--appendonly", "no",
-                "--dir", str(node_dir),
-                "--logfile", str(node_dir / "log"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
+        self.procs[port] = spawn_redis(
+            self.binary,
+            port,
+            node_dir,
+            "--cluster-enabled", "yes",
+            "--cluster-config-file", "nodes.conf",
+            "--cluster-node-timeout", str(self.node_timeout_ms),
+            "--logfile", str(node_dir / "log"),
         )  # fmt: skip
         if not wait_port(port, 30) or self.procs[port].poll() is not None:
             self.procs.pop(port).kill()

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import time
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+try:
+    import dev  # how the test command starts servers: the same flags, the same readiness wait
+finally:
+    sys.path.remove(str(ROOT))
 
 
 class OwnRedis:
@@ -27,37 +26,14 @@ class OwnRedis:
     def __init__(self, binary: str, workdir: Path) -> None:
         self.binary = binary
         self.workdir = workdir
-        self.port = _free_port()
+        self.port = dev.free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                self.binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.workdir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:  # a process's port has no readiness event to wait on
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", self.port), 0.5),
-            ):
-                return
-            time.sleep(0.02)
-        raise RuntimeError("redis-server did not start")
+        self.proc = dev.spawn_redis(self.binary, self.port, self.workdir)
+        if not dev.wait_port(self.port, 20):  # a process's port has no readiness event
+            raise RuntimeError("redis-server did not start")
 
     def pause(self) -> None:
         """SIGSTOP: the server hangs (connections stay open, nothing answers)."""
