@@ -8,6 +8,7 @@ import logging
 import os
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -244,3 +245,152 @@ async def test_failover_keeps_l1_serving_and_resumes_everything(
     finally:
         await backend.aclose()
         await writer_backend.aclose()
+
+
+# --- resharding, on a private cluster: slots move between masters under load ------------------
+
+
+def _masters(cluster: Any) -> dict[str, tuple[int, list[tuple[int, int]]]]:
+    """``{node id: (port, [(first slot, last slot), …])}`` of the masters, as a node sees them."""
+    masters: dict[str, tuple[int, list[tuple[int, int]]]] = {}
+    for line in cluster.info(cluster.ports[0], "cluster nodes").splitlines():
+        fields = line.split()
+        if len(fields) >= 8 and "master" in fields[2].split(","):
+            ranges = [r.split("-") for r in fields[8:] if not r.startswith("[")]
+            port = int(fields[1].split("@")[0].rsplit(":", 1)[1])
+            masters[fields[0]] = (port, [(int(r[0]), int(r[-1])) for r in ranges])
+    return masters
+
+
+def _owner(masters: dict[str, tuple[int, list[tuple[int, int]]]], slot: int) -> str:
+    return next(n for n, (_, ranges) in masters.items() if any(a <= slot <= b for a, b in ranges))
+
+
+class _Hammer:
+    """Puts, reads back and invalidates ids ``0..count-1`` through a backend's sync API in a
+    thread until stopped, recording every error and every read that is not what was written."""
+
+    def __init__(self, backend: RedisBackend, keyspace: Keyspace, count: int) -> None:
+        self.backend, self.keyspace, self.count = backend, keyspace, count
+        self.rounds, self.errors, self.wrong = 0, [], []  # type: ignore[var-annotated]
+        self.stop = threading.Event()
+        self.last: dict[int, Row | None] = {}
+
+    def __call__(self) -> None:
+        b, ks = self.backend, self.keyspace
+        while not self.stop.is_set():
+            self.rounds += 1
+            for i in range(self.count):
+                value = Row(i, f"sync {self.rounds}")
+                try:
+                    b.put_sync(ks, i, value, None)
+                    self.last[i] = value
+                    if (got := b.get_sync(ks, i)) != value:
+                        self.wrong.append((i, got, value))
+                    if i % 5 == 0:
+                        b.invalidate_sync(ks, i)
+                        self.last[i] = None
+                        if (got := b.get_sync(ks, i)) is not None:
+                            self.wrong.append((i, got, None))
+                except Exception as exc:  # recorded; asserted empty below
+                    self.errors.append(repr(exc))
+
+
+@pytest.mark.anyio
+@pytest.mark.timeout(300)
+async def test_resharding_under_load_loses_nothing(private_cluster: Any) -> None:
+    """``redis-cli --cluster reshard`` moves every slot of the master holding most of the
+    keyspace's shards to another master, one key per MIGRATE, while a thread writes, reads and
+    invalidates through the sync API and the event loop does the same through a pool (and its
+    fetch path) and a second backend: no
+    error, no lost or stale read, and afterwards everything is where it was written, the
+    listener still hears invalidations and ``clear()`` reaches every shard on its new node."""
+    url = private_cluster.url
+    a_backend = RedisBackend.from_url(url, cluster=True, socket_timeout=5.0)
+    b_backend = RedisBackend.from_url(url, cluster=True, socket_timeout=5.0)
+    a = sassi.Punnu(Row, backend=a_backend, namespace="reshard", capacity=5_000)
+    b = sassi.Punnu(Row, backend=b_backend, namespace="reshard", capacity=5_000)
+    keyspace = a._tier.keyspace  # type: ignore[union-attr]
+    shards = a_backend._layout.every(keyspace)
+    slots = [a_backend.client.keyslot(keys.index) for keys in shards]  # type: ignore[union-attr]
+    before = _masters(private_cluster)
+    owners = [_owner(before, slot) for slot in slots]
+    source = max(before, key=owners.count)
+    target = next(node for node in before if node != source)
+    assert owners.count(source) > 0  # the move below carries some of the keyspace's shards
+    hammer = _Hammer(a_backend, keyspace, 300)
+    thread = threading.Thread(target=hammer, daemon=True)
+    fetched: list[int] = []
+
+    async def fetch(id: int) -> Row:
+        fetched.append(id)
+        return Row(id, "fetched")
+
+    async def pools(done: anyio.Event) -> tuple[int, list[Any]]:
+        rounds, wrong = 0, []
+        while not done.is_set() or rounds == 0:
+            rounds += 1
+            for i in range(1_000, 1_100):
+                value = Row(i, f"async {rounds}")
+                await a.ainsert(value)
+                if (got := await b_backend.get(keyspace, i)) != value:  # L2, as b's misses see it
+                    wrong.append((i, got, value))
+                if i % 4 == 0:
+                    await a.ainvalidate(i)
+                    if (got := await b_backend.get(keyspace, i)) is not None:
+                        wrong.append((i, got, None))
+                    if (got := await a.aget_or_fetch(i, fetch)) != Row(i, "fetched"):
+                        wrong.append((i, got, "fetched"))
+        return rounds, wrong
+
+    try:
+        async with b.background():
+            with anyio.fail_after(20):
+                await b.wait_listening()
+            thread.start()
+            done = anyio.Event()
+            outcome: list[tuple[int, list[Any]]] = []
+
+            async def run_pools() -> None:
+                outcome.append(await pools(done))
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(run_pools)
+                with anyio.fail_after(180):
+                    moved = await anyio.run_process(
+                        [private_cluster.cli, "--cluster", "reshard", f"127.0.0.1:{before[source][0]}",
+                         "--cluster-from", source, "--cluster-to", target,
+                         "--cluster-slots", "16384", "--cluster-pipeline", "1", "--cluster-yes"],
+                        check=False,
+                    )  # fmt: skip
+                done.set()
+            hammer.stop.set()
+            await anyio.to_thread.run_sync(thread.join, 60)
+            assert moved.returncode == 0, moved.stdout.decode()[-2000:]
+            after = _masters(private_cluster)
+            # every slot left it (an emptied master becomes its successor's replica in Redis 7)
+            assert source not in after or after[source][1] == []
+            assert all(
+                _owner(after, slot) == target
+                for slot, owner in zip(slots, owners, strict=True)
+                if owner == source
+            )
+            rounds, wrong = outcome[0]
+            assert hammer.errors == [] and hammer.wrong == [] and wrong == []
+            assert hammer.rounds >= 1 and rounds >= 1
+            assert a.stats().backend_errors == 0 and b.stats().backend_errors == 0
+            assert fetched  # the fetch path (versioned reads and write-backs) ran during the move
+            for i, value in hammer.last.items():  # each id as the thread last left it
+                assert await b_backend.get(keyspace, i) == value
+            await b.aload(1_001)  # in b's L1, so that its invalidation is an event
+            with b.events() as sub, anyio.fail_after(20):  # the listener hears the fleet still
+                await a.ainvalidate(1_001)
+                while await sub.receive() != Invalidated(1_001, EventReason.BACKEND_INVALIDATION):
+                    pass
+            await a.aclear()  # every shard drained, on whichever node now serves it
+            for i in [*range(300), *range(1_000, 1_100)]:
+                assert await b_backend.get(keyspace, i) is None
+    finally:
+        hammer.stop.set()
+        await a_backend.aclose()
+        await b_backend.aclose()
