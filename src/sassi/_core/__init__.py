@@ -87,16 +87,16 @@ ttl=DEFAULT_TTL, protect=False, replace_all=False, sweep=False, hints=None, prec
     A new event subscription; a snapshot of the counters.
 """
 
-from ._commit import DEFAULT_TTL as DEFAULT_TTL
 from ._commit import CommitPath as CommitPath
-from ._commit import CommitResult as CommitResult
-from ._commit import Conflict as Conflict
-from ._commit import DefaultTTL as DefaultTTL
-from ._commit import Tally as Tally
-from ._commit import deadline_at as deadline_at
 from ._generations import Generations as Generations
 from ._generations import Ticket as Ticket
 from ._pool import PoolCore as PoolCore
+from ._values import DEFAULT_TTL as DEFAULT_TTL
+from ._values import CommitResult as CommitResult
+from ._values import Conflict as Conflict
+from ._values import DefaultTTL as DefaultTTL
+from ._values import Tally as Tally
+from ._values import deadline_at as deadline_at
 
 __all__ = [
     "DEFAULT_TTL",

@@ -26,9 +26,10 @@ from .._reservations import Reservations
 from .._stats import Metrics, PunnuStats
 from .._store import Store
 from ._checks import exact_id_type, id_check, never_none_fields
-from ._commit import DEFAULT_TTL, NATIVE_TICKS, CommitPath, Tally
+from ._commit import NATIVE_TICKS, CommitPath
 from ._generations import Generations
 from ._negatives import Negatives
+from ._values import DEFAULT_TTL, Tally
 
 __all__ = ["PoolCore"]
 
