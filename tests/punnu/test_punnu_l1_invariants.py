@@ -8,6 +8,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -250,6 +251,18 @@ def test_pick_victim_falls_back_to_global_minimum_when_protected_is_sampled() ->
     only_protected_and_new.put("p", Row(0, 0), 0, None)
     only_protected_and_new.put("q", Row(1, 0), 50, None)
     assert pick_victim(only_protected_and_new, protect="p") == "q"
+
+
+@pytest.mark.parametrize("n", [6, 7, 9])
+def test_pick_victim_samples_five_distinct_residents(n: int) -> None:
+    """Five distinct residents of ``n``: the victim is always among the ``n - 4`` oldest (a
+    sample with a repeat could pick a younger one), and each of those is sometimes picked."""
+    store = Store()
+    for key in range(n):
+        store.put(key, Row(key, 0), key, None)  # epoch == id
+    rng = random.Random(5)
+    victims = {pick_victim(store, rng=rng) for _ in range(3_000)}
+    assert victims == set(range(n - 4))
 
 
 def test_entry_positional_reads_match_attributes() -> None:
