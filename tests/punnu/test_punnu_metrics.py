@@ -189,3 +189,22 @@ def test_fetch_counters_can_be_bumped() -> None:
     stats = pool.stats()
     assert (stats.fetches, stats.coalesced_waiters) == (3, 5)
     assert pool.stats().fetches == 3
+
+
+@pytest.mark.parametrize("told", ["nobody", "a subscriber", "metrics", "both"])
+def test_lru_evictions_on_insert_are_counted_whoever_listens(told: str) -> None:
+    """Inserts into a full pool build no eviction events when nobody would receive them; the
+    count in ``stats()`` is the same either way, and so are the events and metrics calls."""
+    rec = Recorder()
+    pool = Punnu(Item, capacity=10, metrics=rec if told in ("metrics", "both") else None)
+    with pool.events() as sub:
+        if told in ("nobody", "metrics"):
+            sub.close()
+        for i in range(50):
+            pool.insert(Item(i))
+        evicted = [e.id for e in iter(sub.receive_nowait, None) if isinstance(e, sassi.Invalidated)]
+    assert len(pool) == 10 and pool.stats().evictions[EventReason.LRU_EVICT] == 40
+    if told in ("a subscriber", "both"):
+        assert len(evicted) == 40 and set(evicted) | {r.id for r in pool.scope()} == set(range(50))
+    if told in ("metrics", "both"):
+        assert rec.of("eviction") == [(EventReason.LRU_EVICT,)] * 40

@@ -42,6 +42,7 @@ _REJECT: Final = OnConflict.REJECT
 #: another thread between the read and the write.
 NATIVE_TICKS: Final = not __file__.endswith(".py")
 _UPDATE: Final = OnConflict.UPDATE
+_NONE: Final[dict[Hashable, Any]] = {}  # read-only: "no survivors / priors" for _evict
 
 
 class CommitPath(Generic[T]):
@@ -367,8 +368,10 @@ class CommitPath(Generic[T]):
             if len(entries) > self.capacity:
                 if not timed:
                     now = self.clock()
-                prior = {key: old} if updated else {}
-                self._evict(now, key, {key: value}, prior, events)  # never evicts key itself
+                # key is protected, so it is never a victim: no survivors or priors to track;
+                # with nobody to tell (no subscriber, no metrics) the evictions are only counted
+                heard = self.hub.active or self.metrics_on
+                self._evict(now, key, _NONE, _NONE, events if heard else None)
             if self.hub.active:  # nobody listening: skip building the event
                 if updated and policy is _UPDATE:
                     events.append(Updated(old, value))
@@ -414,18 +417,21 @@ class CommitPath(Generic[T]):
         protected: Hashable | None,
         survivors: dict[Hashable, Any],
         prior: dict[Hashable, Any],
-        lru_events: list[Event],
+        lru_events: list[Event] | None,
     ) -> None:
         """Bring the store back to capacity (caller holds the lock and checked it is over).
 
         Drops every expired entry silently, then evicts sampled-LRU victims. A victim that is
         one of this commit's upserts leaves ``survivors``; it gets an ``LRU_EVICT`` event only
         if a live value was resident before the commit (in ``prior``; otherwise transient).
+        ``lru_events=None``: build no events, only count the evictions (``stats().evictions``;
+        :meth:`_publish` counts the events it is given).
         """
         store = self.store
         entries = store.map
         capacity = self.config.capacity
         store.pop_expired(now)
+        uncounted = 0
         while len(entries) > capacity:
             victim = pick_victim(store, protected, self.rng)
             if victim is None:
@@ -435,7 +441,12 @@ class CommitPath(Generic[T]):
                 del survivors[victim]
                 if victim not in prior:
                     continue
-            lru_events.append(Invalidated(victim, EventReason.LRU_EVICT))
+            if lru_events is None:
+                uncounted += 1
+            else:
+                lru_events.append(Invalidated(victim, EventReason.LRU_EVICT))
+        if uncounted:
+            self.evictions[EventReason.LRU_EVICT] += uncounted
 
     def _publish(self, events: list[Event]) -> None:
         """Count and deliver a commit's events and publish its size (caller holds the lock)."""
