@@ -140,7 +140,7 @@ def bench_insert(settings: Settings) -> Group:
         (
             "sassi Punnu.insert, evicting",
             pool_fill(capacity=small),
-            f"capacity {small:,}: sampled LRU + Invalidated events",
+            f"capacity {small:,}: sampled LRU; events only for a subscriber",
         ),
         (
             "cachebox.LRUCache[k] = v, evicting",
