@@ -272,7 +272,9 @@ class _Hammer:
 
     def __init__(self, backend: RedisBackend, keyspace: Keyspace, count: int) -> None:
         self.backend, self.keyspace, self.count = backend, keyspace, count
-        self.rounds, self.errors, self.wrong = 0, [], []  # type: ignore[var-annotated]
+        self.rounds = 0
+        self.errors: list[str] = []
+        self.wrong: list[tuple[int, Row | None, Row | None]] = []
         self.stop = threading.Event()
         self.last: dict[int, Row | None] = {}
 
@@ -327,7 +329,7 @@ async def test_resharding_under_load_loses_nothing(private_cluster: Any) -> None
         return Row(id, "fetched")
 
     async def pools(done: anyio.Event) -> tuple[int, list[Any]]:
-        rounds, wrong = 0, []
+        rounds, wrong = 0, list[Any]()
         while not done.is_set() or rounds == 0:
             rounds += 1
             for i in range(1_000, 1_100):
