@@ -395,6 +395,29 @@ class LocalCluster:
                 self.info(self.ports[0], f"cluster meet 127.0.0.1 {port}")
         self.wait_ok()
 
+    def add_master(self, timeout: float = 60.0) -> int:
+        """Start one more node and join it to the cluster as a master without slots
+        (``redis-cli --cluster add-node``); returns its port once every node knows it."""
+        port = cluster_port()
+        self.start_node(port)
+        self.ports.append(port)
+        joined = subprocess.run(
+            [self.cli, "--cluster", "add-node", f"127.0.0.1:{port}", f"127.0.0.1:{self.ports[0]}"],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if joined.returncode != 0:
+            raise RuntimeError("redis-cli --cluster add-node failed: " + joined.stdout[-2000:])
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            views = [self.info(p, "cluster nodes") for p in self.procs]
+            if all(f":{port}@" in view for view in views):
+                self.wait_ok(max(deadline - time.monotonic(), 1.0))
+                return port
+            time.sleep(0.2)
+        raise RuntimeError(f"the cluster did not learn of its new node {port}")
+
     def stop(self) -> None:
         for proc in self.procs.values():
             proc.kill()

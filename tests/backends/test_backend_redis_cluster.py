@@ -300,13 +300,16 @@ class _Hammer:
 
 @pytest.mark.anyio
 @pytest.mark.timeout(300)
-async def test_resharding_under_load_loses_nothing(private_cluster: Any) -> None:
-    """``redis-cli --cluster reshard`` moves every slot of the master holding most of the
-    keyspace's shards to another master, one key per MIGRATE, while a thread writes, reads and
+@pytest.mark.parametrize("how", ["reshard", "grow"])
+async def test_resharding_under_load_loses_nothing(private_cluster: Any, how: str) -> None:
+    """Slots move between masters, one key per MIGRATE, while a thread writes, reads and
     invalidates through the sync API and the event loop does the same through a pool (and its
-    fetch path) and a second backend: no
-    error, no lost or stale read, and afterwards everything is where it was written, the
-    listener still hears invalidations and ``clear()`` reaches every shard on its new node."""
+    fetch path) and a second backend. ``reshard``: ``redis-cli --cluster reshard`` moves every
+    slot of the master holding most of the keyspace's shards to another master. ``grow``: the
+    fleet outgrows its three masters: a fourth joins (``add-node``) and ``rebalance
+    --cluster-use-empty-masters`` hands it a quarter of the slots, some of the keyspace's among
+    them. No error, no lost or stale read, and afterwards everything is where it was written,
+    the listener still hears invalidations and ``clear()`` reaches every shard on its new node."""
     url = private_cluster.url
     a_backend = RedisBackend.from_url(url, cluster=True, socket_timeout=5.0)
     b_backend = RedisBackend.from_url(url, cluster=True, socket_timeout=5.0)
@@ -315,11 +318,21 @@ async def test_resharding_under_load_loses_nothing(private_cluster: Any) -> None
     keyspace = a._tier.keyspace  # type: ignore[union-attr]
     shards = a_backend._layout.every(keyspace)
     slots = [a_backend.client.keyslot(keys.index) for keys in shards]  # type: ignore[union-attr]
+    cli = private_cluster.cli
+    if how == "grow":
+        await anyio.to_thread.run_sync(private_cluster.add_master)
     before = _masters(private_cluster)
     owners = [_owner(before, slot) for slot in slots]
     source = max(before, key=owners.count)
-    target = next(node for node in before if node != source)
-    assert owners.count(source) > 0  # the move below carries some of the keyspace's shards
+    if how == "reshard":
+        target = next(node for node in before if node != source and before[node][1])
+        command = [cli, "--cluster", "reshard", f"127.0.0.1:{before[source][0]}",
+                   "--cluster-from", source, "--cluster-to", target, "--cluster-slots", "16384",
+                   "--cluster-pipeline", "1", "--cluster-yes"]  # fmt: skip
+    else:
+        target = next(node for node in before if not before[node][1])  # the new, empty master
+        command = [cli, "--cluster", "rebalance", f"127.0.0.1:{before[source][0]}",
+                   "--cluster-use-empty-masters", "--cluster-pipeline", "1"]  # fmt: skip
     hammer = _Hammer(a_backend, keyspace, 300)
     thread = threading.Thread(target=hammer, daemon=True)
     fetched: list[int] = []
@@ -359,24 +372,21 @@ async def test_resharding_under_load_loses_nothing(private_cluster: Any) -> None
             async with anyio.create_task_group() as group:
                 group.start_soon(run_pools)
                 with anyio.fail_after(180):
-                    moved = await anyio.run_process(
-                        [private_cluster.cli, "--cluster", "reshard", f"127.0.0.1:{before[source][0]}",
-                         "--cluster-from", source, "--cluster-to", target,
-                         "--cluster-slots", "16384", "--cluster-pipeline", "1", "--cluster-yes"],
-                        check=False,
-                    )  # fmt: skip
+                    moved = await anyio.run_process(command, check=False)
                 done.set()
             hammer.stop.set()
             await anyio.to_thread.run_sync(thread.join, 60)
             assert moved.returncode == 0, moved.stdout.decode()[-2000:]
             after = _masters(private_cluster)
-            # every slot left it (an emptied master becomes its successor's replica in Redis 7)
-            assert source not in after or after[source][1] == []
-            assert all(
-                _owner(after, slot) == target
-                for slot, owner in zip(slots, owners, strict=True)
-                if owner == source
-            )
+            now = [_owner(after, slot) for slot in slots]
+            if how == "reshard":
+                # every slot left it (an emptied master becomes its successor's replica)
+                assert source not in after or after[source][1] == []
+                assert all(n == target for n, o in zip(now, owners, strict=True) if o == source)
+            else:
+                assert sum(b - a + 1 for a, b in after[target][1]) >= 4_000  # ~a quarter
+                assert target in now  # some of the keyspace's shards moved to the new master
+            assert now != owners
             rounds, wrong = outcome[0]
             assert hammer.errors == [] and hammer.wrong == [] and wrong == []
             assert hammer.rounds >= 1 and rounds >= 1
