@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -36,19 +38,64 @@ def wrap(exc: Exception, what: str) -> BackendError:
     return BackendError(f"redis {what}: {exc}")
 
 
+_REDIS_PY = os.path.dirname(redis.__file__) + os.sep
+# Waits between tries while a cluster slot is migrating to a master redis-py cannot route to
+# yet (see _misrouted): ~1.6 s in all, far longer than one slot's migration takes.
+_MISROUTED_WAITS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.8)
+
+
+def _misrouted(exc: BaseException) -> bool:
+    """redis-py's cluster client failing on a node it does not know: an ``ASK`` redirect to a
+    master that owns no slot yet (slots are migrating *to* it: ``--cluster rebalance`` onto a
+    new master) makes it dereference ``None`` (redis/redis-py#4015, unfixed in redis-py 8.2).
+    The command was not run anywhere (the old master answered ``ASK``; the new one was never
+    reached), so it can be sent again; once the slot has moved, the old master answers
+    ``MOVED``, which redis-py does handle for unknown nodes."""
+    if not isinstance(exc, AttributeError) or "NoneType" not in str(exc):
+        return False
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and tb.tb_frame.f_code.co_filename.startswith(_REDIS_PY)
+
+
 def run(what: str, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
     """Call Redis; on a connection error try once more (a pooled socket may be stale after a
-    server restart; redis-py has dropped it), then map errors to sassi's."""
+    server restart; redis-py has dropped it), then map errors to sassi's. A call redis-py's
+    cluster client cannot route (:func:`_misrouted`) is sent again for up to ~1.6 s, then
+    reported as :class:`~sassi.exceptions.BackendUnavailable`."""
     try:
         return fn(*args, **kwargs)
     except redis.exceptions.ConnectionError:
         pass
     except redis.exceptions.RedisError as exc:
         raise wrap(exc, what) from exc
+    except AttributeError as exc:
+        if not _misrouted(exc):
+            raise
+        return _rerouted(what, exc, fn, *args, **kwargs)
     try:
         return fn(*args, **kwargs)
     except redis.exceptions.RedisError as exc:
         raise wrap(exc, what) from exc
+
+
+def _rerouted(what: str, exc: AttributeError, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+    """:func:`run`'s retries of a call redis-py could not route (:func:`_misrouted`)."""
+    for wait in _MISROUTED_WAITS:
+        time.sleep(wait)
+        try:
+            return fn(*args, **kwargs)
+        except redis.exceptions.RedisError as error:
+            raise wrap(error, what) from error
+        except AttributeError as error:
+            if not _misrouted(error):
+                raise
+            exc = error
+    raise BackendUnavailable(
+        f"redis {what}: the cluster client could not route the call while a slot migrates to "
+        f"a master it does not know yet (redis-py bug redis/redis-py#4015): {exc}"
+    ) from exc
 
 
 async def arun(what: str, fn: Callable[..., Awaitable[R]], *args: Any, **kwargs: Any) -> R:
