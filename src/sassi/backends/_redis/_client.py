@@ -65,37 +65,34 @@ def run(what: str, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
     cluster client cannot route (:func:`_misrouted`) is sent again for up to ~1.6 s, then
     reported as :class:`~sassi.exceptions.BackendUnavailable`."""
     try:
-        return fn(*args, **kwargs)
+        return _routed(what, fn, *args, **kwargs)
     except redis.exceptions.ConnectionError:
         pass
     except redis.exceptions.RedisError as exc:
         raise wrap(exc, what) from exc
-    except AttributeError as exc:
-        if not _misrouted(exc):
-            raise
-        return _rerouted(what, exc, fn, *args, **kwargs)
     try:
-        return fn(*args, **kwargs)
+        return _routed(what, fn, *args, **kwargs)
     except redis.exceptions.RedisError as exc:
         raise wrap(exc, what) from exc
 
 
-def _rerouted(what: str, exc: AttributeError, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
-    """:func:`run`'s retries of a call redis-py could not route (:func:`_misrouted`)."""
-    for wait in _MISROUTED_WAITS:
-        time.sleep(wait)
+def _routed(what: str, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+    """``fn(*args, **kwargs)``, sent again after each of :data:`_MISROUTED_WAITS` while
+    redis-py cannot route it (:func:`_misrouted`); other errors pass through."""
+    for wait in (*_MISROUTED_WAITS, None):
         try:
             return fn(*args, **kwargs)
-        except redis.exceptions.RedisError as error:
-            raise wrap(error, what) from error
-        except AttributeError as error:
-            if not _misrouted(error):
+        except AttributeError as exc:
+            if not _misrouted(exc):
                 raise
-            exc = error
-    raise BackendUnavailable(
-        f"redis {what}: the cluster client could not route the call while a slot migrates to "
-        f"a master it does not know yet (redis-py bug redis/redis-py#4015): {exc}"
-    ) from exc
+            if wait is None:
+                raise BackendUnavailable(
+                    f"redis {what}: the cluster client could not route the call while a slot "
+                    "migrates to a master it does not know yet (redis-py bug "
+                    f"redis/redis-py#4015): {exc}"
+                ) from exc
+        time.sleep(wait)
+    raise AssertionError("unreachable: the last try returns or raises")
 
 
 async def arun(what: str, fn: Callable[..., Awaitable[R]], *args: Any, **kwargs: Any) -> R:
