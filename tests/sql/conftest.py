@@ -15,6 +15,20 @@ import sqlalchemy as sa
 pytest.register_assert_rewrite("sql_helpers")
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A module's ``CASES`` — ``(engine kind, async library)`` pairs — parametrize its ``case``
+    fixture (``test_source.py``, ``test_notify.py``)."""
+    if "case" in metafunc.fixturenames:
+        cases = metafunc.module.CASES
+        metafunc.parametrize("case", cases, ids=["-".join(case) for case in cases])
+
+
+@pytest.fixture
+def anyio_backend(case: tuple[str, str]) -> str:
+    """The async library of the module's ``case`` (the anyio tests here all take one)."""
+    return case[1]
+
+
 def _pg_sqlalchemy_url(url: str) -> str:
     """``postgresql://...`` (what dev.py prints) -> the psycopg 3 driver URL SQLAlchemy needs."""
     for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):

@@ -31,16 +31,6 @@ LIVE = sorted((p for p, deleted in PEOPLE if not deleted), key=lambda p: p.id)
 CASES = [("postgresql", "asyncio"), ("postgresql", "trio"), ("postgresql+async", "asyncio")]
 
 
-@pytest.fixture(params=CASES, ids=["-".join(case) for case in CASES])
-def case(request: pytest.FixtureRequest) -> tuple[str, str]:
-    return request.param  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def anyio_backend(case: tuple[str, str]) -> str:
-    return case[1]
-
-
 @pytest.fixture
 def db(case: tuple[str, str], tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Db]:
     for db in open_db(case[0], tmp_path, request):

@@ -34,16 +34,6 @@ CASES = [
 ]
 
 
-@pytest.fixture(params=CASES, ids=["-".join(case) for case in CASES])
-def case(request: pytest.FixtureRequest) -> tuple[str, str]:
-    return request.param  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def anyio_backend(case: tuple[str, str]) -> str:
-    return case[1]
-
-
 @pytest.fixture
 def db(case: tuple[str, str], tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Db]:
     yield from open_db(case[0], tmp_path, request)
